@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+import class Foundation.ProcessInfo
+
+/// Settings every target of ours shares: Swift 6 language mode is the package default;
+/// `ExistentialAny` makes every existential visible at the use site.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+var targets: [Target] = [
+    // MARK: shared libraries
+
+    /// zlib (RFC 1950/1951) from the system, so that OpenPGP can bound inflation precisely
+    /// without pulling NIO into the bot.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+    /// OpenPGP v4 (RFC 4880 / RFC 9580): keys, armor, encrypt, decrypt. Packet format only:
+    /// every primitive comes from swift-crypto.
+    .target(
+        name: "OpenPGP",
+        dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            "CZlib",
+        ],
+        swiftSettings: strictSettings
+    ),
+
+    /// `assay-server key …`: what the service does with keys, by hand.
+    .target(
+        name: "OpenPGPCommands",
+        dependencies: [
+            "OpenPGP",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        swiftSettings: strictSettings
+    ),
+
+    // MARK: executables (thin)
+
+    .executableTarget(
+        name: "assay-server",
+        dependencies: [
+            "OpenPGPCommands",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        swiftSettings: strictSettings
+    ),
+    .executableTarget(
+        name: "openpgp-bench",
+        dependencies: ["OpenPGP"],
+        path: "bench/Sources/openpgp-bench",
+        swiftSettings: strictSettings
+    ),
+
+    // MARK: tests
+
+    .testTarget(
+        name: "OpenPGPTests",
+        dependencies: ["OpenPGP"],
+        resources: [.copy("Fixtures")],
+        swiftSettings: strictSettings
+    ),
+]
+
+// The libFuzzer target links libFuzzer's own main, so it exists only for `scripts/fuzz-openpgp.sh`.
+if ProcessInfo.processInfo.environment["ASSAY_FUZZ"] == "1" {
+    targets.append(.executableTarget(
+        name: "openpgp-fuzz",
+        dependencies: ["OpenPGP"],
+        path: "Fuzz/openpgp-fuzz",
+        swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
+    ))
+}
+
+let package = Package(
+    name: "assay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "assay-server", targets: ["assay-server"]),
+        .library(name: "OpenPGP", targets: ["OpenPGP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)
