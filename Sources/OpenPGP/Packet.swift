@@ -78,6 +78,8 @@ struct PacketReader {
     }
 
     var isAtEnd: Bool { reader.isAtEnd }
+    /// Where the next packet starts.
+    var offset: Int { reader.offset }
 
     mutating func next() throws(OpenPGPError) -> Packet? {
         guard !reader.isAtEnd else { return nil }
