@@ -211,7 +211,7 @@ struct KeyBlock {
             case .publicKey, .secretKey:
                 throw .unsupported("more than one key in one block; import them one at a time")
             default:
-                throw .malformed("unexpected \(packet.tag) packet in a key block")
+                throw .malformed("unexpected \(packet.tag) in a key block")
             }
         }
         return block

@@ -71,7 +71,7 @@ public enum MessageDecryptor {
             case .literalData, .compressedData, .onePassSignature, .signature:
                 throw .unsupported("a message that is not encrypted")
             default:
-                throw .malformed("unexpected \(packet.tag) packet in a message")
+                throw .malformed("unexpected \(packet.tag) in a message")
             }
         }
         guard let encryptedData else { throw .malformed("no encrypted data packet") }
@@ -221,7 +221,7 @@ public enum MessageDecryptor {
             case .onePassSignature, .signature:
                 throw .unsupported("signed messages")
             default:
-                throw .malformed("unexpected \(packet.tag) packet inside the encrypted data")
+                throw .malformed("unexpected \(packet.tag) inside the encrypted data")
             }
         }
         guard let result else { throw .malformed("no literal data in the message") }

@@ -1,5 +1,5 @@
 /// Packet tags (RFC 9580 §5, table 3) that this implementation reads or writes.
-public enum PacketTag: UInt8, Sendable {
+public enum PacketTag: UInt8, Sendable, CustomStringConvertible {
     case publicKeyEncryptedSessionKey = 1
     case signature = 2
     case symmetricKeyEncryptedSessionKey = 3
@@ -19,6 +19,32 @@ public enum PacketTag: UInt8, Sendable {
     case modificationDetectionCode = 19
     case aeadEncryptedData = 20
     case padding = 21
+
+    /// A short name for error messages, with the tag number.
+    public var description: String {
+        let name = switch self {
+        case .publicKeyEncryptedSessionKey: "PKESK"
+        case .signature: "signature"
+        case .symmetricKeyEncryptedSessionKey: "SKESK"
+        case .onePassSignature: "one-pass signature"
+        case .secretKey: "secret key"
+        case .publicKey: "public key"
+        case .secretSubkey: "secret subkey"
+        case .compressedData: "compressed data"
+        case .symmetricallyEncryptedData: "unprotected encrypted data"
+        case .marker: "marker"
+        case .literalData: "literal data"
+        case .trust: "trust"
+        case .userID: "user ID"
+        case .publicSubkey: "public subkey"
+        case .userAttribute: "user attribute"
+        case .symEncryptedIntegrityProtectedData: "SEIPD"
+        case .modificationDetectionCode: "MDC"
+        case .aeadEncryptedData: "AEAD data"
+        case .padding: "padding"
+        }
+        return "\(name) packet (tag \(rawValue))"
+    }
 
     /// Only data packets may use partial body lengths (RFC 9580 §4.2.1.4).
     var allowsPartialLengths: Bool {
@@ -101,7 +127,7 @@ struct PacketReader {
         }
         if body.count > maxPacketBytes {
             body = []
-            throw .tooLarge("packet \(tag) is larger than \(maxPacketBytes) bytes")
+            throw .tooLarge("\(tag) is larger than \(maxPacketBytes) bytes")
         }
         return Packet(tag: tag, body: body)
     }
@@ -115,7 +141,7 @@ struct PacketReader {
         case 2: length = Int(try reader.readUInt32("length of \(tag)"))
         default:
             guard tag.allowsPartialLengths else {
-                throw .malformed("\(tag) packet uses an indeterminate length")
+                throw .malformed("\(tag) uses an indeterminate length")
             }
             return reader.readRest()
         }
@@ -141,12 +167,12 @@ struct PacketReader {
             default:
                 // Partial body length (RFC 9580 §4.2.1.4): a power of two, then another length follows.
                 guard tag.allowsPartialLengths else {
-                    throw .malformed("\(tag) packet uses a partial body length")
+                    throw .malformed("\(tag) uses a partial body length")
                 }
                 let chunk = 1 << (first & 0x1F)
                 body.append(contentsOf: try readDefinite(chunk, tag: tag))
                 if body.count > maxPacketBytes {
-                    throw .tooLarge("packet \(tag) is larger than \(maxPacketBytes) bytes")
+                    throw .tooLarge("\(tag) is larger than \(maxPacketBytes) bytes")
                 }
             }
         }
@@ -154,10 +180,10 @@ struct PacketReader {
 
     private mutating func readDefinite(_ length: Int, tag: PacketTag) throws(OpenPGPError) -> [UInt8] {
         guard length <= reader.remaining else {
-            throw .malformed("\(tag) packet declares \(length) bytes but only \(reader.remaining) remain")
+            throw .malformed("\(tag) declares \(length) bytes but only \(reader.remaining) remain")
         }
         guard length <= maxPacketBytes else {
-            throw .tooLarge("packet \(tag) is larger than \(maxPacketBytes) bytes")
+            throw .tooLarge("\(tag) is larger than \(maxPacketBytes) bytes")
         }
         return try reader.readBytes(length, "\(tag) body")
     }
