@@ -4,7 +4,7 @@ import Testing
 
 /// Interoperability with the real GnuPG (Debian's `gnupg`, installed by .ci/run): GnuPG must read
 /// what Assay writes and Assay must read what GnuPG writes.
-@Suite("GnuPG interoperability", .enabled(if: GnuPG.isInstalled, "gpg is not installed"))
+@Suite("GnuPG interoperability", .enabled(if: GnuPG.isRequiredOrInstalled, "gpg is not installed"))
 struct GnuPGInteropTests {
     @Test("gpg imports Assay's public and secret keys, checks their self-signatures, and decrypts Assay's messages",
           arguments: SecretKey.KeySize.allCases)
