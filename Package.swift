@@ -28,6 +28,29 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
+    /// The records that travel from the bot to the service, and the published list of data points.
+    .target(name: "AssayModel", swiftSettings: strictSettings),
+
+    /// Two system calls Swift cannot make directly (ioprio_set, posix_spawn with a pipe).
+    .target(name: "CSystem"),
+
+    /// Linux collection: /proc, /sys, package databases, sockets; the sampler.
+    .target(
+        name: "Probes",
+        dependencies: ["AssayModel", "CSystem", .product(name: "Crypto", package: "swift-crypto")],
+        swiftSettings: strictSettings
+    ),
+
+    /// `assay-bot …` subcommands.
+    .target(
+        name: "BotCommands",
+        dependencies: [
+            "AssayModel", "Probes", "OpenPGP", "CSystem",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        swiftSettings: strictSettings
+    ),
+
     /// `assay-server key …`: what the service does with keys, by hand.
     .target(
         name: "OpenPGPCommands",
@@ -48,6 +71,7 @@ var targets: [Target] = [
         ],
         swiftSettings: strictSettings
     ),
+    .executableTarget(name: "assay-bot", dependencies: ["BotCommands"], swiftSettings: strictSettings),
     .executableTarget(
         name: "openpgp-bench",
         dependencies: ["OpenPGP"],
@@ -57,6 +81,12 @@ var targets: [Target] = [
 
     // MARK: tests
 
+    .testTarget(
+        name: "ProbesTests",
+        dependencies: ["Probes", "AssayModel", "OpenPGP"],
+        resources: [.copy("Fixtures")],
+        swiftSettings: strictSettings
+    ),
     .testTarget(
         name: "OpenPGPTests",
         dependencies: ["OpenPGP"],
@@ -80,6 +110,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "assay-server", targets: ["assay-server"]),
+        .executable(name: "assay-bot", targets: ["assay-bot"]),
         .library(name: "OpenPGP", targets: ["OpenPGP"]),
     ],
     dependencies: [

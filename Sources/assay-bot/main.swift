@@ -1,0 +1,3 @@
+import BotCommands
+
+BotCommand.main()
