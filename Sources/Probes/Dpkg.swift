@@ -41,6 +41,8 @@ public enum DpkgStatusParser {
             }
             let key = String(line[..<colon])
             guard ["Package", "Status", "Version", "Architecture", "Installed-Size", "Origin"].contains(key) else { continue }
+            // A second Package field without a blank line before it starts a new entry.
+            if key == "Package", fields["Package"] != nil { flush() }
             fields[key] = String(line[line.index(after: colon)...]).trimmed
         }
         flush()
