@@ -133,6 +133,12 @@ struct Sample: ParsableCommand {
         _ = assay_set_idle_io_priority()
         signal(SIGTERM) { _ in stopRequested = 1 }
         signal(SIGINT) { _ in stopRequested = 1 }
+        // A blocked mask survives exec: a parent that blocked SIGTERM must not make us unstoppable.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGTERM)
+        sigaddset(&signals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
 
         let sampler = Sampler(configuration: configuration, header: BotIO.header(.consumption, now: Int64(time(nil))))
         try sampler.run(shouldStop: { stopRequested != 0 }) { document in
