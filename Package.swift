@@ -79,6 +79,13 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
+    .executableTarget(
+        name: "bot-bench",
+        dependencies: ["Probes", "AssayModel", "OpenPGP"],
+        path: "bench/Sources/bot-bench",
+        swiftSettings: strictSettings
+    ),
+
     // MARK: tests
 
     .testTarget(

@@ -129,6 +129,31 @@ struct BotBinaryTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["inventory.pgp", "tenant.asc"])
     }
 
+    @Test("an unprivileged run works, with less detail and a warning saying why",
+          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")))
+    func unprivileged() throws {
+        // A copy in a world-readable place: the checkout itself may not be readable by nobody.
+        let directory = URL(fileURLWithPath: "/tmp/assay-bot-nobody-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let copy = directory.appendingPathComponent("assay-bot")
+        try FileManager.default.copyItem(atPath: Self.botPath, toPath: copy.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: copy.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+        process.arguments = ["-u", "nobody", "--", copy.path, "inventory"]
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let document = try JSONDecoder().decode(InventoryDocument.self, from: data)
+        #expect(!document.software.isEmpty)
+        #expect(document.warnings.contains { $0.probe == "processes" && $0.message.contains("not visible without root") })
+    }
+
     @Test("bad arguments: clear messages and non-zero exits")
     func badArguments() throws {
         let cases: [([String], String)] = [
