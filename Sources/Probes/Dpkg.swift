@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AssayModel
 
 /// /var/lib/dpkg/status, read directly (deb-control(5) paragraphs). Only packages whose Status is
@@ -5,45 +8,70 @@ import AssayModel
 public enum DpkgStatusParser {
     public static func parse(_ text: String, vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
                              warnings: WarningLog) -> [SoftwarePackage] {
+        parse(bytes: Array(text.utf8), vendor: vendor, installTime: installTime, warnings: warnings)
+    }
+
+    /// Works on bytes, not Characters: the status file is large (hundreds of KB) and ASCII in
+    /// its field names, and byte scanning is an order of magnitude faster than String splitting.
+    public static func parse(bytes: [UInt8], vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
+                             warnings: WarningLog) -> [SoftwarePackage] {
+        enum Field: Int, CaseIterable { case package, status, version, architecture, installedSize, origin }
+        let names: [[UInt8]] = ["Package", "Status", "Version", "Architecture", "Installed-Size", "Origin"].map { Array($0.utf8) }
         var packages: [SoftwarePackage] = []
-        var fields: [String: String] = [:]
+        var fields = [String?](repeating: nil, count: Field.allCases.count)
         var malformedLines = 0
 
         func flush() {
-            defer { fields = [:] }
-            guard let name = fields["Package"], !name.isEmpty else { return }
-            guard let status = fields["Status"], status.split(separator: " ").last == "installed" else { return }
-            guard let version = fields["Version"], !version.isEmpty else {
+            defer { fields = [String?](repeating: nil, count: Field.allCases.count) }
+            guard let name = fields[Field.package.rawValue], !name.isEmpty else { return }
+            guard let status = fields[Field.status.rawValue], status.hasSuffix(" installed") else { return }
+            guard let version = fields[Field.version.rawValue], !version.isEmpty else {
                 warnings.add("dpkg", "package \(name) has no version")
                 return
             }
-            let architecture = fields["Architecture"]
-            let size = fields["Installed-Size"].flatMap { Int64($0.trimmed) }.map { $0 * 1024 }
+            let architecture = fields[Field.architecture.rawValue]
+            let size = fields[Field.installedSize.rawValue].flatMap { Int64($0) }.map { $0 * 1024 }
             packages.append(SoftwarePackage(
                 name: name, version: version, architecture: architecture, source: .dpkg,
-                vendor: fields["Origin"] ?? vendor, installedSizeBytes: size,
+                vendor: fields[Field.origin.rawValue] ?? vendor, installedSizeBytes: size,
                 installedAt: installTime(name, architecture)
             ))
         }
 
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.trimmed.isEmpty {
-                flush()
-                continue
+        bytes.withUnsafeBufferPointer { buffer in
+            var lineStart = 0
+            while lineStart <= buffer.count {
+                var lineEnd = lineStart
+                while lineEnd < buffer.count, buffer[lineEnd] != 0x0A { lineEnd += 1 }
+                defer { lineStart = lineEnd + 1 }
+                var contentEnd = lineEnd
+                while contentEnd > lineStart, buffer[contentEnd - 1] == 0x20 || buffer[contentEnd - 1] == 0x09 || buffer[contentEnd - 1] == 0x0D {
+                    contentEnd -= 1
+                }
+                if contentEnd == lineStart {
+                    flush()
+                    if lineEnd >= buffer.count { break }
+                    continue
+                }
+                let first = buffer[lineStart]
+                // Continuation lines of multi-line fields (Description, Conffiles) are not collected.
+                if first == 0x20 || first == 0x09 { continue }
+                var colon = lineStart
+                while colon < contentEnd, buffer[colon] != 0x3A { colon += 1 }
+                guard colon < contentEnd || buffer[contentEnd - 1] == 0x3A else {
+                    malformedLines += 1
+                    continue
+                }
+                let keyLength = colon - lineStart
+                guard let field = Field.allCases.first(where: { names[$0.rawValue].count == keyLength
+                    && names[$0.rawValue].withUnsafeBufferPointer { name in memcmp(name.baseAddress!, buffer.baseAddress! + lineStart, keyLength) == 0 } })
+                else { continue }
+                var valueStart = colon + 1
+                while valueStart < contentEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
+                // A second Package field without a blank line before it starts a new entry.
+                if field == .package, fields[Field.package.rawValue] != nil { flush() }
+                fields[field.rawValue] = String(decoding: UnsafeBufferPointer(rebasing: buffer[valueStart ..< contentEnd]), as: UTF8.self)
             }
-            if line.first == " " || line.first == "\t" {
-                // Continuation of a multi-line field (Description, Conffiles): not collected.
-                continue
-            }
-            guard let colon = line.firstIndex(of: ":") else {
-                malformedLines += 1
-                continue
-            }
-            let key = String(line[..<colon])
-            guard ["Package", "Status", "Version", "Architecture", "Installed-Size", "Origin"].contains(key) else { continue }
-            // A second Package field without a blank line before it starts a new entry.
-            if key == "Package", fields["Package"] != nil { flush() }
-            fields[key] = String(line[line.index(after: colon)...]).trimmed
         }
         flush()
         if malformedLines > 0 { warnings.add("dpkg", "\(malformedLines) malformed lines in the status file were skipped") }
@@ -56,8 +84,7 @@ public enum DpkgStatusParser {
             warnings.add("dpkg", "/var/lib/dpkg/status is not readable")
             return nil
         }
-        let text = String(decoding: bytes, as: UTF8.self)
-        return parse(text, vendor: vendor, installTime: { name, architecture in
+        return parse(bytes: bytes, vendor: vendor, installTime: { name, architecture in
             // dpkg keeps one .list file per package; its time is when the package was last unpacked.
             if let architecture, let time = source.modificationTime("/var/lib/dpkg/info/\(name):\(architecture).list") { return time }
             return source.modificationTime("/var/lib/dpkg/info/\(name).list")
