@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-10}"
 need=()
-for package in fusioninventory-agent ocsinventory-agent time; do
+for package in fusioninventory-agent ocsinventory-agent dmidecode time; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
 done
 if ((${#need[@]})); then
@@ -40,7 +40,7 @@ PY
 read -r assay_s assay_kib < <(measure assay "$bot" inventory --recipient "$work/tenant.asc" --out "$work/inventory.pgp")
 mkdir -p "$work/fusion" "$work/ocs"
 read -r fusion_s fusion_kib < <(measure fusion fusioninventory-agent --local "$work/fusion" --no-category=printer)
-read -r ocs_s ocs_kib < <(measure ocs ocsinventory-agent --local="$work/ocs" --nosoftware=0)
+read -r ocs_s ocs_kib < <(measure ocs ocsinventory-agent --local="$work/ocs")
 assay_bytes=$(stat -c %s "$work/inventory.pgp")
 fusion_file=$(ls -t "$work"/fusion/* | head -1); ocs_file=$(ls -t "$work"/ocs/* | head -1)
 fusion_bytes=$(gzip -9 -c "$fusion_file" | wc -c); ocs_bytes=$(gzip -9 -c "$ocs_file" | wc -c)

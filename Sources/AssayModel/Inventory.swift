@@ -7,7 +7,8 @@ public struct InventoryDocument: Codable, Sendable, Equatable {
     public var disks: [BlockDevice]
     public var filesystems: [Filesystem]
     public var network: NetworkInfo
-    public var software: [SoftwarePackage]
+    /// Installed packages, stored column by column (see `SoftwareInventory`).
+    public var software: SoftwareInventory
     public var services: [Service]
     public var listeningPorts: [ListeningPort]
     public var databases: [DetectedProduct]
@@ -26,7 +27,7 @@ public struct InventoryDocument: Codable, Sendable, Equatable {
         self.disks = disks
         self.filesystems = filesystems
         self.network = network
-        self.software = software
+        self.software = SoftwareInventory(software)
         self.services = services
         self.listeningPorts = listeningPorts
         self.databases = databases
@@ -208,6 +209,44 @@ public struct SoftwarePackage: Codable, Sendable, Equatable {
         self.vendor = vendor
         self.installedSizeBytes = installedSizeBytes
         self.installedAt = installedAt
+    }
+}
+
+/// Packages as parallel columns, sorted by name: a third smaller than one object per package once
+/// compressed (COL-4), because each column holds values of one kind. `packages` gives rows back.
+public struct SoftwareInventory: Codable, Sendable, Equatable {
+    public var name: [String]
+    public var version: [String]
+    public var architecture: [String?]
+    public var source: [SoftwarePackage.Source]
+    public var vendor: [String?]
+    /// Installed size in KiB (dpkg's own unit; rpm and apk sizes are converted).
+    public var installedSizeKiB: [Int64?]
+    public var installedAt: [Int64?]
+
+    public init(_ packages: [SoftwarePackage]) {
+        let sorted = packages.sorted { ($0.name, $0.architecture ?? "") < ($1.name, $1.architecture ?? "") }
+        name = sorted.map(\.name)
+        version = sorted.map(\.version)
+        architecture = sorted.map(\.architecture)
+        source = sorted.map(\.source)
+        vendor = sorted.map(\.vendor)
+        installedSizeKiB = sorted.map { $0.installedSizeBytes.map { ($0 + 1023) / 1024 } }
+        installedAt = sorted.map(\.installedAt)
+    }
+
+    public var count: Int { name.count }
+
+    /// Rows again; nil when the columns disagree in length (a malformed document).
+    public var packages: [SoftwarePackage]? {
+        let n = name.count
+        guard [version.count, architecture.count, source.count, vendor.count, installedSizeKiB.count, installedAt.count].allSatisfy({ $0 == n }) else {
+            return nil
+        }
+        return (0 ..< n).map { index in
+            SoftwarePackage(name: name[index], version: version[index], architecture: architecture[index], source: source[index],
+                            vendor: vendor[index], installedSizeBytes: installedSizeKiB[index].map { $0 * 1024 }, installedAt: installedAt[index])
+        }
     }
 }
 

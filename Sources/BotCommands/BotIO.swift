@@ -40,7 +40,7 @@ enum BotIO {
             try writeAll(1, json)
             return
         }
-        let message = try MessageEncryptor.encrypt(try encode(document, pretty: false), to: [recipient])
+        let message = try MessageEncryptor.encrypt(try encode(document, pretty: false), to: [recipient], compressionLevel: 9)
         if let out {
             try writeAtomically(message, to: out)
         } else {
@@ -49,7 +49,7 @@ enum BotIO {
     }
 
     static func writeSpoolFile<T: Encodable>(_ document: T, recipient: Certificate, directory: String, name: String, maxSpool: Int) throws {
-        let message = try MessageEncryptor.encrypt(try encode(document, pretty: false), to: [recipient])
+        let message = try MessageEncryptor.encrypt(try encode(document, pretty: false), to: [recipient], compressionLevel: 9)
         let used = SystemSource.live.list(directory).reduce(0) { total, file in
             var info = stat()
             return stat(directory + "/" + file, &info) == 0 ? total + Int(info.st_size) : total

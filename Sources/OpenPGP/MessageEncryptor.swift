@@ -13,9 +13,11 @@ public final class MessageEncryptor {
     public init(
         recipients: [Certificate],
         compression: CompressionAlgorithm = .zlib,
+        compressionLevel: Int = 6,
         armored: Bool = false,
         output: @escaping ([UInt8]) throws -> Void
     ) throws {
+        guard (1 ... 9).contains(compressionLevel) else { throw OpenPGPError.unsupported("compression level \(compressionLevel) (1 to 9)") }
         guard !recipients.isEmpty else { throw OpenPGPError.invalidKey("a message needs at least one recipient") }
         var sink: any ByteSink = ClosureSink(output)
         if armored { sink = ArmorWriter(kind: .message, next: sink) }
@@ -34,7 +36,7 @@ public final class MessageEncryptor {
         if compression != .uncompressed {
             let compressed = PacketStreamWriter(tag: .compressedData, next: cipher)
             try compressed.write([compression.rawValue][...])
-            plaintextSink = try DeflateWriter(algorithm: compression, next: compressed)
+            plaintextSink = try DeflateWriter(algorithm: compression, level: Int32(compressionLevel), next: compressed)
         }
         let literal = PacketStreamWriter(tag: .literalData, next: plaintextSink)
         // Binary format, no file name, date 0: nothing about the sender's files leaks.
@@ -58,11 +60,12 @@ public final class MessageEncryptor {
         _ data: some Collection<UInt8>,
         to recipients: [Certificate],
         compression: CompressionAlgorithm = .zlib,
+        compressionLevel: Int = 6,
         armored: Bool = false
     ) throws -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(data.count / 4 + 1024)
-        let encryptor = try MessageEncryptor(recipients: recipients, compression: compression, armored: armored) {
+        let encryptor = try MessageEncryptor(recipients: recipients, compression: compression, compressionLevel: compressionLevel, armored: armored) {
             out.append(contentsOf: $0)
         }
         try encryptor.update(data)

@@ -89,11 +89,33 @@ struct MetricWindow {
     }
 }
 
+/// How much precision a series keeps. Capacity planning needs two significant digits of a rate,
+/// and every digit dropped is noise zlib cannot compress (COL-4).
+enum Precision {
+    case exact
+    case twoSignificantDigits
+    case mebibytes
+
+    func apply(_ value: Int64) -> Int64 {
+        switch self {
+        case .exact:
+            return value
+        case .mebibytes:
+            return ((value + (1 << 19)) >> 20) << 20
+        case .twoSignificantDigits:
+            guard value >= 100 else { return value }
+            var scale: Int64 = 1
+            while value / scale >= 100 { scale *= 10 }
+            return (value + scale / 2) / scale * scale
+        }
+    }
+}
+
 extension StatSeries {
-    mutating func append(_ window: MetricWindow) {
+    mutating func append(_ window: MetricWindow, precision: Precision = .exact) {
         let summary = window.summary()
-        avg.append(summary.avg)
-        p95.append(summary.p95)
-        max.append(summary.max)
+        avg.append(precision.apply(summary.avg))
+        p95.append(precision.apply(summary.p95))
+        max.append(precision.apply(summary.max))
     }
 }

@@ -77,28 +77,28 @@ public final class ConsumptionRecorder {
         document.bucketStarts.append(start)
         document.sampleCounts.append(samples)
         document.cpu.append(cpu)
-        document.memoryUsedBytes.append(memoryUsed)
-        document.memoryAvailableBytes.append(memoryAvailable)
+        document.memoryUsedBytes.append(memoryUsed, precision: .mebibytes)
+        document.memoryAvailableBytes.append(memoryAvailable, precision: .mebibytes)
         for index in document.disks.indices {
             let windows = disks[document.disks[index].name] ?? Array(repeating: MetricWindow(), count: 4)
-            document.disks[index].readIOPS.append(windows[0])
-            document.disks[index].writeIOPS.append(windows[1])
-            document.disks[index].readBytesPerSecond.append(windows[2])
-            document.disks[index].writeBytesPerSecond.append(windows[3])
+            document.disks[index].readIOPS.append(windows[0], precision: .twoSignificantDigits)
+            document.disks[index].writeIOPS.append(windows[1], precision: .twoSignificantDigits)
+            document.disks[index].readBytesPerSecond.append(windows[2], precision: .twoSignificantDigits)
+            document.disks[index].writeBytesPerSecond.append(windows[3], precision: .twoSignificantDigits)
         }
         for index in document.interfaces.indices {
             let windows = interfaces[document.interfaces[index].name] ?? Array(repeating: MetricWindow(), count: 2)
-            document.interfaces[index].rxBytesPerSecond.append(windows[0])
-            document.interfaces[index].txBytesPerSecond.append(windows[1])
+            document.interfaces[index].rxBytesPerSecond.append(windows[0], precision: .twoSignificantDigits)
+            document.interfaces[index].txBytesPerSecond.append(windows[1], precision: .twoSignificantDigits)
         }
         let bucketCount = document.bucketStarts.count
         for filesystem in filesystems {
             if let index = document.filesystems.firstIndex(where: { $0.mountPoint == filesystem.mountPoint }) {
-                document.filesystems[index].usedBytes.append(filesystem.usedBytes)
+                document.filesystems[index].usedBytes.append(Precision.mebibytes.apply(filesystem.usedBytes))
             } else {
                 var series = FilesystemSeries(mountPoint: filesystem.mountPoint, sizeBytes: filesystem.sizeBytes)
                 // A file system mounted mid-period has no value for the earlier buckets.
-                series.usedBytes = Array(repeating: -1, count: bucketCount - 1) + [filesystem.usedBytes]
+                series.usedBytes = Array(repeating: -1, count: bucketCount - 1) + [Precision.mebibytes.apply(filesystem.usedBytes)]
                 document.filesystems.append(series)
             }
         }
