@@ -19,11 +19,12 @@ python3 - "$work" <<'PY'
 import json, sys, random
 random.seed(1)
 def doc(target):
-    items, i = [], 0
-    while len(json.dumps(items)) < target:
+    items, i, length = [], 0, 0
+    while length < target:
         items.append({"name": f"lib{random.choice(['ssl','xml2','curl','z','gnutls','pq','systemd'])}-{i%400}",
                       "version": f"{i%9}.{i%17}.{i%31}-{i%4}+deb12u{i%3}", "arch": random.choice(["amd64","all"]),
                       "source": "debian", "installedSize": random.randint(10, 90000)})
+        length += len(json.dumps(items[-1])) + 1
         i += 1
     return json.dumps({"schema": 1, "software": items}, separators=(",", ":"))
 open(f"{sys.argv[1]}/50k.json", "w").write(doc(50_000))

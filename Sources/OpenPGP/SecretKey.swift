@@ -32,7 +32,7 @@ final class RSADecryptionKey: @unchecked Sendable {
 
     init(public packet: PublicKeyPacket, secret: RSASecretParameters) throws(OpenPGPError) {
         do {
-            key = try _RSA.Encryption.PrivateKey(n: packet.modulus, e: packet.exponent, d: secret.d, p: secret.p, q: secret.q)
+            key = try _RSA.Encryption.PrivateKey(n: packet.modulus, e: packet.exponent, d: secret.d, p: secret.q, q: secret.p)
         } catch {
             throw .invalidKey("the secret numbers of \(packet.keyID) do not form a valid RSA key")
         }

@@ -70,30 +70,38 @@ enum Inflater {
         guard assay_inflateInit2(stream, algorithm == .zlib ? 15 : -15) == Z_OK else {
             throw .unsupported("zlib could not start a decompressor")
         }
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        var input = input
+        // Inflate straight into the output, growing it geometrically up to one byte past the
+        // limit: no intermediate chunk, no copy, and a bomb stops at the first byte over.
+        var output = [UInt8](repeating: 0, count: min(limit + 1, max(16 * 1024, input.count * 8)))
+        var produced = 0
         var status: Int32 = Z_OK
         var failure: OpenPGPError?
-        input.withUnsafeMutableBufferPointer { inBuffer in
-            stream.pointee.next_in = inBuffer.baseAddress
+        input.withUnsafeBufferPointer { inBuffer in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
             stream.pointee.avail_in = UInt32(inBuffer.count)
             while status == Z_OK {
-                let produced = chunk.withUnsafeMutableBufferPointer { outBuffer -> Int in
-                    stream.pointee.next_out = outBuffer.baseAddress
-                    stream.pointee.avail_out = UInt32(outBuffer.count)
-                    status = CZlib.inflate(stream, Z_NO_FLUSH)
-                    return outBuffer.count - Int(stream.pointee.avail_out)
+                if produced == output.count {
+                    guard output.count <= limit else {
+                        failure = .tooLarge("decompressed data exceeds \(limit) bytes")
+                        return
+                    }
+                    output.append(contentsOf: repeatElement(0, count: min(limit + 1, output.count * 2) - output.count))
                 }
-                if output.count + produced > limit {
+                output.withUnsafeMutableBufferPointer { outBuffer in
+                    stream.pointee.next_out = outBuffer.baseAddress! + produced
+                    stream.pointee.avail_out = UInt32(outBuffer.count - produced)
+                    status = CZlib.inflate(stream, Z_NO_FLUSH)
+                    produced = outBuffer.count - Int(stream.pointee.avail_out)
+                }
+                if produced > limit {
                     failure = .tooLarge("decompressed data exceeds \(limit) bytes")
                     return
                 }
-                output.append(contentsOf: chunk[0 ..< produced])
                 if status == Z_BUF_ERROR, stream.pointee.avail_in == 0 {
                     failure = .malformed("compressed data is truncated")
                     return
                 }
+                if status == Z_BUF_ERROR, produced == output.count { status = Z_OK }  // just out of room
             }
             if status != Z_STREAM_END {
                 failure = .malformed("compressed data is corrupt (zlib status \(status))")
@@ -102,6 +110,7 @@ enum Inflater {
             }
         }
         if let failure { throw failure }
+        output.removeLast(output.count - produced)
         return output
     }
 }

@@ -32,12 +32,24 @@ func median(_ values: [Double]) -> Double {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 5, let iterations = Int(arguments[3]), let compression = CompressionAlgorithm(name: arguments[4]) else {
+guard arguments.count >= 5, let iterations = Int(arguments[3]), let compression = CompressionAlgorithm(name: arguments[4]) else {
     print("usage: openpgp-bench SECRET_KEY INPUT ITERATIONS zlib|zip|none")
     exit(64)
 }
 let key = try SecretKey(importing: readAll(arguments[1]))
 let input = readAll(arguments[2])
+if CommandLine.arguments.count > 5 {
+    // Decrypt only, for profiling.
+    let message = try MessageEncryptor.encrypt(input, to: [key.certificate], compression: compression)
+    var times: [Double] = []
+    for _ in 0 ..< iterations {
+        let start = nowMicros()
+        _ = try MessageDecryptor.decrypt(message, with: [key])
+        times.append(nowMicros() - start)
+    }
+    print("decrypt \(Int(median(times)))")
+    exit(0)
+}
 var encryptTimes: [Double] = []
 var decryptTimes: [Double] = []
 var message: [UInt8] = []
