@@ -32,12 +32,12 @@ var targets: [Target] = [
     .target(name: "AssayModel", swiftSettings: strictSettings),
 
     /// Two system calls Swift cannot make directly (ioprio_set, posix_spawn with a pipe).
-    .target(name: "CSystem"),
+    .target(name: "CAssaySystem"),
 
     /// Linux collection: /proc, /sys, package databases, sockets; the sampler.
     .target(
         name: "Probes",
-        dependencies: ["AssayModel", "CSystem", .product(name: "Crypto", package: "swift-crypto")],
+        dependencies: ["AssayModel", "CAssaySystem", .product(name: "Crypto", package: "swift-crypto")],
         swiftSettings: strictSettings
     ),
 
@@ -45,7 +45,7 @@ var targets: [Target] = [
     .target(
         name: "BotCommands",
         dependencies: [
-            "AssayModel", "Probes", "OpenPGP", "CSystem",
+            "AssayModel", "Probes", "OpenPGP", "CAssaySystem",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         swiftSettings: strictSettings
@@ -61,14 +61,27 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
+    /// The service: Vapor app in three tiers (Web/, Domain/, Storage/), its commands and data files.
+    .target(
+        name: "AssayServer",
+        dependencies: [
+            "OpenPGP",
+            .product(name: "Vapor", package: "vapor"),
+            .product(name: "Fluent", package: "fluent"),
+            .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
+            .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "CryptoExtras", package: "swift-crypto"),
+        ],
+        resources: [.copy("Resources")],
+        swiftSettings: strictSettings
+    ),
+
     // MARK: executables (thin)
 
     .executableTarget(
         name: "assay-server",
-        dependencies: [
-            "OpenPGPCommands",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ],
+        dependencies: ["AssayServer", "OpenPGPCommands"],
         swiftSettings: strictSettings
     ),
     .executableTarget(name: "assay-bot", dependencies: ["BotCommands"], swiftSettings: strictSettings),
@@ -92,6 +105,11 @@ var targets: [Target] = [
         name: "ProbesTests",
         dependencies: ["Probes", "AssayModel", "OpenPGP"],
         resources: [.copy("Fixtures")],
+        swiftSettings: strictSettings
+    ),
+    .testTarget(
+        name: "AssayServerTests",
+        dependencies: ["AssayServer", .product(name: "VaporTesting", package: "vapor")],
         swiftSettings: strictSettings
     ),
     .testTarget(
@@ -124,6 +142,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        .package(url: "https://github.com/vapor/fluent.git", from: "4.13.0"),
+        .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
+        .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import AssayModel
-import CSystem
+import CAssaySystem
 import FoundationEssentials
 import OpenPGP
 import Probes

@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 import AssayModel
-import CSystem
+import CAssaySystem
 
 /// Where probes read from: the live machine ("/"), or a directory of fixture files laid out like
 /// one (tests). Every read is bounded; nothing here throws for a missing or odd file — probes

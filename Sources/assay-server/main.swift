@@ -1,14 +1,14 @@
-import ArgumentParser
+import AssayServer
+import Foundation
 import OpenPGPCommands
 
-/// The service's command line. Each subcommand lives in a library target; this file only lists them.
-struct AssayServer: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "assay-server",
-        abstract: "The Assay service: portal, public API, ingest workers and operator tools.",
-        version: "0.1.0",
-        subcommands: [KeyCommand.self]
-    )
-}
+// Files the server creates (catalog, outbox, keys) are readable by the service account only.
+umask(0o077)
 
-AssayServer.main()
+// Key tools are plain ArgumentParser commands; everything else belongs to the Vapor application.
+let arguments = CommandLine.arguments
+if arguments.count > 1, arguments[1] == "key" {
+    KeyCommand.main(Array(arguments.dropFirst(2)))
+} else {
+    exit(await AssayServerApplication.main(arguments: arguments))
+}

@@ -1,5 +1,5 @@
-#ifndef ASSAY_CSYSTEM_H
-#define ASSAY_CSYSTEM_H
+#ifndef ASSAY_CASSAYSYSTEM_H
+#define ASSAY_CASSAYSYSTEM_H
 #include <sys/types.h>
 
 /// Puts the calling process in the idle I/O class (ioprio_set(2) has no glibc wrapper).

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "CSystem.h"
+#include "CAssaySystem.h"
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/syscall.h>

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import Vapor
+
+/// Starts the service or runs one of its commands (serve, migrate, tenant, quickstart, audit).
+public enum AssayServerApplication {
+    public static func main(arguments: [String]) async -> Int32 {
+        let configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfiguration.load()
+        } catch {
+            FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
+            return 78  // EX_CONFIG
+        }
+        var environment = Environment(name: configuration.mode == .production ? "production" : "development", arguments: arguments)
+        do {
+            try LoggingSystem.bootstrap(from: &environment)
+        } catch {
+            FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
+            return 64
+        }
+        let app: Application
+        do {
+            app = try await Application.make(environment)
+        } catch {
+            FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
+            return 70
+        }
+        var status: Int32 = 0
+        do {
+            try await configure(app, configuration: configuration)
+            try await app.execute()
+        } catch {
+            FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
+            status = 1
+        }
+        try? await app.asyncShutdown()
+        return status
+    }
+}

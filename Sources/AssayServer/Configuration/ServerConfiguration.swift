@@ -1,0 +1,161 @@
+import Foundation
+
+/// One typed configuration, read in layers: environment > config file (JSON) > defaults.
+/// Command-line flags of `serve` (--hostname, --port) override all of them. There are no default
+/// secrets; production refuses to start without the settings it needs, naming each variable.
+public struct ServerConfiguration: Sendable, Equatable {
+    public enum Mode: String, Sendable, Codable { case development, production }
+
+    public var mode: Mode = .development
+    /// Where the embedded defaults live: catalog.sqlite, tenants per region, outbox.
+    public var dataDirectory: String = "./data"
+    /// PostgreSQL URL of the catalog; nil means SQLite in the data directory.
+    public var databaseURL: String?
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// How users reach the portal; links in mails are built from it. Derived from host and port
+    /// when not set.
+    public var publicURLSetting: String?
+    public var publicURL: String { publicURLSetting ?? "http://\(host):\(port)" }
+    /// Regions a tenant can be created in (ING-2), each with its own storage location.
+    public var regions: [Region] = [Region(id: "local", storage: "./data/local")]
+    /// smtp://user:password@host:587 (STARTTLS); nil writes mail to the outbox directory.
+    public var smtpURL: String?
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Peers whose X-Forwarded-For is believed (a reverse proxy); empty means none.
+    public var trustedProxies: [String] = []
+    /// How often a session token is replaced (AUTH-10).
+    public var sessionRotationSeconds: Int = 900
+
+    public init() {}
+
+    public struct Region: Sendable, Equatable, Codable {
+        public var id: String
+        public var storage: String
+        /// PostgreSQL server for the region's tenant databases; nil means SQLite files under `storage`.
+        public var databaseURL: String?
+
+        public init(id: String, storage: String, databaseURL: String? = nil) {
+            self.id = id
+            self.storage = storage
+            self.databaseURL = databaseURL
+        }
+    }
+
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The file layer: every field optional.
+    struct FileLayer: Codable {
+        var mode: Mode?
+        var dataDirectory: String?
+        var databaseURL: String?
+        var host: String?
+        var port: Int?
+        var publicURL: String?
+        var regions: [Region]?
+        var smtpURL: String?
+        var tlsCertificatePath: String?
+        var tlsKeyPath: String?
+        var trustedProxies: [String]?
+        var sessionRotationSeconds: Int?
+    }
+
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        if let path = environment["ASSAY_CONFIG"], !path.isEmpty {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw Invalid(description: "ASSAY_CONFIG names \(path), which cannot be read")
+            }
+            let file: FileLayer
+            do { file = try JSONDecoder().decode(FileLayer.self, from: data) } catch {
+                throw Invalid(description: "ASSAY_CONFIG \(path) is not valid JSON configuration: \(error)")
+            }
+            configuration.apply(file)
+        }
+        try configuration.apply(environment: environment)
+        try configuration.validate()
+        return configuration
+    }
+
+    mutating func apply(_ file: FileLayer) {
+        mode = file.mode ?? mode
+        dataDirectory = file.dataDirectory ?? dataDirectory
+        databaseURL = file.databaseURL ?? databaseURL
+        host = file.host ?? host
+        port = file.port ?? port
+        publicURLSetting = file.publicURL ?? publicURLSetting
+        regions = file.regions ?? regions
+        smtpURL = file.smtpURL ?? smtpURL
+        tlsCertificatePath = file.tlsCertificatePath ?? tlsCertificatePath
+        tlsKeyPath = file.tlsKeyPath ?? tlsKeyPath
+        trustedProxies = file.trustedProxies ?? trustedProxies
+        sessionRotationSeconds = file.sessionRotationSeconds ?? sessionRotationSeconds
+    }
+
+    mutating func apply(environment: [String: String]) throws {
+        func value(_ name: String) -> String? {
+            guard let value = environment[name], !value.isEmpty else { return nil }
+            return value
+        }
+        if let raw = value("ASSAY_ENV") {
+            guard let parsed = Mode(rawValue: raw) else { throw Invalid(description: "ASSAY_ENV must be development or production, not \(raw)") }
+            mode = parsed
+        }
+        dataDirectory = value("ASSAY_DATA_DIR") ?? dataDirectory
+        databaseURL = value("DATABASE_URL") ?? databaseURL
+        host = value("ASSAY_HOST") ?? host
+        if let raw = value("ASSAY_PORT") {
+            guard let parsed = Int(raw), (1 ... 65535).contains(parsed) else { throw Invalid(description: "ASSAY_PORT must be a port number, not \(raw)") }
+            port = parsed
+        }
+        publicURLSetting = value("PUBLIC_URL") ?? publicURLSetting
+        if let raw = value("ASSAY_REGIONS") {
+            // "us-west,eu-west" or "us-west=/srv/assay/us-west,eu-west=/srv/assay/eu-west"
+            regions = raw.split(separator: ",").map { entry in
+                let parts = entry.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+                return Region(id: parts[0], storage: parts.count > 1 ? parts[1] : "\(dataDirectory)/\(parts[0])",
+                              databaseURL: value("DATABASE_URL_\(parts[0].uppercased().replacingOccurrences(of: "-", with: "_"))"))
+            }
+        } else if value("ASSAY_DATA_DIR") != nil {
+            regions = regions.map { Region(id: $0.id, storage: "\(dataDirectory)/\($0.id)", databaseURL: $0.databaseURL) }
+        }
+        smtpURL = value("SMTP_URL") ?? smtpURL
+        tlsCertificatePath = value("TLS_CERT") ?? tlsCertificatePath
+        tlsKeyPath = value("TLS_KEY") ?? tlsKeyPath
+        if let raw = value("TRUSTED_PROXIES") {
+            trustedProxies = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        if let raw = value("SESSION_ROTATION_SECONDS") {
+            guard let parsed = Int(raw), parsed >= 60 else { throw Invalid(description: "SESSION_ROTATION_SECONDS must be a number of seconds, at least 60") }
+            sessionRotationSeconds = parsed
+        }
+    }
+
+    func validate() throws {
+        guard !regions.isEmpty else { throw Invalid(description: "ASSAY_REGIONS names no region") }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+        for region in regions where region.id.isEmpty || !region.id.allSatisfy(allowed.contains) {
+            throw Invalid(description: "region id \"\(region.id)\" must be lower-case letters, digits and dashes (like eu-west)")
+        }
+        guard Set(regions.map(\.id)).count == regions.count else { throw Invalid(description: "ASSAY_REGIONS names a region twice") }
+        guard (tlsCertificatePath == nil) == (tlsKeyPath == nil) else {
+            throw Invalid(description: "TLS_CERT and TLS_KEY go together: set both or neither")
+        }
+        guard mode == .production else { return }
+        guard databaseURL != nil else { throw Invalid(description: "production needs DATABASE_URL (the PostgreSQL URL of the catalog)") }
+        guard smtpURL != nil else { throw Invalid(description: "production needs SMTP_URL (smtp://user:password@host:587, STARTTLS)") }
+        guard publicURL.hasPrefix("https://") else { throw Invalid(description: "production needs PUBLIC_URL with https://") }
+        guard tlsCertificatePath != nil || !trustedProxies.isEmpty else {
+            throw Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")
+        }
+        for region in regions where region.databaseURL == nil {
+            throw Invalid(description: "production needs DATABASE_URL_\(region.id.uppercased().replacingOccurrences(of: "-", with: "_")) for region \(region.id)")
+        }
+    }
+
+    public func region(_ id: String) -> Region? { regions.first { $0.id == id } }
+}

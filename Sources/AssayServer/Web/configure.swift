@@ -1,0 +1,69 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Vapor
+
+extension Application {
+    private struct ConfigurationKey: StorageKey { typealias Value = ServerConfiguration }
+    private struct MailerKey: StorageKey { typealias Value = any Mailer }
+
+    public var assayConfiguration: ServerConfiguration {
+        get { storage[ConfigurationKey.self] ?? ServerConfiguration() }
+        set { storage[ConfigurationKey.self] = newValue }
+    }
+
+    public var mailer: any Mailer {
+        get { storage[MailerKey.self] ?? OutboxMailer(directory: assayConfiguration.dataDirectory + "/outbox") }
+        set { storage[MailerKey.self] = newValue }
+    }
+}
+
+/// Wires the application: databases, migrations, middleware, routes. Commands and tests call it.
+public func configure(_ app: Application, configuration: ServerConfiguration) async throws {
+    app.assayConfiguration = configuration
+    if let url = configuration.databaseURL {
+        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url)), as: .psql)
+    } else {
+        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        app.databases.use(.sqlite(.file(configuration.dataDirectory + "/catalog.sqlite")), as: .sqlite)
+    }
+    app.migrations.add(M001_CreateTenants())
+    app.migrations.add(M002_CreateUsers())
+    app.migrations.add(M003_CreateInvitations())
+    app.migrations.add(M004_CreateAuditEvents())
+
+    app.http.server.configuration.hostname = configuration.host
+    app.http.server.configuration.port = configuration.port
+    app.http.server.configuration.serverName = nil  // no Server header: nothing to fingerprint
+
+    app.middleware = Middlewares()
+    app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
+    app.middleware.use(SecurityHeadersMiddleware(tls: configuration.tlsCertificatePath != nil || configuration.publicURL.hasPrefix("https://")))
+
+    app.asyncCommands.use(TenantCommands(), as: "tenant")
+    app.asyncCommands.use(QuickstartCommand(), as: "quickstart")
+    app.asyncCommands.use(AuditCommands(), as: "audit")
+
+    try routes(app)
+}
+
+func routes(_ app: Application) throws {
+    app.get("health") { _ in HealthStatus(status: "ok") }
+    app.get("ready") { request async throws -> Response in
+        do {
+            _ = try await Tenant.query(on: request.db).limit(1).all()
+            return try await HealthStatus(status: "ready").encodeResponse(for: request)
+        } catch {
+            request.logger.warning("readiness check failed: the catalog database does not answer")
+            let response = try await HealthStatus(status: "unavailable").encodeResponse(for: request)
+            response.status = .serviceUnavailable
+            return response
+        }
+    }
+}
+
+struct HealthStatus: Content {
+    let status: String
+}

@@ -1,0 +1,202 @@
+@testable import AssayServer
+import Fluent
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// A fresh application on its own SQLite catalog in a temporary directory.
+func withTestApp(_ body: (Application, ServerConfiguration) async throws -> Void) async throws {
+    var configuration = ServerConfiguration()
+    configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
+    configuration.regions = [.init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west")]
+    defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
+    try await withApp { app in
+        try await configure(app, configuration: configuration)
+        try await app.autoMigrate()
+        try await body(app, configuration)
+    }
+}
+
+@Suite("Service foundation")
+struct ServiceTests {
+    @Test("health and readiness answer with the security headers and no server fingerprint")
+    func health() async throws {
+        try await withTestApp { app, _ in
+            try await app.testing().test(.GET, "health", afterResponse: { response in
+                #expect(response.status == .ok)
+                #expect(response.body.string.contains("\"ok\""))
+                #expect(response.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
+                #expect(response.headers.first(name: "Content-Security-Policy")?.contains("unsafe-inline") == false)
+                #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+                #expect(response.headers.first(name: "Referrer-Policy") == "no-referrer")
+                #expect(response.headers.first(name: .cacheControl) == "no-store")
+                #expect(response.headers.first(name: .server) == nil)
+                #expect(response.headers.first(name: "X-Request-ID") != nil)
+            })
+            try await app.testing().test(.GET, "ready", afterResponse: { response in
+                #expect(response.status == .ok)
+            })
+        }
+    }
+
+    @Test("errors are JSON with a request id and no internals")
+    func errors() async throws {
+        try await withTestApp { app, _ in
+            try await app.testing().test(.GET, "no/such/page", afterResponse: { response in
+                #expect(response.status == .notFound)
+                let body = try response.content.decode(ErrorResponseMiddleware.Body.self)
+                #expect(body.requestID == response.headers.first(name: "X-Request-ID"))
+                #expect(!response.body.string.contains("swift"))
+            })
+        }
+    }
+
+    @Test("unused methods answer 405 with Allow")
+    func methodNotAllowed() async throws {
+        try await withTestApp { app, _ in
+            try await app.testing().test(.POST, "health", afterResponse: { response in
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers.first(name: .allow) == "GET")
+            })
+            try await app.testing().test(.DELETE, "ready", afterResponse: { response in
+                #expect(response.status == .methodNotAllowed)
+            })
+        }
+    }
+
+    @Test("creating a tenant: GUID, region, invitation stored hashed, mail in the outbox, audit events")
+    func createTenant() async throws {
+        try await withTestApp { app, configuration in
+            let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+            let created = try await service.create(name: "Acme Corp", region: "eu-west", adminEmail: "Jane.Doe@Acme.example")
+            let tenant = try #require(try await Tenant.find(created.tenant.id, on: app.db))
+            #expect(tenant.region == "eu-west")
+            #expect(tenant.state == .active)
+            let token = String(created.invitationLink.split(separator: "#").last ?? "")
+            #expect(token.hasPrefix("asi_"))
+            #expect(created.invitationLink.hasPrefix(configuration.publicURL + "/register#"))
+            let invitation = try #require(try await Invitation.query(on: app.db).first())
+            #expect(invitation.email == "jane.doe@acme.example")
+            #expect(invitation.tokenHash == SecretToken.hash(token))
+            #expect(invitation.expiresAt.timeIntervalSinceNow > 47 * 3600 && invitation.expiresAt.timeIntervalSinceNow <= 48 * 3600)
+            #expect(Claim.decode(invitation.claims) == Set(Claim.allCases))
+            // The raw token is nowhere in the catalog.
+            let catalog = try Data(contentsOf: URL(fileURLWithPath: configuration.dataDirectory + "/catalog.sqlite"))
+            #expect(catalog.range(of: Data(token.utf8)) == nil)
+            // The mail carries the link.
+            let outbox = configuration.dataDirectory + "/outbox"
+            let mails = try FileManager.default.contentsOfDirectory(atPath: outbox)
+            #expect(mails.count == 1)
+            let mail = try String(contentsOfFile: outbox + "/" + mails[0], encoding: .utf8)
+            #expect(mail.contains(created.invitationLink))
+            #expect(mail.contains("To: jane.doe@acme.example"))
+            let events = try await AuditLog(database: app.db).events(tenantID: try tenant.requireID())
+            #expect(events.map(\.action).sorted() == ["invitation.sent", "tenant.created"])
+        }
+    }
+
+    @Test("tenant creation refuses unknown regions, public mail, duplicate e-mail (any case) and bad names")
+    func createTenantRefusals() async throws {
+        try await withTestApp { app, configuration in
+            let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+            await #expect(throws: TenantService.Failure.unknownRegion("mars-1", known: ["eu-west", "us-west"])) {
+                try await service.create(name: "A", region: "mars-1", adminEmail: "a@corp.example")
+            }
+            await #expect(throws: TenantService.Failure.email(.publicProvider("gmail.com"))) {
+                try await service.create(name: "A", region: "eu-west", adminEmail: "a@gmail.com")
+            }
+            await #expect(throws: TenantService.Failure.invalidName) {
+                try await service.create(name: "  ", region: "eu-west", adminEmail: "a@corp.example")
+            }
+            _ = try await service.create(name: "A", region: "eu-west", adminEmail: "a@corp.example")
+            await #expect(throws: TenantService.Failure.emailTaken) {
+                try await service.create(name: "B", region: "us-west", adminEmail: "A@CORP.example")
+            }
+            #expect(try await Tenant.query(on: app.db).count() == 1)
+        }
+    }
+
+    @Test("editing an audit row breaks the chain, and verify names the event")
+    func auditChain() async throws {
+        try await withTestApp { app, _ in
+            let log = AuditLog(database: app.db)
+            for index in 1 ... 5 {
+                try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s")
+            }
+            let whole = try await log.verify()
+            #expect(whole.count == 5 && whole.break == nil)
+            let third = try #require(try await AuditEvent.query(on: app.db).filter(\.$sequence == 3).first())
+            third.detail = "edited"
+            try await third.save(on: app.db)
+            #expect(try await log.verify().break == .hashMismatch(sequence: 3))
+            third.detail = ""
+            try await third.save(on: app.db)
+            #expect(try await log.verify().break == nil)
+            try await AuditEvent.query(on: app.db).filter(\.$sequence == 2).delete()
+            #expect(try await log.verify().break == .gap(expected: 2, found: 3))
+        }
+    }
+
+    @Test("concurrent appends keep one unbroken chain")
+    func concurrentAudit() async throws {
+        try await withTestApp { app, _ in
+            let log = AuditLog(database: app.db)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0 ..< 20 {
+                    group.addTask { try await log.append(tenantID: nil, actor: "t\(index)", action: "a", subject: "s") }
+                }
+                try await group.waitForAll()
+            }
+            let result = try await log.verify()
+            #expect(result.count == 20 && result.break == nil)
+        }
+    }
+}
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("production refuses to start without each required setting, naming it")
+    func production() {
+        var environment = ["ASSAY_ENV": "production"]
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs DATABASE_URL (the PostgreSQL URL of the catalog)")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["DATABASE_URL"] = "postgres://assay@db/catalog"
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs SMTP_URL (smtp://user:password@host:587, STARTTLS)")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["SMTP_URL"] = "smtp://mail:587"
+        environment["PUBLIC_URL"] = "http://assay.example"
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs PUBLIC_URL with https://")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["PUBLIC_URL"] = "https://assay.example"
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["TRUSTED_PROXIES"] = "10.0.0.5"
+        environment["ASSAY_REGIONS"] = "eu-west"
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs DATABASE_URL_EU_WEST for region eu-west")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["DATABASE_URL_EU_WEST"] = "postgres://assay@db-eu/postgres"
+        #expect(throws: Never.self) { try ServerConfiguration.load(environment: environment) }
+    }
+
+    @Test("layers: environment over config file over defaults")
+    func layers() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("assay-config-\(UUID().uuidString).json")
+        try Data(#"{"port": 9000, "host": "127.0.0.2", "regions": [{"id": "ca-east", "storage": "/srv/ca"}]}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let configuration = try ServerConfiguration.load(environment: ["ASSAY_CONFIG": file.path, "ASSAY_PORT": "9100"])
+        #expect(configuration.port == 9100)
+        #expect(configuration.host == "127.0.0.2")
+        #expect(configuration.regions == [.init(id: "ca-east", storage: "/srv/ca")])
+        #expect(configuration.publicURL == "http://127.0.0.2:9100")
+        #expect(try ServerConfiguration.load(environment: [:]).host == "127.0.0.1")
+        #expect(throws: ServerConfiguration.Invalid.self) { try ServerConfiguration.load(environment: ["ASSAY_PORT": "70000"]) }
+        #expect(throws: ServerConfiguration.Invalid.self) { try ServerConfiguration.load(environment: ["ASSAY_REGIONS": "EU West"]) }
+        #expect(throws: ServerConfiguration.Invalid.self) { try ServerConfiguration.load(environment: ["TLS_CERT": "/x"]) }
+    }
+}
