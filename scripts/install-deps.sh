@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need. Idempotent: a re-run with everything
 # present does not touch apt at all.
 set -euo pipefail
-packages=(gnupg zlib1g-dev xz-utils file bc)
+packages=(gnupg zlib1g-dev xz-utils file bc postgresql-15 postgresql-client-15)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: the README's test command. Starts what the tests need and stops it afterwards.
+# Runs every test: the README's test command. Starts the real servers the tests need (PostgreSQL on
+# loopback) and stops them afterwards, whatever happens.
 #   scripts/test.sh [extra swift test arguments, e.g. --filter GnuPG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/test-services.sh
+trap stop_test_services EXIT
+start_postgres
 swift build --build-tests
 swift test --skip-build "$@"

@@ -5,12 +5,41 @@ import Testing
 import Vapor
 import VaporTesting
 
-/// A fresh application on its own SQLite catalog in a temporary directory.
-func withTestApp(_ body: (Application, ServerConfiguration) async throws -> Void) async throws {
+/// Where a test's catalog lives. PostgreSQL runs whenever scripts/test.sh started it, and always
+/// in CI, where a missing server fails the tests instead of skipping them.
+enum CatalogBackend: String, CaseIterable, CustomStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var description: String { rawValue }
+
+    static var testable: [CatalogBackend] {
+        let environment = ProcessInfo.processInfo.environment
+        return environment["ASSAY_TEST_POSTGRES_URL"] != nil || environment["CI"] != nil ? allCases : [.sqlite]
+    }
+}
+
+/// A fresh application on its own catalog: a SQLite file in a temporary directory, or a new
+/// PostgreSQL database created for this test and dropped after it.
+func withTestApp(_ backend: CatalogBackend = .sqlite, _ body: (Application, ServerConfiguration) async throws -> Void) async throws {
     var configuration = ServerConfiguration()
     configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
     configuration.regions = [.init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west")]
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
+    var databaseName: String?
+    let adminURL = ProcessInfo.processInfo.environment["ASSAY_TEST_POSTGRES_URL"]
+    if backend == .postgres {
+        guard let adminURL else {
+            Issue.record("ASSAY_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+            return
+        }
+        let name = "assay_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try runPSQL(adminURL, "CREATE DATABASE \(name)")
+        databaseName = name
+        var components = try #require(URLComponents(string: adminURL))
+        components.path = "/" + name
+        configuration.databaseURL = components.string
+    }
+    defer { if let databaseName, let adminURL { try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)") } }
     try await withApp { app in
         try await configure(app, configuration: configuration)
         try await app.autoMigrate()
@@ -18,11 +47,23 @@ func withTestApp(_ body: (Application, ServerConfiguration) async throws -> Void
     }
 }
 
+func runPSQL(_ url: String, _ sql: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+    process.arguments = [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw PSQLFailure(sql: sql) }
+}
+
+struct PSQLFailure: Error { let sql: String }
+
 @Suite("Service foundation")
 struct ServiceTests {
-    @Test("health and readiness answer with the security headers and no server fingerprint")
-    func health() async throws {
-        try await withTestApp { app, _ in
+    @Test("health and readiness answer with the security headers and no server fingerprint", arguments: CatalogBackend.testable)
+    func health(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, _ in
             try await app.testing().test(.GET, "health", afterResponse: { response in
                 #expect(response.status == .ok)
                 #expect(response.body.string.contains("\"ok\""))
@@ -65,9 +106,9 @@ struct ServiceTests {
         }
     }
 
-    @Test("creating a tenant: GUID, region, invitation stored hashed, mail in the outbox, audit events")
-    func createTenant() async throws {
-        try await withTestApp { app, configuration in
+    @Test("creating a tenant: GUID, region, invitation stored hashed, mail in the outbox, audit events", arguments: CatalogBackend.testable)
+    func createTenant(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
             let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
             let created = try await service.create(name: "Acme Corp", region: "eu-west", adminEmail: "Jane.Doe@Acme.example")
             let tenant = try #require(try await Tenant.find(created.tenant.id, on: app.db))
@@ -82,8 +123,10 @@ struct ServiceTests {
             #expect(invitation.expiresAt.timeIntervalSinceNow > 47 * 3600 && invitation.expiresAt.timeIntervalSinceNow <= 48 * 3600)
             #expect(Claim.decode(invitation.claims) == Set(Claim.allCases))
             // The raw token is nowhere in the catalog.
-            let catalog = try Data(contentsOf: URL(fileURLWithPath: configuration.dataDirectory + "/catalog.sqlite"))
-            #expect(catalog.range(of: Data(token.utf8)) == nil)
+            if backend == .sqlite {
+                let catalog = try Data(contentsOf: URL(fileURLWithPath: configuration.dataDirectory + "/catalog.sqlite"))
+                #expect(catalog.range(of: Data(token.utf8)) == nil)
+            }
             // The mail carries the link.
             let outbox = configuration.dataDirectory + "/outbox"
             let mails = try FileManager.default.contentsOfDirectory(atPath: outbox)
@@ -96,9 +139,9 @@ struct ServiceTests {
         }
     }
 
-    @Test("tenant creation refuses unknown regions, public mail, duplicate e-mail (any case) and bad names")
-    func createTenantRefusals() async throws {
-        try await withTestApp { app, configuration in
+    @Test("tenant creation refuses unknown regions, public mail, duplicate e-mail (any case) and bad names", arguments: CatalogBackend.testable)
+    func createTenantRefusals(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
             let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
             await #expect(throws: TenantService.Failure.unknownRegion("mars-1", known: ["eu-west", "us-west"])) {
                 try await service.create(name: "A", region: "mars-1", adminEmail: "a@corp.example")
@@ -117,9 +160,9 @@ struct ServiceTests {
         }
     }
 
-    @Test("editing an audit row breaks the chain, and verify names the event")
-    func auditChain() async throws {
-        try await withTestApp { app, _ in
+    @Test("editing an audit row breaks the chain, and verify names the event", arguments: CatalogBackend.testable)
+    func auditChain(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, _ in
             let log = AuditLog(database: app.db)
             for index in 1 ... 5 {
                 try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s")
@@ -138,9 +181,9 @@ struct ServiceTests {
         }
     }
 
-    @Test("concurrent appends keep one unbroken chain")
-    func concurrentAudit() async throws {
-        try await withTestApp { app, _ in
+    @Test("concurrent appends keep one unbroken chain", arguments: CatalogBackend.testable)
+    func concurrentAudit(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, _ in
             let log = AuditLog(database: app.db)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0 ..< 20 {
