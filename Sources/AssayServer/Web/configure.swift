@@ -33,6 +33,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration) as
     app.migrations.add(M002_CreateUsers())
     app.migrations.add(M003_CreateInvitations())
     app.migrations.add(M004_CreateAuditEvents())
+    app.migrations.add(M005_CreateSessions())
 
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port
