@@ -20,7 +20,8 @@ enum CatalogBackend: String, CaseIterable, CustomStringConvertible, Sendable {
 
 /// A fresh application on its own catalog: a SQLite file in a temporary directory, or a new
 /// PostgreSQL database created for this test and dropped after it.
-func withTestApp(_ backend: CatalogBackend = .sqlite, _ body: (Application, ServerConfiguration) async throws -> Void) async throws {
+func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable () -> Date = Date.init,
+                 _ body: (Application, ServerConfiguration) async throws -> Void) async throws {
     var configuration = ServerConfiguration()
     configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
     configuration.regions = [.init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west")]
@@ -41,7 +42,7 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, _ body: (Application, Serv
     }
     defer { if let databaseName, let adminURL { try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)") } }
     try await withApp { app in
-        try await configure(app, configuration: configuration)
+        try await configure(app, configuration: configuration, hasher: PasswordHasher(iterations: 1000), now: now)
         try await app.autoMigrate()
         try await body(app, configuration)
     }

@@ -20,7 +20,8 @@ extension Application {
 }
 
 /// Wires the application: databases, migrations, middleware, routes. Commands and tests call it.
-public func configure(_ app: Application, configuration: ServerConfiguration) async throws {
+public func configure(_ app: Application, configuration: ServerConfiguration, hasher: PasswordHasher = PasswordHasher(),
+                      now: @escaping @Sendable () -> Date = Date.init) async throws {
     app.assayConfiguration = configuration
     if let url = configuration.databaseURL {
         app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url)), as: .psql)
@@ -42,12 +43,17 @@ public func configure(_ app: Application, configuration: ServerConfiguration) as
     app.middleware = Middlewares()
     app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
     app.middleware.use(SecurityHeadersMiddleware(tls: configuration.tlsCertificatePath != nil || configuration.publicURL.hasPrefix("https://")))
+    app.middleware.use(SessionMiddleware(rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
+                                         guesses: SessionGuessCounter(), now: now))
 
     app.asyncCommands.use(TenantCommands(), as: "tenant")
     app.asyncCommands.use(QuickstartCommand(), as: "quickstart")
     app.asyncCommands.use(AuditCommands(), as: "audit")
 
     try routes(app)
+    let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL))
+    AuthController(hasher: hasher, limiter: HashingLimiter(limit: System.coreCount), emailPolicy: try EmailPolicy.bundled(),
+                   mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now).register(api)
 }
 
 func routes(_ app: Application) throws {

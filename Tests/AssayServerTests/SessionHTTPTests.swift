@@ -1,0 +1,151 @@
+@testable import AssayServer
+import Fluent
+import Foundation
+import Testing
+import Vapor
+import VaporTesting
+
+/// The sign-in flow over HTTP, with the real outbox mailer: the test reads the code from the mail file.
+@Suite("Sessions over HTTP: cookies, code, rotation, expiry, sign-out, CSRF")
+struct SessionHTTPTests {
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
+    func headers(_ configuration: ServerConfiguration, cookie: String? = nil) -> HTTPHeaders {
+        var headers: HTTPHeaders = ["Origin": configuration.publicURL, "User-Agent": chrome, "Content-Type": "application/json",
+                                    "X-Display-Resolution": "1920x1080"]
+        if let cookie { headers.add(name: .cookie, value: cookie) }
+        return headers
+    }
+
+    func cookie(_ response: TestingHTTPResponse, _ name: String) -> (pair: String, header: String)? {
+        guard let header = response.headers[.setCookie].first(where: { $0.hasPrefix(name + "=") }) else { return nil }
+        return (String(header.split(separator: ";")[0]), header)
+    }
+
+    func latestCode(_ configuration: ServerConfiguration) throws -> String {
+        let outbox = configuration.dataDirectory + "/outbox"
+        // The code mail is the one with a "Your code:" line (mail files of one second sort randomly).
+        let texts = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
+        let line = try #require(texts.flatMap { $0.split(whereSeparator: \.isNewline) }.first { $0.hasPrefix("Your code: ") })
+        return String(line.dropFirst(11).prefix(7))
+    }
+
+    /// Registers from the invitation and signs in with the code; returns the session cookie pair.
+    func signedIn(_ app: Application, _ configuration: ServerConfiguration) async throws -> String {
+        let created = try await TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+            .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
+        let token = String(created.invitationLink.split(separator: "#").last!)
+        try await app.testing().test(.POST, "api/v1/auth/register", headers: headers(configuration), beforeRequest: { request in
+            try request.content.encode(["token": token, "name": "Jane Doe", "phone": "+44 20 7946 0958", "password": "Tr0ub4dor & 3 horses"])
+        }, afterResponse: { response in #expect(response.status == .created) })
+        var attempt = ""
+        try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
+            try request.content.encode(["email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "1920x1080"])
+        }, afterResponse: { response in
+            #expect(response.status == .accepted)
+            attempt = try #require(cookie(response, SessionCookie.attempt)).pair
+        })
+        let code = try latestCode(configuration)
+        var session = ""
+        try await app.testing().test(.POST, "api/v1/auth/code", headers: headers(configuration, cookie: attempt), beforeRequest: { request in
+            try request.content.encode(["code": code])
+        }, afterResponse: { response in
+            #expect(response.status == .ok)
+            let set = try #require(cookie(response, SessionCookie.session))
+            // AUTH-10: Secure, HttpOnly, SameSite=Lax, Path=/, __Host- prefix (so no Domain).
+            #expect(set.header.contains("Secure") && set.header.contains("HttpOnly") && set.header.contains("SameSite=Lax") && set.header.contains("Path=/"))
+            #expect(!set.header.lowercased().contains("domain="))
+            session = set.pair
+        })
+        return session
+    }
+
+    @Test("invitation → registration → sign-in → code → /me → sign-out ends the session at once")
+    func fullFlow() async throws {
+        try await withTestApp { app, configuration in
+            let session = try await signedIn(app, configuration)
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .ok)
+                #expect(response.body.string.contains("jane.doe@acme.example"))
+                #expect(response.headers.first(name: .cacheControl) == "no-store")
+            })
+            try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .noContent)
+            })
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .unauthorized)
+            })
+            #expect(try await Session.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test("the token is replaced after the rotation interval and the old one stops working; 24 hours is the end")
+    func rotationAndExpiry() async throws {
+        let clock = TestClock()
+        try await withTestApp(now: { clock.now }) { app, configuration in
+            let session = try await signedIn(app, configuration)
+            clock.advance(16 * 60)
+            var rotated = ""
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .ok)
+                rotated = try #require(cookie(response, SessionCookie.session)).pair
+            })
+            #expect(rotated != session)
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .unauthorized)
+            })
+            clock.advance(24 * 3600 - 16 * 60 - 1)
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: rotated), afterResponse: { response in
+                #expect(response.status == .ok)
+            })
+            clock.advance(2)
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: rotated), afterResponse: { response in
+                #expect(response.status == .unauthorized)
+            })
+        }
+    }
+
+    @Test("a POST without our Origin is refused (CSRF)")
+    func crossOrigin() async throws {
+        try await withTestApp { app, configuration in
+            var foreign = headers(configuration)
+            foreign.replaceOrAdd(name: .origin, value: "https://evil.example")
+            try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: foreign, beforeRequest: { request in
+                try request.content.encode(["email": "a@b.example", "password": "x", "resolution": "1x1"])
+            }, afterResponse: { response in #expect(response.status == .forbidden) })
+            var none = headers(configuration)
+            none.remove(name: .origin)
+            try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: none, afterResponse: { response in #expect(response.status == .forbidden) })
+        }
+    }
+
+    @Test("many unknown session tokens from one client raise one security event")
+    func guessing() async throws {
+        try await withTestApp { app, configuration in
+            for index in 0 ..< 20 {
+                try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: "\(SessionCookie.session)=ass_guess\(index)"), afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
+            }
+            let events = try await AuditEvent.query(on: app.db).filter(\.$action == "security.session-token-guessing").count()
+            #expect(events == 1)
+        }
+    }
+
+    @Test("a wrong password answers like an unknown e-mail")
+    func refusedIsGeneric() async throws {
+        try await withTestApp { app, configuration in
+            _ = try await signedIn(app, configuration)
+            var bodies: [String] = []
+            for email in ["jane.doe@acme.example", "nobody@acme.example"] {
+                try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
+                    try request.content.encode(["email": email, "password": "Wrong-pass-1", "resolution": "1920x1080"])
+                }, afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                    bodies.append(try response.content.decode(ErrorResponseMiddleware.Body.self).error)
+                })
+            }
+            #expect(bodies[0] == bodies[1])
+        }
+    }
+}
