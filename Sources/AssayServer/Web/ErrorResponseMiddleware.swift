@@ -34,7 +34,9 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             var allowed: [HTTPMethod] = []
             if let abort = error as? any AbortError, abort.status == .notFound {
                 // A path that exists under other methods answers 405 with Allow, not 404.
+                // A handler's own 404 (the route exists for this method) stays a 404.
                 allowed = Self.methods(for: request)
+                if allowed.contains(request.method) { allowed = [] }
                 status = allowed.isEmpty ? .notFound : .methodNotAllowed
                 reason = allowed.isEmpty ? abort.reason : "method not allowed"
             } else if let abort = error as? any AbortError {

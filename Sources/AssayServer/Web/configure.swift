@@ -52,8 +52,11 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
 
     try routes(app)
     let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL))
-    AuthController(hasher: hasher, limiter: HashingLimiter(limit: System.coreCount), emailPolicy: try EmailPolicy.bundled(),
+    let limiter = HashingLimiter(limit: System.coreCount)
+    let emailPolicy = try EmailPolicy.bundled()
+    AuthController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,
                    mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now).register(api)
+    AdminController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, publicURL: configuration.publicURL).register(api)
 }
 
 func routes(_ app: Application) throws {
