@@ -29,18 +29,18 @@ struct OutputOptions: ParsableArguments {
 
     @Option(help: "Write here instead of standard output (only the encrypted form is ever written to a file).")
     var out: String?
+
+    func validate() throws {
+        if out != nil && recipient == nil {
+            throw ValidationError("--out needs --recipient: the bot never writes plaintext to a file")
+        }
+    }
 }
 
 struct Inventory: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Scan installed software and system configuration once.")
 
     @OptionGroup var output: OutputOptions
-
-    func validate() throws {
-        if output.out != nil && output.recipient == nil {
-            throw ValidationError("--out needs --recipient: the bot never writes plaintext to a file")
-        }
-    }
 
     func run() throws {
         let certificate = try output.recipient.map(BotIO.loadRecipient)
@@ -55,12 +55,6 @@ struct Connections: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Take one snapshot of TCP connections.")
 
     @OptionGroup var output: OutputOptions
-
-    func validate() throws {
-        if output.out != nil && output.recipient == nil {
-            throw ValidationError("--out needs --recipient: the bot never writes plaintext to a file")
-        }
-    }
 
     func run() throws {
         let certificate = try output.recipient.map(BotIO.loadRecipient)

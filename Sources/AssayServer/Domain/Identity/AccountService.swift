@@ -192,8 +192,7 @@ public struct AccountService: Sendable {
         guard let user = try await User.find(userID, on: database) else { return .void }
         let candidate = Self.codeHash(attempt: attemptToken, code: code.filter(\.isNumber))
         let expected = challenge.codeHash
-        guard candidate.utf8.count == expected.utf8.count,
-              zip(candidate.utf8, expected.utf8).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
+        guard constantTimeEquals(candidate.utf8, expected.utf8) else {
             // Count the failure atomically (concurrent wrong codes all count).
             try await (database as! any SQLDatabase).raw("UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1 WHERE id = \(bind: challengeID)").run()
             let tries = try await SignInChallenge.find(challengeID, on: database)?.tries ?? SignInChallenge.maxTries

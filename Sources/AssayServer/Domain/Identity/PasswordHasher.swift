@@ -33,9 +33,7 @@ public struct PasswordHasher: Sendable {
               let derived = try? derive(password, salt: salt, iterations: rounds)
         else { return .mismatch }
         // Constant time: the comparison does not reveal how many bytes matched.
-        guard derived.count == expected.count, zip(derived, expected).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
-            return .mismatch
-        }
+        guard constantTimeEquals(derived, expected) else { return .mismatch }
         return rounds < iterations ? .matchNeedsRehash : .match
     }
 
