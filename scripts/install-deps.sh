@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need. Idempotent: a re-run with everything
 # present does not touch apt at all.
 set -euo pipefail
-packages=(gnupg zlib1g-dev xz-utils file bc postgresql-15 postgresql-client-15)
+packages=(gnupg zlib1g-dev xz-utils file bc postgresql-15 postgresql-client-15 chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -12,4 +12,9 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The browser test's Python side: selenium (pinned to a version whose dependencies the registry has) and pytest.
+if ! python3 -c "import selenium, pytest" 2>/dev/null; then
+  pip install -q "selenium==4.27.1" pytest
 fi

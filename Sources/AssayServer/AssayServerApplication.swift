@@ -26,6 +26,12 @@ public enum AssayServerApplication {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
             return 70
         }
+        // At trace level Vapor writes raw HTTP requests, cookies included, to the log: never go
+        // below debug (SEC-3).
+        if app.logger.logLevel < .debug {
+            app.logger.logLevel = .debug
+            app.logger.notice("trace logging would write raw requests with their cookies; logging at debug instead")
+        }
         var status: Int32 = 0
         do {
             try await configure(app, configuration: configuration)

@@ -94,6 +94,32 @@ struct ServiceTests {
         }
     }
 
+    @Test("portal pages and their one script are served with the strict CSP; nothing else from disk")
+    func portalPages() async throws {
+        try await withTestApp { app, _ in
+            for page in ["signin", "register", "code", "dashboard"] {
+                try await app.testing().test(.GET, page, afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers.contentType?.subType == "html")
+                    #expect(response.body.string.contains("<script src=\"/assets/app.js\" defer></script>"))
+                    #expect(!response.body.string.contains("onclick") && !response.body.string.contains("<script>"))
+                    #expect(response.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+                })
+            }
+            try await app.testing().test(.GET, "assets/app.js", afterResponse: { response in
+                #expect(response.status == .ok && response.headers.contentType?.subType == "javascript")
+            })
+            for probe in ["assets/../Package.swift", "assets/%2e%2e%2fPackage.swift", "Resources/Public/signin.html", "assets/other.js"] {
+                try await app.testing().test(.GET, probe, afterResponse: { response in
+                    #expect(response.status == .notFound, "\(probe)")
+                })
+            }
+            try await app.testing().test(.GET, "/", afterResponse: { response in
+                #expect(response.status == .seeOther && response.headers.first(name: .location) == "/dashboard")
+            })
+        }
+    }
+
     @Test("unused methods answer 405 with Allow")
     func methodNotAllowed() async throws {
         try await withTestApp { app, _ in

@@ -51,6 +51,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.asyncCommands.use(AuditCommands(), as: "audit")
 
     try routes(app)
+    try PortalController().register(app)
     let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL))
     let limiter = HashingLimiter(limit: System.coreCount)
     let emailPolicy = try EmailPolicy.bundled()

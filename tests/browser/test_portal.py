@@ -1,0 +1,125 @@
+"""The portal in a real Chromium (Debian's chromium + chromium-driver, driven by selenium):
+invitation -> registration -> sign-in -> e-mailed code -> dashboard -> sign-out, with screenshots.
+The server is the real assay-server binary on the embedded defaults, in a temporary data directory."""
+import os
+import pathlib
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SERVER = os.environ.get("ASSAY_SERVER_BINARY", str(ROOT / ".build" / "debug" / "assay-server"))
+SHOTS = pathlib.Path(os.environ.get("ASSAY_SCREENSHOTS", str(ROOT / ".build" / "screenshots")))
+EMAIL = "jane.doe@acme.example"
+PASSWORD = "Tr0ub4dor & 3 horses"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def mails(outbox):
+    return [p.read_text() for p in sorted(outbox.glob("*.eml"))]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = dict(os.environ, ASSAY_DATA_DIR=str(tmp_path / "data"), ASSAY_PORT=str(port))
+    subprocess.run([SERVER, "quickstart", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=tmp_path)
+    log_path = tmp_path / "server.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([SERVER, "serve", "--log", "trace"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    yield base, tmp_path / "data" / "outbox", log_path
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+        options.add_argument(argument)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def test_invitation_to_dashboard_and_sign_out(server, browser):
+    base, outbox, log_path = server
+    wait = WebDriverWait(browser, 20)
+
+    # invitation: the link from the mail, token in the fragment
+    invitation = mails(outbox)[0]
+    link = re.search(r"(http://\S+/register#\S+)", invitation).group(1).strip()
+    token = link.split("#", 1)[1]
+    browser.get(link)
+    wait.until(EC.presence_of_element_located((By.ID, "name")))
+    assert "#" not in browser.current_url, "the token must leave the address bar"
+    shot(browser, "1-register")
+    browser.find_element(By.ID, "name").send_keys("Jane Doe")
+    browser.find_element(By.ID, "phone").send_keys("+44 20 7946 0958")
+    browser.find_element(By.ID, "password").send_keys("weak")
+    browser.find_element(By.ID, "register-button").click()
+    wait.until(lambda d: d.find_element(By.ID, "error").text != "")
+    assert "password" in browser.find_element(By.ID, "error").text
+    browser.find_element(By.ID, "password").clear()
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "register-button").click()
+
+    # sign-in from a new browser: a code is mailed
+    wait.until(EC.url_to_be(base + "/signin"))
+    shot(browser, "2-signin")
+    browser.find_element(By.ID, "email").send_keys(EMAIL)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "signin-button").click()
+    wait.until(EC.url_to_be(base + "/code"))
+    shot(browser, "3-code")
+    code = re.search(r"Your code: (\d{7})", "\n".join(mails(outbox))).group(1)
+    browser.find_element(By.ID, "code").send_keys(code)
+    browser.find_element(By.ID, "code-button").click()
+
+    # dashboard
+    wait.until(EC.url_to_be(base + "/dashboard"))
+    wait.until(lambda d: d.find_element(By.ID, "who").text == EMAIL)
+    shot(browser, "4-dashboard")
+    cookie = browser.get_cookie("__Host-assay-session")
+    assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
+    assert browser.execute_script("return document.cookie") == "", "the session cookie is invisible to scripts"
+
+    # sign-out ends the session: the dashboard sends us back to sign-in
+    browser.find_element(By.ID, "signout-button").click()
+    wait.until(EC.url_to_be(base + "/signin"))
+    browser.get(base + "/dashboard")
+    wait.until(EC.url_to_be(base + "/signin"))
+    shot(browser, "5-signed-out")
+
+    # nothing secret reached the server's log, even at trace level
+    log = log_path.read_text()
+    for secret in [PASSWORD, token, code, cookie["value"]]:
+        assert secret not in log
