@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SERVER = os.environ.get("ASSAY_SERVER_BINARY", str(ROOT / ".build" / "debug" / "assay-server"))
+SERVER = str(pathlib.Path(os.environ.get("ASSAY_SERVER_BINARY", ROOT / ".build" / "debug" / "assay-server")).resolve())
 SHOTS = pathlib.Path(os.environ.get("ASSAY_SCREENSHOTS", str(ROOT / ".build" / "screenshots")))
 EMAIL = "jane.doe@acme.example"
 PASSWORD = "Tr0ub4dor & 3 horses"
