@@ -112,8 +112,11 @@ struct AccountTests {
             #expect(grant.expiresAt == fixture.clock.now.addingTimeInterval(24 * 3600))
             let stored = try #require(try await Session.find(grant.sessionID, on: app.db))
             #expect(stored.tokenHash == SecretToken.hash(grant.token) && stored.tokenHash != grant.token)
-            let code = await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }
+            let sent = await fixture.mailer.sent
+            let code = sent.flatMap { $0.body.split(separator: "\n") }.first { $0.hasPrefix("Your code: ") }
             #expect(code?.dropFirst(11).count == 7)
+            #expect(sent.last?.purpose == "new system confirmation")
+            #expect(sent.last?.body.contains("Chrome 131") == true)
             // Same browser again: no code.
             guard case .signedIn = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
                 Issue.record("a known fingerprint should sign in directly"); return

@@ -105,6 +105,70 @@ struct SessionHTTPTests {
         }
     }
 
+    /// A second session from the same (now known) browser: no code needed.
+    func secondSession(_ app: Application, _ configuration: ServerConfiguration, password: String = "Tr0ub4dor & 3 horses") async throws -> String {
+        var pair = ""
+        try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
+            try request.content.encode(["email": "jane.doe@acme.example", "password": password, "resolution": "1920x1080"])
+        }, afterResponse: { response in
+            #expect(response.status == .ok)
+            pair = cookie(response, SessionCookie.session)?.pair ?? ""
+        })
+        return pair
+    }
+
+    @Test("changing the password needs the current one, follows the rules, can end the other sessions, and is confirmed by mail")
+    func passwordChange() async throws {
+        try await withTestApp { app, configuration in
+            let first = try await signedIn(app, configuration)
+            let second = try await secondSession(app, configuration)
+            func change(_ current: String, _ new: String, endOthers: Bool) async throws -> HTTPStatus {
+                var status = HTTPStatus.internalServerError
+                try await app.testing().test(.POST, "api/v1/account/password", headers: headers(configuration, cookie: first), beforeRequest: { request in
+                    try request.content.encode(PasswordChange(currentPassword: current, newPassword: new, endOtherSessions: endOthers))
+                }, afterResponse: { response in status = response.status })
+                return status
+            }
+            #expect(try await change("not my password", "N3w passphrase!", endOthers: true) == .forbidden)
+            #expect(try await change("Tr0ub4dor & 3 horses", "short", endOthers: true) == .badRequest)
+            #expect(try await change("Tr0ub4dor & 3 horses", "N3w passphrase!", endOthers: true) == .noContent)
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: second), afterResponse: { response in
+                #expect(response.status == .unauthorized)  // the other session ended
+            })
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: first), afterResponse: { response in
+                #expect(response.status == .ok)  // this one goes on
+            })
+            let outbox = configuration.dataDirectory + "/outbox"
+            let mails = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
+            #expect(mails.contains { $0.contains("Subject: Your Assay password was changed") })
+            #expect(!mails.joined().contains("N3w passphrase!"))
+            #expect(try await secondSession(app, configuration, password: "N3w passphrase!").hasPrefix(SessionCookie.session))
+        }
+    }
+
+    @Test("a user sees their own sessions and can end one; another user's session is 404")
+    func ownSessions() async throws {
+        try await withTestApp { app, configuration in
+            let first = try await signedIn(app, configuration)
+            let second = try await secondSession(app, configuration)
+            var sessions: [SessionListing] = []
+            try await app.testing().test(.GET, "api/v1/account/sessions", headers: headers(configuration, cookie: first), afterResponse: { response in
+                sessions = try response.content.decode([SessionListing].self)
+            })
+            #expect(sessions.count == 2 && sessions.filter(\.current).count == 1)
+            let other = try #require(sessions.first { !$0.current })
+            try await app.testing().test(.DELETE, "api/v1/account/sessions/\(other.id)", headers: headers(configuration, cookie: first), afterResponse: { response in
+                #expect(response.status == .noContent)
+            })
+            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: second), afterResponse: { response in
+                #expect(response.status == .unauthorized)
+            })
+            try await app.testing().test(.DELETE, "api/v1/account/sessions/\(UUID())", headers: headers(configuration, cookie: first), afterResponse: { response in
+                #expect(response.status == .notFound)
+            })
+        }
+    }
+
     @Test("a POST without our Origin is refused (CSRF)")
     func crossOrigin() async throws {
         try await withTestApp { app, configuration in
@@ -148,4 +212,17 @@ struct SessionHTTPTests {
             #expect(bodies[0] == bodies[1])
         }
     }
+}
+
+struct PasswordChange: Content {
+    let currentPassword: String
+    let newPassword: String
+    let endOtherSessions: Bool
+}
+
+struct SessionListing: Content {
+    let id: UUID
+    let createdAt: Date
+    let expiresAt: Date
+    let current: Bool
 }

@@ -57,6 +57,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     let emailPolicy = try EmailPolicy.bundled()
     AuthController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,
                    mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now).register(api)
+    AccountController(hasher: hasher, limiter: limiter, mailer: app.mailer).register(api)
     AdminController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, publicURL: configuration.publicURL).register(api)
 }
 

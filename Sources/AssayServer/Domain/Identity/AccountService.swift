@@ -209,7 +209,12 @@ public struct AccountService: Sendable {
         }
         try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.code.used",
                                                       subject: "email:\(user.email)", at: time)
-        return .signedIn(try await openSession(for: user, fingerprint: challenge.fingerprint, at: time))
+        let grant = try await openSession(for: user, fingerprint: challenge.fingerprint, at: time)
+        try await mailer.send(MailMessage(
+            to: user.email, subject: "New sign-in to Assay",
+            body: "Your account was signed in from a new browser or place (\(fingerprint.browser), \(fingerprint.ipAddress)).\nIf this was not you, change your password and tell your administrator.",
+            purpose: "new system confirmation"))
+        return .signedIn(grant)
     }
 
     private func openSession(for user: User, fingerprint: String, at time: Date) async throws -> SessionGrant {
