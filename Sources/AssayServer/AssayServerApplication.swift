@@ -14,7 +14,18 @@ public enum AssayServerApplication {
         }
         var environment = Environment(name: configuration.mode == .production ? "production" : "development", arguments: arguments)
         do {
-            try LoggingSystem.bootstrap(from: &environment)
+            if configuration.mode == .production {
+                // Structured logs in production; the level still comes from --log or LOG_LEVEL.
+                try LoggingSystem.bootstrap(from: &environment) { level in
+                    { label in
+                        var handler = JSONLogHandler(label: label)
+                        handler.logLevel = level
+                        return handler
+                    }
+                }
+            } else {
+                try LoggingSystem.bootstrap(from: &environment)
+            }
         } catch {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
             return 64

@@ -60,3 +60,30 @@ struct LogSecrecyTests {
         }
     }
 }
+
+@Suite("Structured logs")
+struct JSONLogTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: [String] = []
+        func add(_ line: String) { lock.withLock { stored.append(line) } }
+        var all: [String] { lock.withLock { stored } }
+    }
+
+    @Test("production logs are one JSON object per line with level, logger, message and metadata")
+    func jsonLines() throws {
+        let lines = Lines()
+        var logger = Logger(label: "assay.test") { label in JSONLogHandler(label: label, write: { lines.add($0) }) }
+        logger[metadataKey: "request-id"] = "r-1"
+        logger.info("tenant created", metadata: ["region": "eu-west", "count": .stringConvertible(3)])
+        logger.debug("not at info level")
+        #expect(lines.all.count == 1)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(lines.all[0].utf8)) as? [String: Any])
+        #expect(object["level"] as? String == "info")
+        #expect(object["logger"] as? String == "assay.test")
+        #expect(object["message"] as? String == "tenant created")
+        let metadata = try #require(object["metadata"] as? [String: Any])
+        #expect(metadata["region"] as? String == "eu-west" && metadata["request-id"] as? String == "r-1" && metadata["count"] as? String == "3")
+        #expect(object["time"] is String)
+    }
+}
