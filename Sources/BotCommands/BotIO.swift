@@ -11,11 +11,7 @@ import Probes
 /// ever receives an OpenPGP message (KEY-2), written beside its name and renamed when complete.
 enum BotIO {
     static func header(_ kind: DocumentKind, now: Int64) -> DocumentHeader {
-        let warnings = WarningLog()
-        let source = SystemSource.live
-        let hostname = MachineProbe.hostname(source)
-        let device = DeviceIdentity(id: MachineProbe.deviceID(source, warnings: warnings), hostname: hostname,
-                                    fqdn: MachineProbe.fqdn(source, hostname: hostname))
+        let device = MachineProbe.deviceIdentity(.live, warnings: WarningLog())
         return DocumentHeader(kind: kind, botVersion: BotCommand.version, collectedAt: now, device: device)
     }
 

@@ -13,9 +13,7 @@ public struct InventoryScanner {
 
     public func scan(now: Int64) -> InventoryDocument {
         let warnings = WarningLog()
-        let hostname = MachineProbe.hostname(source)
-        let device = DeviceIdentity(id: MachineProbe.deviceID(source, warnings: warnings), hostname: hostname,
-                                    fqdn: MachineProbe.fqdn(source, hostname: hostname))
+        let device = MachineProbe.deviceIdentity(source, warnings: warnings)
         let os = OSReleaseParser.probe(source, warnings: warnings)
         let kernel = MachineProbe.kernel(source)
         let system = SystemInfo(os: os, kernelRelease: kernel.release, kernelVersion: kernel.version, architecture: kernel.architecture,

@@ -26,6 +26,12 @@ public enum MachineProbe {
         return [0 ..< 8, 8 ..< 12, 12 ..< 16, 16 ..< 20, 20 ..< 32].map { String(characters[$0]) }.joined(separator: "-")
     }
 
+    /// The identity every document carries: hashed machine id, host name, FQDN.
+    public static func deviceIdentity(_ source: SystemSource, warnings: WarningLog) -> DeviceIdentity {
+        let hostname = hostname(source)
+        return DeviceIdentity(id: deviceID(source, warnings: warnings), hostname: hostname, fqdn: fqdn(source, hostname: hostname))
+    }
+
     public static func hostname(_ source: SystemSource) -> String {
         source.value("/proc/sys/kernel/hostname") ?? source.value("/etc/hostname") ?? "localhost"
     }

@@ -201,6 +201,7 @@ public final class Sampler {
     public func run(shouldStop: @escaping @Sendable () -> Bool, emit: (ConsumptionDocument) throws -> Void) throws {
         let warnings = WarningLog()
         let diskNames = BlockDeviceProbe.probe(source, warnings: warnings).map(\.name)
+        let diskSet = Set(diskNames)
         let filesystems = { MountInfoParser.probe(self.source, warnings: WarningLog()) }
         let recorder = ConsumptionRecorder(header: header, sampleSeconds: configuration.sampleSeconds,
                                            bucketSeconds: configuration.bucketSeconds, diskNames: diskNames)
@@ -223,7 +224,7 @@ public final class Sampler {
             try emit(document)
         }
 
-        recorder.record(CounterReader.read(source, disks: Set(diskNames), monotonic: start), wallClock: clock.wallClock())
+        recorder.record(CounterReader.read(source, disks: diskSet, monotonic: start), wallClock: clock.wallClock())
         while !shouldStop() {
             if clock.monotonic() >= nextConnections {
                 connections.snapshot(now: clock.wallClock())
@@ -232,7 +233,7 @@ public final class Sampler {
             clock.sleep(min(nextSample, end), shouldStop)
             let now = clock.monotonic()
             if shouldStop() && now < nextSample - 0.5 { break }
-            recorder.record(CounterReader.read(source, disks: Set(diskNames), monotonic: now), wallClock: clock.wallClock())
+            recorder.record(CounterReader.read(source, disks: diskSet, monotonic: now), wallClock: clock.wallClock())
             nextSample += interval
             while nextSample <= now { nextSample += interval }  // a stalled machine skips samples, not the schedule
             if now >= bucketEnd - 0.001 || now >= end - 0.001 {

@@ -46,7 +46,7 @@ public enum AuditChain {
         field(record.subject)
         field(record.detail)
         field(record.previousHash)
-        return SHA256.hash(data: material).map { String(format: "%02x", $0) }.joined()
+        return sha256Hex(material)
     }
 
     public enum Break: Equatable, Sendable, CustomStringConvertible {

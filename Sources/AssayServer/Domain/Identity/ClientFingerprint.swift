@@ -16,6 +16,6 @@ public struct ClientFingerprint: Sendable, Equatable {
 
     public var digest: String {
         let material = [ipAddress, browser, resolution].map { "\($0.utf8.count):\($0)" }.joined()
-        return SHA256.hash(data: Data(material.utf8)).map { String(format: "%02x", $0) }.joined()
+        return sha256Hex(Data(material.utf8))
     }
 }

@@ -15,7 +15,7 @@ public struct SecretToken: Sendable {
     public var hash: String { Self.hash(value) }
 
     public static func hash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256Hex(Data(token.utf8))
     }
 }
 
