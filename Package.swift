@@ -51,6 +51,19 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
+    /// An SMTP submission client (RFC 5321) with STARTTLS (RFC 3207) and AUTH PLAIN (RFC 4954) on
+    /// SwiftNIO: no Swift package on the mirror sends mail.
+    .target(
+        name: "SMTP",
+        dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ],
+        swiftSettings: strictSettings
+    ),
+
     /// `assay-server key …`: what the service does with keys, by hand.
     .target(
         name: "OpenPGPCommands",
@@ -71,6 +84,9 @@ var targets: [Target] = [
             .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
             .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
             .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Leaf", package: "leaf"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            "SMTP",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ],
@@ -110,7 +126,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "AssayServerTests",
-        dependencies: ["AssayServer", .product(name: "VaporTesting", package: "vapor")],
+        dependencies: ["AssayServer", "SMTP", .product(name: "VaporTesting", package: "vapor")],
         swiftSettings: strictSettings
     ),
     .testTarget(
@@ -148,6 +164,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/fluent-sqlite-driver.git", from: "4.9.0"),
         .package(url: "https://github.com/vapor/fluent-postgres-driver.git", from: "2.14.0"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+        .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

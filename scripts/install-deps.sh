@@ -2,7 +2,7 @@
 # Installs the Debian packages the build and the tests need. Idempotent: a re-run with everything
 # present does not touch apt at all.
 set -euo pipefail
-packages=(gnupg zlib1g-dev xz-utils file bc postgresql-15 postgresql-client-15 chromium chromium-driver)
+packages=(gnupg zlib1g-dev xz-utils file bc openssl postgresql-15 postgresql-client-15 chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -14,7 +14,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The browser test's Python side: selenium (pinned to a version whose dependencies the registry has) and pytest.
-if ! python3 -c "import selenium, pytest" 2>/dev/null; then
-  pip install -q "selenium==4.27.1" pytest
+# The Python side of the tests: selenium (pinned to a version whose dependencies the registry has)
+# and pytest for the browser test, aiosmtpd for the real SMTP server the mail tests talk to.
+if ! python3 -c "import selenium, pytest, aiosmtpd" 2>/dev/null; then
+  pip install -q "selenium==4.27.1" pytest "aiosmtpd==1.4.6"
 fi

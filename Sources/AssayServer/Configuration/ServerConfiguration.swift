@@ -1,4 +1,5 @@
 import Foundation
+import SMTP
 
 /// One typed configuration, read in layers: environment > config file (JSON) > defaults.
 /// Command-line flags of `serve` (--hostname, --port) override all of them. There are no default
@@ -21,6 +22,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var regions: [Region] = [Region(id: "local", storage: "./data/local")]
     /// smtp://user:password@host:587 (STARTTLS); nil writes mail to the outbox directory.
     public var smtpURL: String?
+    /// PEM CA file to trust for the SMTP relay instead of the system's.
+    public var smtpCAFile: String?
+    /// The sender of every mail.
+    public var mailFrom: String = "no-reply@assay.localhost"
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
     /// Peers whose X-Forwarded-For is believed (a reverse proxy); empty means none.
@@ -57,6 +62,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         var publicURL: String?
         var regions: [Region]?
         var smtpURL: String?
+        var smtpCAFile: String?
+        var mailFrom: String?
         var tlsCertificatePath: String?
         var tlsKeyPath: String?
         var trustedProxies: [String]?
@@ -90,6 +97,8 @@ public struct ServerConfiguration: Sendable, Equatable {
         publicURLSetting = file.publicURL ?? publicURLSetting
         regions = file.regions ?? regions
         smtpURL = file.smtpURL ?? smtpURL
+        smtpCAFile = file.smtpCAFile ?? smtpCAFile
+        mailFrom = file.mailFrom ?? mailFrom
         tlsCertificatePath = file.tlsCertificatePath ?? tlsCertificatePath
         tlsKeyPath = file.tlsKeyPath ?? tlsKeyPath
         trustedProxies = file.trustedProxies ?? trustedProxies
@@ -124,6 +133,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             regions = regions.map { Region(id: $0.id, storage: "\(dataDirectory)/\($0.id)", databaseURL: $0.databaseURL) }
         }
         smtpURL = value("SMTP_URL") ?? smtpURL
+        smtpCAFile = value("SMTP_CA_FILE") ?? smtpCAFile
+        mailFrom = value("MAIL_FROM") ?? mailFrom
         tlsCertificatePath = value("TLS_CERT") ?? tlsCertificatePath
         tlsKeyPath = value("TLS_KEY") ?? tlsKeyPath
         if let raw = value("TRUSTED_PROXIES") {
@@ -144,6 +155,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard Set(regions.map(\.id)).count == regions.count else { throw Invalid(description: "ASSAY_REGIONS names a region twice") }
         guard (tlsCertificatePath == nil) == (tlsKeyPath == nil) else {
             throw Invalid(description: "TLS_CERT and TLS_KEY go together: set both or neither")
+        }
+        if let smtpURL {
+            do { _ = try SMTPConfiguration(url: smtpURL) } catch { throw Invalid(description: "\(error)") }
         }
         guard mode == .production else { return }
         guard databaseURL != nil else { throw Invalid(description: "production needs DATABASE_URL (the PostgreSQL URL of the catalog)") }

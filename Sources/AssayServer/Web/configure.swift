@@ -2,6 +2,7 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import SMTP
 import Vapor
 
 extension Application {
@@ -14,7 +15,14 @@ extension Application {
     }
 
     public var mailer: any Mailer {
-        get { storage[MailerKey.self] ?? OutboxMailer(directory: assayConfiguration.dataDirectory + "/outbox") }
+        get {
+            if let mailer = storage[MailerKey.self] { return mailer }
+            let configuration = assayConfiguration
+            if let url = configuration.smtpURL, let smtp = try? SMTPConfiguration(url: url, trustedCAFile: configuration.smtpCAFile) {
+                return SMTPMailer(configuration: smtp, sender: configuration.mailFrom)
+            }
+            return OutboxMailer(directory: configuration.dataDirectory + "/outbox", sender: configuration.mailFrom)
+        }
         set { storage[MailerKey.self] = newValue }
     }
 }
