@@ -21,6 +21,7 @@ enum CatalogBackend: String, CaseIterable, CustomStringConvertible, Sendable {
 /// A fresh application on its own catalog: a SQLite file in a temporary directory, or a new
 /// PostgreSQL database created for this test and dropped after it.
 func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable () -> Date = Date.init,
+                 adjust: (inout ServerConfiguration) -> Void = { _ in },
                  _ body: (Application, ServerConfiguration) async throws -> Void) async throws {
     var configuration = ServerConfiguration()
     configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
@@ -41,6 +42,7 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
         configuration.databaseURL = components.string
     }
     defer { if let databaseName, let adminURL { try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)") } }
+    adjust(&configuration)
     try await withApp { app in
         try await configure(app, configuration: configuration, hasher: PasswordHasher(iterations: 1000), now: now)
         try await app.autoMigrate()

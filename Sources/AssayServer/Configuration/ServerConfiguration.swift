@@ -156,6 +156,14 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard (tlsCertificatePath == nil) == (tlsKeyPath == nil) else {
             throw Invalid(description: "TLS_CERT and TLS_KEY go together: set both or neither")
         }
+        for proxy in trustedProxies {
+            let address = proxy.split(separator: "/").first.map(String.init) ?? proxy
+            let prefix = proxy.split(separator: "/").dropFirst().first.flatMap { Int($0) }
+            guard TrustedProxies.isIPAddress(address),
+                  !proxy.contains("/") || (TrustedProxies.ipv4(address) != nil && prefix.map { (0 ... 32).contains($0) } == true) else {
+                throw Invalid(description: "TRUSTED_PROXIES entry \"\(proxy)\" must be an IP address or an IPv4 range like 10.0.0.0/8")
+            }
+        }
         if let smtpURL {
             do { _ = try SMTPConfiguration(url: smtpURL) } catch { throw Invalid(description: "\(error)") }
         }

@@ -25,11 +25,10 @@ extension Request {
 
     public func requireTenant() throws -> TenantScope { TenantScope(try requireUser().tenantID) }
 
-    /// The client address: the peer, or the first X-Forwarded-For hop when the peer is a trusted proxy.
+    /// The client address: the peer, unless the peer is a trusted proxy (ING/SEC-1 deployments behind
+    /// a reverse proxy); see `TrustedProxies.clientAddress`.
     func clientAddress(trustedProxies: [String]) -> String {
-        let peer = remoteAddress?.ipAddress ?? "unknown"
-        guard trustedProxies.contains(peer), let forwarded = headers.first(name: .xForwardedFor) else { return peer }
-        return forwarded.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? peer
+        TrustedProxies.clientAddress(peer: remoteAddress?.ipAddress ?? "unknown", forwardedFor: headers[.xForwardedFor], trusted: trustedProxies)
     }
 
     /// Browser family and major version from the User-Agent (AUTH-6), e.g. "Chrome 131".

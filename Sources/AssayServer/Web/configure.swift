@@ -2,6 +2,7 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import NIOSSL
 import SMTP
 import Vapor
 
@@ -47,6 +48,9 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port
     app.http.server.configuration.serverName = nil  // no Server header: nothing to fingerprint
+    if let certificate = configuration.tlsCertificatePath, let key = configuration.tlsKeyPath {
+        app.http.server.configuration.tlsConfiguration = try TransportSecurity.serverConfiguration(certificateFile: certificate, keyFile: key)
+    }
 
     app.middleware = Middlewares()
     app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
