@@ -15,8 +15,11 @@ struct AdminTests {
                         passwordHash: try PasswordHasher(iterations: 1000).hash("Member-pass-1"), claims: claims)
         try await user.create(on: app.db)
         let token = SecretToken(prefix: "ass_")
-        try await Session(userID: try user.requireID(), tenantID: tenantID, tokenHash: token.hash, fingerprint: "test", now: Date()).create(on: app.db)
-        return (user, "\(SessionCookie.session)=\(token.value)")
+        let session = Session(userID: try user.requireID(), tenantID: tenantID, tokenHash: token.hash, fingerprint: "test", now: Date())
+        try await session.create(on: app.db)
+        let cookie = "\(SessionCookie.session)=\(token.value)"
+        CSRFTokens.remember(session.csrfToken, for: cookie)
+        return (user, cookie)
     }
 
     @Test("a user without the admin claim gets 403 on every admin route", arguments: CatalogBackend.testable)

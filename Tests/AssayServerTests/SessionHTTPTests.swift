@@ -1,9 +1,27 @@
 @testable import AssayServer
 import Fluent
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 import Vapor
 import VaporTesting
+
+/// The CSRF token of each session cookie the tests hold, so that their POSTs carry it like the
+/// portal's script does.
+enum CSRFTokens {
+    private static let tokens = NIOLockedValueBox([String: String]())
+    static func remember(_ token: String, for cookie: String) { tokens.withLockedValue { $0[cookie] = token } }
+    static func token(for cookie: String) -> String? { tokens.withLockedValue { $0[cookie] } }
+
+    /// Asks /api/v1/me for the session's token, like the dashboard does.
+    static func fetch(_ app: Application, _ headers: HTTPHeaders, cookie: String) async throws {
+        try await app.testing().test(.GET, "api/v1/me", headers: headers, afterResponse: { response in
+            if let me = try? response.content.decode(MeResponse.self) { remember(me.csrfToken, for: cookie) }
+        })
+    }
+
+    struct MeResponse: Decodable { let csrfToken: String }
+}
 
 /// The sign-in flow over HTTP, with the real outbox mailer: the test reads the code from the mail file.
 @Suite("Sessions over HTTP: cookies, code, rotation, expiry, sign-out, CSRF")
@@ -13,7 +31,10 @@ struct SessionHTTPTests {
     func headers(_ configuration: ServerConfiguration, cookie: String? = nil) -> HTTPHeaders {
         var headers: HTTPHeaders = ["Origin": configuration.publicURL, "User-Agent": chrome, "Content-Type": "application/json",
                                     "X-Display-Resolution": "1920x1080"]
-        if let cookie { headers.add(name: .cookie, value: cookie) }
+        if let cookie {
+            headers.add(name: .cookie, value: cookie)
+            if let token = CSRFTokens.token(for: cookie) { headers.add(name: CSRFTokenMiddleware.header, value: token) }
+        }
         return headers
     }
 
@@ -57,6 +78,7 @@ struct SessionHTTPTests {
             #expect(!set.header.lowercased().contains("domain="))
             session = set.pair
         })
+        try await CSRFTokens.fetch(app, headers(configuration, cookie: session), cookie: session)
         return session
     }
 
@@ -114,6 +136,7 @@ struct SessionHTTPTests {
             #expect(response.status == .ok)
             pair = cookie(response, SessionCookie.session)?.pair ?? ""
         })
+        try await CSRFTokens.fetch(app, headers(configuration, cookie: pair), cookie: pair)
         return pair
     }
 
@@ -180,6 +203,34 @@ struct SessionHTTPTests {
             var none = headers(configuration)
             none.remove(name: .origin)
             try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: none, afterResponse: { response in #expect(response.status == .forbidden) })
+        }
+    }
+
+    @Test("a state-changing request with a session but without its CSRF token is refused", arguments: CatalogBackend.testable)
+    func csrfToken(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let session = try await signedIn(app, configuration)
+            let other = try await secondSession(app, configuration)
+            let otherToken = try #require(CSRFTokens.token(for: other))
+            for token in [nil, "", "csrf_wrong", otherToken] {
+                var forged = headers(configuration, cookie: session)
+                forged.remove(name: CSRFTokenMiddleware.header)
+                if let token { forged.add(name: CSRFTokenMiddleware.header, value: token) }
+                try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: forged, afterResponse: { response in
+                    #expect(response.status == .forbidden, "token \(token ?? "none")")
+                    #expect(response.body.string.contains("CSRF"))
+                })
+                try await app.testing().test(.DELETE, "api/v1/account/sessions/\(UUID())", headers: forged, afterResponse: { response in
+                    #expect(response.status == .forbidden)
+                })
+            }
+            // Still signed in: nothing was done.
+            #expect(try await Session.query(on: app.db).count() == 2)
+            // The token survives a rotation of the cookie, so open pages keep working.
+            try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session), afterResponse: { response in
+                #expect(response.status == .noContent)
+            })
+            #expect(try await Session.query(on: app.db).count() == 1)
         }
     }
 

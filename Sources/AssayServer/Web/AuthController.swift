@@ -53,6 +53,8 @@ struct AuthController: Sendable {
         let email: String
         let tenantID: UUID
         let claims: [String]
+        /// For the portal's script, which sends it back in X-CSRF-Token.
+        let csrfToken: String
     }
 
     func registerUser(_ request: Request) async throws -> Response {
@@ -120,7 +122,7 @@ struct AuthController: Sendable {
 
     func me(_ request: Request) async throws -> Me {
         let user = try request.requireUser()
-        return Me(email: user.email, tenantID: user.tenantID, claims: user.claims.sorted().map(\.rawValue))
+        return Me(email: user.email, tenantID: user.tenantID, claims: user.claims.sorted().map(\.rawValue), csrfToken: user.csrfToken)
     }
 
     private func fingerprint(_ request: Request, resolution: String) -> ClientFingerprint {

@@ -9,6 +9,8 @@ public struct AuthenticatedUser: Authenticatable, Sendable {
     public let email: String
     public let claims: Set<Claim>
     public let sessionID: UUID
+    /// What state-changing requests of this session must echo in X-CSRF-Token.
+    let csrfToken: String
 }
 
 /// A tenant id that only authentication can produce.

@@ -54,7 +54,8 @@ struct SessionMiddleware: AsyncMiddleware {
             replacement = fresh.value
         }
         request.auth.login(AuthenticatedUser(userID: try user.requireID(), tenantID: user.$tenant.id, email: user.email,
-                                             claims: Claim.decode(user.claims), sessionID: try session.requireID()))
+                                             claims: Claim.decode(user.claims), sessionID: try session.requireID(),
+                                             csrfToken: session.csrfToken))
         let response = try await next.respond(to: request)
         if let replacement { response.cookies[SessionCookie.session] = SessionCookie.value(replacement, expires: session.expiresAt) }
         return response
@@ -112,5 +113,24 @@ struct OriginCheckMiddleware: AsyncMiddleware {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return nil }
         let port = components.port.map { ":\($0)" } ?? ""
         return "\(scheme)://\(host)\(port)".lowercased()
+    }
+}
+
+/// AUTH-10: a state-changing request made with a session cookie must carry the session's CSRF token
+/// in X-CSRF-Token (the pages put it in every form; the script sends it). Together with the Origin
+/// check and SameSite=Lax this leaves a forged request nothing to ride on. Requests without a
+/// session (sign-in, registration, the code) have no session to abuse and rely on the Origin check.
+struct CSRFTokenMiddleware: AsyncMiddleware {
+    static let header = "X-CSRF-Token"
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard [.POST, .PUT, .PATCH, .DELETE].contains(request.method), let user = request.auth.get(AuthenticatedUser.self) else {
+            return try await next.respond(to: request)
+        }
+        guard let presented = request.headers.first(name: Self.header), !user.csrfToken.isEmpty,
+              constantTimeEquals(Array(presented.utf8), Array(user.csrfToken.utf8)) else {
+            throw Abort(.forbidden, reason: "missing or wrong CSRF token: reload the page")
+        }
+        return try await next.respond(to: request)
     }
 }

@@ -44,6 +44,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.migrations.add(M003_CreateInvitations())
     app.migrations.add(M004_CreateAuditEvents())
     app.migrations.add(M005_CreateSessions())
+    app.migrations.add(M006_AddSessionCSRFToken())
 
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port
@@ -64,7 +65,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
 
     try routes(app)
     try PortalController().register(app)
-    let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL))
+    let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL), CSRFTokenMiddleware())
     let limiter = HashingLimiter(limit: System.coreCount)
     let emailPolicy = try EmailPolicy.bundled()
     AuthController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,

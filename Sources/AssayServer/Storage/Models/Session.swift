@@ -15,10 +15,14 @@ public final class Session: Model, @unchecked Sendable {
     @Field(key: "created_at") public var createdAt: Date
     @Field(key: "rotated_at") public var rotatedAt: Date
     @Field(key: "expires_at") public var expiresAt: Date
+    /// The session's CSRF token (AUTH-10): stable across token rotations so that open pages keep
+    /// working, worthless without the session cookie, compared in constant time.
+    @Field(key: "csrf_token") public var csrfToken: String
 
     public init() {}
 
     init(userID: UUID, tenantID: UUID, tokenHash: String, fingerprint: String, now: Date) {
+        self.csrfToken = SecretToken(prefix: "csrf_").value
         self.$user.id = userID
         self.tenantID = tenantID
         self.tokenHash = tokenHash
