@@ -99,7 +99,7 @@ struct ServiceTests {
     @Test("portal pages and their one script are served with the strict CSP; nothing else from disk")
     func portalPages() async throws {
         try await withTestApp { app, _ in
-            for page in ["signin", "register", "code", "dashboard"] {
+            for page in ["signin", "register", "code"] {
                 try await app.testing().test(.GET, page, afterResponse: { response in
                     #expect(response.status == .ok)
                     #expect(response.headers.contentType?.subType == "html")

@@ -88,7 +88,11 @@ struct AdminController: Sendable {
         let scope = try request.requireTenant()
         try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(try request.requireUser().userID)",
                                                         action: "users.viewed", subject: "tenant:\(scope.tenantID)")
-        return try await User.query(on: request.db).filter(\.$tenant.$id == scope.tenantID).sort(\.$email).all().map { user in
+        return try await Self.userSummaries(of: scope, on: request.db)
+    }
+
+    static func userSummaries(of scope: TenantScope, on database: any Database) async throws -> [UserSummary] {
+        try await User.query(on: database).filter(\.$tenant.$id == scope.tenantID).sort(\.$email).all().map { user in
             UserSummary(id: try user.requireID(), email: user.email, name: user.name, claims: Claim.decode(user.claims).sorted().map(\.rawValue),
                         state: user.state.rawValue, locked: (user.lockedUntil ?? .distantPast) > Date())
         }
@@ -136,6 +140,8 @@ struct AdminController: Sendable {
 
     func audit(_ request: Request) async throws -> [AuditEntry] {
         let scope = try request.requireTenant()
+        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(try request.requireUser().userID)",
+                                                        action: "audit.viewed", subject: "tenant:\(scope.tenantID)")
         return try await AuditLog(database: request.db).events(tenantID: scope.tenantID).map {
             AuditEntry(sequence: $0.sequence, occurredAt: $0.occurredAt, actor: $0.actor, action: $0.action, subject: $0.subject)
         }

@@ -38,15 +38,20 @@ struct AuthController: Sendable {
         let password: String
         /// Display resolution reported by the sign-in page, e.g. "1920x1080".
         let resolution: String
+        /// Where the user was going; only a local path is honoured (see `LocalRedirect`).
+        var next: String?
     }
 
     struct CodeBody: Content {
         let code: String
+        var next: String?
     }
 
     struct Status: Content {
         let status: String
         var remainingTries: Int?
+        /// Where the page goes next: always a local path.
+        var redirect: String?
     }
 
     struct Me: Content {
@@ -75,11 +80,11 @@ struct AuthController: Sendable {
         let result = try await accounts(request).signIn(email: body.email, password: body.password, fingerprint: fingerprint(request, resolution: body.resolution))
         switch result {
         case .signedIn(let grant):
-            let response = try await Status(status: "signed-in").encodeResponse(for: request)
+            let response = try await Status(status: "signed-in", redirect: LocalRedirect.sanitize(body.next)).encodeResponse(for: request)
             response.cookies[SessionCookie.session] = SessionCookie.value(grant.token, expires: grant.expiresAt)
             return response
         case .codeSent(let attempt):
-            let response = try await Status(status: "code-sent").encodeResponse(status: .accepted, for: request)
+            let response = try await Status(status: "code-sent", redirect: LocalRedirect.page("/code", next: body.next)).encodeResponse(status: .accepted, for: request)
             response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: Date().addingTimeInterval(SignInChallenge.validity))
             return response
         case .refused:
@@ -96,7 +101,7 @@ struct AuthController: Sendable {
         guard Self.isResolution(resolution) else { throw Abort(.badRequest, reason: "X-Display-Resolution must look like 1920x1080") }
         switch try await accounts(request).verifyCode(attemptToken: attempt, code: body.code, fingerprint: fingerprint(request, resolution: resolution)) {
         case .signedIn(let grant):
-            let response = try await Status(status: "signed-in").encodeResponse(for: request)
+            let response = try await Status(status: "signed-in", redirect: LocalRedirect.sanitize(body.next)).encodeResponse(for: request)
             response.cookies[SessionCookie.session] = SessionCookie.value(grant.token, expires: grant.expiresAt)
             response.cookies[SessionCookie.attempt] = SessionCookie.expired
             return response

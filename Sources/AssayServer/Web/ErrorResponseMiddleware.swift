@@ -23,6 +23,26 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
         }.map(\.method)
     }
 
+    /// A browser asking for a page (not the API) gets a small HTML page instead of JSON.
+    static func wantsPage(_ request: Request) -> Bool {
+        !request.url.path.hasPrefix("/api/") && request.method == .GET
+            && (request.headers.first(name: .accept)?.contains("text/html") ?? false)
+    }
+
+    static func page(status: HTTPResponseStatus, reason: String, requestID: String) -> String {
+        let escape = { (text: String) in
+            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        return """
+        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(status.code) · Assay</title>
+        <link rel="stylesheet" href="/assets/app.css"></head><body>
+        <h1>\(status.code) \(escape(status.reasonPhrase))</h1><p>\(escape(reason))</p>
+        <p class="muted">Request id <code>\(escape(requestID))</code>: quote it when you ask for help.</p>
+        <p><a href="/dashboard">Back to the dashboard</a></p></body></html>
+        """
+    }
+
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
             let response = try await next.respond(to: request)
@@ -50,7 +70,12 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
                 request.logger.error("request failed", metadata: ["error": .string(String(describing: type(of: error)))])
             }
             let response = Response(status: status)
-            try response.content.encode(Body(error: reason, requestID: request.id))
+            if Self.wantsPage(request) {
+                response.headers.contentType = .html
+                response.body = .init(string: Self.page(status: status, reason: reason, requestID: request.id))
+            } else {
+                try response.content.encode(Body(error: reason, requestID: request.id))
+            }
             if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.map(\.rawValue).joined(separator: ", ")) }
             response.headers.replaceOrAdd(name: "X-Request-ID", value: request.id)
             return response

@@ -4,7 +4,7 @@ import Vapor
 /// The portal's pages: static HTML and one script from the server's resources, which call the
 /// JSON API. Only the files listed here are served: no path from the request reaches the disk.
 struct PortalController: Sendable {
-    static let pages = ["register", "signin", "code", "dashboard"]
+    static let pages = ["register", "signin", "code"]
     static let assets = ["app.js": "application/javascript; charset=utf-8", "app.css": "text/css; charset=utf-8"]
 
     let files: [String: ByteBuffer]

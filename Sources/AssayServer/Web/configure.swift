@@ -2,6 +2,8 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import Leaf
+import LeafKit
 import NIOSSL
 import SMTP
 import Vapor
@@ -54,8 +56,9 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     }
 
     app.middleware = Middlewares()
-    app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
+    // Security headers outermost, so that error answers carry them too.
     app.middleware.use(SecurityHeadersMiddleware(tls: configuration.tlsCertificatePath != nil || configuration.publicURL.hasPrefix("https://")))
+    app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
     app.middleware.use(SessionMiddleware(rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
                                          guesses: SessionGuessCounter(), now: now))
 
@@ -65,6 +68,16 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
 
     try routes(app)
     try PortalController().register(app)
+    if let layout = Bundle.module.url(forResource: "Resources/Views/layout", withExtension: "leaf") {
+        let views = layout.deletingLastPathComponent().resolvingSymlinksInPath().path
+        app.leaf.configuration = LeafConfiguration(rootDirectory: views)
+        // Sandboxed to the views directory; not `.toVisibleFiles`, which refuses any path with a
+        // hidden directory in it (a build under .build).
+        app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+                                                      sandboxDirectory: views, viewDirectory: views))
+    }
+    app.views.use(.leaf)
+    PortalPages().register(app)
     let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL), CSRFTokenMiddleware())
     let limiter = HashingLimiter(limit: System.coreCount)
     let emailPolicy = try EmailPolicy.bundled()

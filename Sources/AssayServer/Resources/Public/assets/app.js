@@ -1,12 +1,14 @@
 // The portal's only script (CSP: script-src 'self'; no inline code). Pages post JSON to /api/v1;
-// the session lives in an HttpOnly cookie this script never sees.
+// the session lives in an HttpOnly cookie this script never sees. Signed-in pages carry the
+// session's CSRF token in each form's hidden _csrf field, which goes back in X-CSRF-Token.
 "use strict";
 
 const resolution = () => `${window.screen.width}x${window.screen.height}`;
+const nextPath = () => new URLSearchParams(window.location.search).get("next") || undefined;
 
-async function post(path, body, headers = {}) {
+async function post(path, body, headers = {}, method = "POST") {
   const response = await fetch(`/api/v1/${path}`, {
-    method: "POST",
+    method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-Display-Resolution": resolution(), ...headers },
     body: JSON.stringify(body),
@@ -41,9 +43,9 @@ const pages = {
     document.getElementById("signin-form").addEventListener("submit", async (event) => {
       event.preventDefault();
       const form = event.target;
-      const { status, data } = await post("auth/sign-in", { email: form.email.value, password: form.password.value, resolution: resolution() });
-      if (status === 200) { window.location.assign("/dashboard"); }
-      else if (status === 202) { window.location.assign("/code"); }
+      const { status, data } = await post("auth/sign-in", { email: form.email.value, password: form.password.value, resolution: resolution(), next: nextPath() });
+      // The server answers with a local path only.
+      if (status === 200 || status === 202) { window.location.assign(data.redirect); }
       else { showError(data.error || "sign-in failed"); }
     });
   },
@@ -51,28 +53,54 @@ const pages = {
   code() {
     document.getElementById("code-form").addEventListener("submit", async (event) => {
       event.preventDefault();
-      const { status, data } = await post("auth/code", { code: event.target.code.value });
-      if (status === 200) { window.location.assign("/dashboard"); }
+      const { status, data } = await post("auth/code", { code: event.target.code.value, next: nextPath() });
+      if (status === 200) { window.location.assign(data.redirect); }
       else if (status === 401) { showError(`That code is not right: ${data.remainingTries} tries left.`); }
       else { window.location.assign("/signin"); }
     });
   },
 
-  async dashboard() {
-    const response = await fetch("/api/v1/me", { credentials: "same-origin" });
-    if (response.status !== 200) { window.location.assign("/signin"); return; }
-    const me = await response.json();
-    document.getElementById("who").textContent = me.email;
-    document.getElementById("claims").textContent = me.claims.join(", ");
-    document.getElementById("tenant").textContent = me.tenantID;
-    document.getElementById("signout-button").addEventListener("click", async () => {
-      await post("auth/sign-out", {});
-      window.location.assign("/signin");
-    });
-  },
 };
+
+// Signed-in pages: a form with data-api="METHOD /path" sends its fields as JSON. Checkboxes named
+// "claims" make a list; a lone checkbox is a boolean; _csrf goes in the header, not the body.
+function formBody(form) {
+  const body = {};
+  for (const element of form.elements) {
+    if (!element.name || element.name === "_csrf") { continue; }
+    if (element.type === "checkbox") {
+      if (element.name === "claims") { (body.claims ||= []); if (element.checked) { body.claims.push(element.value); } }
+      else { body[element.name] = element.checked; }
+    } else if (element.tagName !== "BUTTON") {
+      body[element.name] = element.value;
+    }
+  }
+  return body;
+}
+
+function wireApiForms() {
+  for (const form of document.querySelectorAll("form[data-api]")) {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const [method, url] = form.dataset.api.split(" ");
+      const result = form.querySelector(".result");
+      const csrf = form.querySelector("input[name=_csrf]").value;
+      const { status, data } = await post(url.replace(/^\/api\/v1\//, ""), formBody(form), { "X-CSRF-Token": csrf }, method);
+      if (status >= 200 && status < 300) {
+        if (form.dataset.then === "reload") { window.location.reload(); }
+        else if (form.dataset.then) { window.location.assign(form.dataset.then); }
+        else if (result) { result.textContent = "Done."; form.reset(); }
+      } else if (status === 401) {
+        window.location.assign(`/signin?next=${encodeURIComponent(window.location.pathname)}`);
+      } else if (result) {
+        result.textContent = data.error || `Refused (${status}).`;
+      }
+    });
+  }
+}
 
 document.addEventListener("DOMContentLoaded", () => {
   const page = pages[document.body.dataset.page];
   if (page) { page(); }
+  wireApiForms();
 });

@@ -1,0 +1,193 @@
+import Fluent
+import Foundation
+import Leaf
+import Vapor
+
+/// The signed-in portal pages, rendered by Leaf (which escapes every value). Each page declares the
+/// claim it needs, takes the tenant from the session only, and carries the session's CSRF token in
+/// every form. A visitor without a session is sent to the sign-in page with a local `next` path.
+struct PortalPages: Sendable {
+    func register(_ app: Application) {
+        let pages = app.grouped(SignInRedirect())
+        pages.get("dashboard", use: dashboard)
+        pages.get("account", use: account)
+        let admin = pages.grouped(RequireClaim(claim: .admin))
+        admin.get("admin", "users", use: users)
+        admin.get("admin", "audit", use: audit)
+    }
+
+    /// What the layout needs on every page.
+    struct Frame: Encodable {
+        let title: String
+        let page: String
+        let email: String
+        let csrf: String
+        let isAdmin: Bool
+
+        init(_ user: AuthenticatedUser, title: String, page: String) {
+            self.title = title
+            self.page = page
+            email = user.email
+            csrf = user.csrfToken
+            isAdmin = user.claims.contains(.admin)
+        }
+    }
+
+    struct DashboardPage: Encodable {
+        let frame: Frame
+        let tenantName: String
+        let tenantID: String
+        let region: String
+        let claimList: String
+
+        enum CodingKeys: CodingKey { case tenantName, tenantID, region, claimList }
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(tenantName, forKey: .tenantName)
+            try container.encode(tenantID, forKey: .tenantID)
+            try container.encode(region, forKey: .region)
+            try container.encode(claimList, forKey: .claimList)
+        }
+    }
+
+    func dashboard(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let scope = try request.requireTenant()
+        let tenant = try await Tenant.find(scope.tenantID, on: request.db)
+        return try await request.view.render("dashboard", DashboardPage(
+            frame: Frame(user, title: "Dashboard", page: "dashboard"), tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
+            region: tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", ")))
+    }
+
+    struct SessionRow: Encodable {
+        let id: String
+        let createdAt: String
+        let expiresAt: String
+        let current: Bool
+    }
+
+    struct AccountPage: Encodable {
+        let frame: Frame
+        let sessions: [SessionRow]
+
+        enum CodingKeys: CodingKey { case sessions }
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(sessions, forKey: .sessions)
+        }
+    }
+
+    func account(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let sessions = try await Session.query(on: request.db).filter(\.$user.$id == user.userID).sort(\.$createdAt, .descending).all()
+        let rows = try sessions.map {
+            SessionRow(id: try $0.requireID().uuidString, createdAt: Self.format($0.createdAt), expiresAt: Self.format($0.expiresAt),
+                       current: try $0.requireID() == user.sessionID)
+        }
+        return try await request.view.render("account", AccountPage(frame: Frame(user, title: "Account", page: "account"), sessions: rows))
+    }
+
+    struct UsersPage: Encodable {
+        let frame: Frame
+        let users: [AdminController.UserSummary]
+        let allClaims: [String]
+
+        enum CodingKeys: CodingKey { case users, allClaims }
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(users, forKey: .users)
+            try container.encode(allClaims, forKey: .allClaims)
+        }
+    }
+
+    func users(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let scope = try request.requireTenant()
+        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "users.viewed",
+                                                        subject: "tenant:\(scope.tenantID)")
+        let users = try await AdminController.userSummaries(of: scope, on: request.db)
+        return try await request.view.render("admin-users", UsersPage(frame: Frame(user, title: "Users", page: "admin-users"), users: users,
+                                                                      allClaims: Claim.allCases.map(\.rawValue)))
+    }
+
+    struct AuditRow: Encodable {
+        let sequence: Int64
+        let occurredAt: String
+        let actor: String
+        let action: String
+        let subject: String
+        let detail: String
+    }
+
+    struct AuditPage: Encodable {
+        let frame: Frame
+        let events: [AuditRow]
+        let truncated: Bool
+        let limit: Int
+
+        enum CodingKeys: CodingKey { case events, truncated, limit }
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(events, forKey: .events)
+            try container.encode(truncated, forKey: .truncated)
+            try container.encode(limit, forKey: .limit)
+        }
+    }
+
+    func audit(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let scope = try request.requireTenant()
+        let limit = 500
+        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "audit.viewed",
+                                                        subject: "tenant:\(scope.tenantID)")
+        let events = try await AuditLog(database: request.db).events(tenantID: scope.tenantID, limit: limit).map {
+            AuditRow(sequence: $0.sequence, occurredAt: Self.format($0.occurredAt), actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
+        }
+        return try await request.view.render("admin-audit", AuditPage(frame: Frame(user, title: "Audit log", page: "admin-audit"), events: events,
+                                                                      truncated: events.count == limit, limit: limit))
+    }
+
+    static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeSeparator: .colon, timeZone: .gmt)
+            .year().month().day().time(includingFractionalSeconds: false))
+    }
+}
+
+/// Pages (not the API) send a visitor without a session to the sign-in page, remembering where
+/// they were going as a local path.
+struct SignInRedirect: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        guard request.auth.has(AuthenticatedUser.self) else {
+            return request.redirect(to: LocalRedirect.page("/signin", next: request.url.path))
+        }
+        return try await next.respond(to: request)
+    }
+}
+
+/// Where to go after signing in: only a path on this site. Anything that a browser could read as
+/// another origin ("//evil", "/\evil", "https://…", control characters) becomes the dashboard.
+enum LocalRedirect {
+    static let fallback = "/dashboard"
+
+    static func sanitize(_ next: String?) -> String {
+        guard let next, next.utf8.count <= 512, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"),
+              !next.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == "\\" }),
+              let components = URLComponents(string: next), components.scheme == nil, components.host == nil else {
+            return fallback
+        }
+        return next
+    }
+
+    /// `page` with `?next=` when the target is not the default one.
+    static func page(_ page: String, next: String?) -> String {
+        let target = sanitize(next)
+        guard target != fallback, let encoded = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) else {
+            return page
+        }
+        return page + "?next=" + encoded
+    }
+}
