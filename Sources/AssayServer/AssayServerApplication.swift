@@ -37,11 +37,11 @@ public enum AssayServerApplication {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
             return 70
         }
-        // At trace level Vapor writes raw HTTP requests, cookies included, to the log: never go
-        // below debug (SEC-3).
-        if app.logger.logLevel < .debug {
-            app.logger.logLevel = .debug
-            app.logger.notice("trace logging would write raw requests with their cookies; logging at debug instead")
+        // Below info, Vapor writes raw requests with their cookies and Fluent writes query values
+        // (password hashes, CSRF tokens) to the log: never go below info (SEC-3).
+        if app.logger.logLevel < .info {
+            app.logger.logLevel = .info
+            app.logger.notice("debug and trace logging would write cookies and query values; logging at info instead")
         }
         var status: Int32 = 0
         do {

@@ -1,5 +1,7 @@
 """The portal in a real Chromium (Debian's chromium + chromium-driver, driven by selenium):
-invitation -> registration -> sign-in -> e-mailed code -> dashboard -> sign-out, with screenshots.
+invitation -> registration -> sign-in -> e-mailed code -> dashboard -> administration (invite a
+colleague, audit log) -> password change -> sign-out -> sign-in again straight to the page asked for,
+with screenshots.
 The server is the real assay-server binary on the embedded defaults, in a temporary data directory."""
 import os
 import pathlib
@@ -21,6 +23,8 @@ SERVER = str(pathlib.Path(os.environ.get("ASSAY_SERVER_BINARY", ROOT / ".build" 
 SHOTS = pathlib.Path(os.environ.get("ASSAY_SCREENSHOTS", str(ROOT / ".build" / "screenshots")))
 EMAIL = "jane.doe@acme.example"
 PASSWORD = "Tr0ub4dor & 3 horses"
+NEW_PASSWORD = "Correct horse battery 5taple!"
+COLLEAGUE = "sam.colleague@acme.example"
 
 
 def free_port():
@@ -112,14 +116,50 @@ def test_invitation_to_dashboard_and_sign_out(server, browser):
     assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"
     assert browser.execute_script("return document.cookie") == "", "the session cookie is invisible to scripts"
 
+    # administration: invite a colleague with the write claim (the form carries the CSRF token)
+    browser.find_element(By.LINK_TEXT, "Users").click()
+    wait.until(EC.url_to_be(base + "/admin/users"))
+    assert browser.find_element(By.CSS_SELECTOR, "#invite-form input[name=_csrf]").get_attribute("value").startswith("csrf_")
+    browser.find_element(By.ID, "invite-email").send_keys(COLLEAGUE)
+    browser.find_element(By.CSS_SELECTOR, "#invite-form input[value=write]").click()
+    browser.find_element(By.ID, "invite-button").click()
+    wait.until(lambda d: any(f"To: {COLLEAGUE}" in m for m in mails(outbox)))
+    shot(browser, "5-users")
+    browser.find_element(By.LINK_TEXT, "Audit log").click()
+    wait.until(EC.url_to_be(base + "/admin/audit"))
+    audit = browser.find_element(By.ID, "audit").text
+    assert "invitation.sent" in audit and "signin.code.used" in audit
+    shot(browser, "6-audit")
+
+    # own account: change the password (the current one is needed), confirmed by mail
+    browser.find_element(By.LINK_TEXT, "Account").click()
+    wait.until(EC.url_to_be(base + "/account"))
+    browser.find_element(By.ID, "currentPassword").send_keys(PASSWORD)
+    browser.find_element(By.ID, "newPassword").send_keys(NEW_PASSWORD)
+    browser.find_element(By.ID, "password-button").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#password-form .result").text == "Done.")
+    assert any("Subject: Your Assay password was changed" in m for m in mails(outbox))
+    shot(browser, "7-account")
+
     # sign-out ends the session: the dashboard sends us back to sign-in
     browser.find_element(By.ID, "signout-button").click()
     wait.until(EC.url_to_be(base + "/signin"))
     browser.get(base + "/dashboard")
     wait.until(EC.url_to_be(base + "/signin"))
-    shot(browser, "5-signed-out")
+    shot(browser, "8-signed-out")
+
+    # a page asked for while signed out is where the next sign-in lands (a known system: no code)
+    browser.get(base + "/admin/audit")
+    wait.until(EC.url_to_be(base + "/signin?next=/admin/audit"))
+    browser.find_element(By.ID, "email").send_keys(EMAIL)
+    browser.find_element(By.ID, "password").send_keys(NEW_PASSWORD)
+    browser.find_element(By.ID, "signin-button").click()
+    wait.until(EC.url_to_be(base + "/admin/audit"))
+    assert "password.changed" in browser.find_element(By.ID, "audit").text
+    shot(browser, "9-back-to-audit")
 
     # nothing secret reached the server's log, even at trace level
     log = log_path.read_text()
-    for secret in [PASSWORD, token, code, cookie["value"]]:
+    for secret in [PASSWORD, NEW_PASSWORD, token, code, cookie["value"]]:
         assert secret not in log
+    assert "csrf_" not in log

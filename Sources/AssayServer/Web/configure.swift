@@ -35,11 +35,11 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
                       now: @escaping @Sendable () -> Date = Date.init) async throws {
     app.assayConfiguration = configuration
     if let url = configuration.databaseURL {
-        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url)), as: .psql)
+        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
     } else {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        app.databases.use(.sqlite(.file(configuration.dataDirectory + "/catalog.sqlite")), as: .sqlite)
+        app.databases.use(.sqlite(.file(configuration.dataDirectory + "/catalog.sqlite"), sqlLogLevel: .trace), as: .sqlite)
     }
     app.migrations.add(M001_CreateTenants())
     app.migrations.add(M002_CreateUsers())
