@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Vapor
 
 /// `assay-server tenant create --name … --region … --admin-email …`
@@ -98,4 +99,27 @@ struct CommandFailure: Error, CustomStringConvertible, LocalizedError {
     let description: String
     init(_ description: String) { self.description = description }
     var errorDescription: String? { description }
+}
+
+/// `assay-server grants --role assay_app`: run as the catalog's owner after `migrate`, gives the
+/// service's role exactly what it needs (PostgreSQL only; see docs/operations.md).
+struct GrantsCommand: AsyncCommand {
+    struct Signature: CommandSignature {
+        @Option(name: "role", help: "The PostgreSQL role the service connects as.")
+        var role: String?
+        init() {}
+    }
+
+    var help: String { "Grant the service's PostgreSQL role the least privilege it needs on the catalog." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        guard let role = signature.role else { throw CommandFailure("grants needs --role") }
+        guard context.application.assayConfiguration.databaseURL != nil, let sql = context.application.db as? any SQLDatabase else {
+            throw CommandFailure("grants is for a PostgreSQL catalog (DATABASE_URL); SQLite has no roles")
+        }
+        do { try await CatalogGrants.apply(role: role, on: sql) } catch let invalid as CatalogGrants.InvalidRole {
+            throw CommandFailure(invalid.description)
+        }
+        context.console.print("granted \(role) read/write on the catalog's tables, insert-only on the audit log")
+    }
 }

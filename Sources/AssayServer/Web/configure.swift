@@ -65,6 +65,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.asyncCommands.use(TenantCommands(), as: "tenant")
     app.asyncCommands.use(QuickstartCommand(), as: "quickstart")
     app.asyncCommands.use(AuditCommands(), as: "audit")
+    app.asyncCommands.use(GrantsCommand(), as: "grants")
 
     try routes(app)
     try PortalController().register(app)
