@@ -1,6 +1,7 @@
 @testable import AssayServer
 import Fluent
 import Foundation
+import SQLKit
 import Testing
 import Vapor
 import VaporTesting
@@ -119,6 +120,22 @@ struct ServiceTests {
             try await app.testing().test(.GET, "/", afterResponse: { response in
                 #expect(response.status == .seeOther && response.headers.first(name: .location) == "/dashboard")
             })
+        }
+    }
+
+    @Test("every catalog migration reverts for real, and migrates again", arguments: CatalogBackend.testable)
+    func migrationsRevert(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, _ in
+            try await TenantService(database: app.db, configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
+                .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
+            try await app.autoRevert()
+            let sql = try #require(app.db as? any SQLDatabase)
+            for table in [Tenant.schema, User.schema, Invitation.schema, AuditEvent.schema, Session.schema] {
+                await #expect(throws: (any Error).self, "\(table) should be gone") { try await sql.raw("SELECT count(*) FROM \(ident: table)").run() }
+            }
+            try await app.autoMigrate()
+            #expect(try await Tenant.query(on: app.db).count() == 0)
+            #expect(try await Session.query(on: app.db).count() == 0)
         }
     }
 
