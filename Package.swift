@@ -78,7 +78,7 @@ var targets: [Target] = [
     .target(
         name: "AssayServer",
         dependencies: [
-            "OpenPGP",
+            "OpenPGP", "AssayModel",
             .product(name: "Vapor", package: "vapor"),
             .product(name: "Fluent", package: "fluent"),
             .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),

@@ -29,7 +29,8 @@ struct TenantCreateCommand: AsyncCommand {
         let configuration = app.assayConfiguration
         let region = signature.region ?? configuration.regions[0].id
         try await app.autoMigrate()
-        let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+        let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
+                                    keyring: try app.keyring())
         do {
             let created = try await service.create(name: name, region: region, adminEmail: adminEmail)
             context.console.print("tenant \(try created.tenant.requireID().uuidString.lowercased()) created in \(region)")
@@ -60,7 +61,8 @@ struct QuickstartCommand: AsyncCommand {
             return
         }
         let email = signature.adminEmail ?? "owner@assay.localhost"
-        let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+        let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
+                                    keyring: try app.keyring())
         let created: TenantService.Created
         do {
             created = try await service.create(name: "Quickstart", region: configuration.regions[0].id, adminEmail: email)

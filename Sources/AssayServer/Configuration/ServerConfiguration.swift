@@ -32,6 +32,18 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// How often a session token is replaced (AUTH-10).
     public var sessionRotationSeconds: Int = 900
+    /// The key-encryption key file (KEY-3); in development a generated `data/kek` when unset.
+    public var kekFile: String?
+    /// The previous key-encryption key, while `keys rotate-kek` re-wraps.
+    public var previousKEKFile: String?
+    /// Bits of new tenant keys: 2048, 3072 or 4096 (KEY-1).
+    public var tenantKeyBits: Int = 3072
+    /// Unwraps of one tenant's key per minute before it locks (KEY-4).
+    public var keyUnwrapsPerMinute: Int = 600
+    /// Largest upload accepted, in bytes.
+    public var maxUploadBytes: Int = 16 << 20
+    /// Ingest workers in this replica (0: this replica only accepts uploads).
+    public var ingestWorkers: Int = 2
 
     public init() {}
 
@@ -68,6 +80,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         var tlsKeyPath: String?
         var trustedProxies: [String]?
         var sessionRotationSeconds: Int?
+        var kekFile: String?
+        var previousKEKFile: String?
+        var tenantKeyBits: Int?
+        var keyUnwrapsPerMinute: Int?
+        var maxUploadBytes: Int?
+        var ingestWorkers: Int?
     }
 
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
@@ -103,6 +121,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         tlsKeyPath = file.tlsKeyPath ?? tlsKeyPath
         trustedProxies = file.trustedProxies ?? trustedProxies
         sessionRotationSeconds = file.sessionRotationSeconds ?? sessionRotationSeconds
+        kekFile = file.kekFile ?? kekFile
+        previousKEKFile = file.previousKEKFile ?? previousKEKFile
+        tenantKeyBits = file.tenantKeyBits ?? tenantKeyBits
+        keyUnwrapsPerMinute = file.keyUnwrapsPerMinute ?? keyUnwrapsPerMinute
+        maxUploadBytes = file.maxUploadBytes ?? maxUploadBytes
+        ingestWorkers = file.ingestWorkers ?? ingestWorkers
     }
 
     mutating func apply(environment: [String: String]) throws {
@@ -140,6 +164,17 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let raw = value("TRUSTED_PROXIES") {
             trustedProxies = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        kekFile = value("ASSAY_KEK_FILE") ?? kekFile
+        previousKEKFile = value("ASSAY_KEK_PREVIOUS_FILE") ?? previousKEKFile
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = value(name) else { return nil }
+            guard let parsed = Int(raw), range.contains(parsed) else { throw Invalid(description: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(raw)") }
+            return parsed
+        }
+        tenantKeyBits = try integer("ASSAY_TENANT_KEY_BITS", 2048 ... 4096) ?? tenantKeyBits
+        keyUnwrapsPerMinute = try integer("ASSAY_KEY_UNWRAPS_PER_MINUTE", 1 ... 1_000_000) ?? keyUnwrapsPerMinute
+        maxUploadBytes = try integer("ASSAY_MAX_UPLOAD_BYTES", 1024 ... 1 << 30) ?? maxUploadBytes
+        ingestWorkers = try integer("ASSAY_INGEST_WORKERS", 0 ... 64) ?? ingestWorkers
         if let raw = value("SESSION_ROTATION_SECONDS") {
             guard let parsed = Int(raw), parsed >= 60 else { throw Invalid(description: "SESSION_ROTATION_SECONDS must be a number of seconds, at least 60") }
             sessionRotationSeconds = parsed
@@ -167,12 +202,16 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let smtpURL {
             do { _ = try SMTPConfiguration(url: smtpURL) } catch { throw Invalid(description: "\(error)") }
         }
+        guard [2048, 3072, 4096].contains(tenantKeyBits) else { throw Invalid(description: "ASSAY_TENANT_KEY_BITS must be 2048, 3072 or 4096") }
         guard mode == .production else { return }
         guard databaseURL != nil else { throw Invalid(description: "production needs DATABASE_URL (the PostgreSQL URL of the catalog)") }
         guard smtpURL != nil else { throw Invalid(description: "production needs SMTP_URL (smtp://user:password@host:587, STARTTLS)") }
         guard publicURL.hasPrefix("https://") else { throw Invalid(description: "production needs PUBLIC_URL with https://") }
         guard tlsCertificatePath != nil || !trustedProxies.isEmpty else {
             throw Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")
+        }
+        guard kekFile != nil || ProcessInfo.processInfo.environment["ASSAY_KEK"].map({ !$0.isEmpty }) == true else {
+            throw Invalid(description: "production needs ASSAY_KEK_FILE (or ASSAY_KEK): the key that wraps tenant secret keys")
         }
         for region in regions where region.databaseURL == nil {
             throw Invalid(description: "production needs DATABASE_URL_\(region.id.uppercased().replacingOccurrences(of: "-", with: "_")) for region \(region.id)")

@@ -17,6 +17,8 @@ public struct AuthenticatedUser: Authenticatable, Sendable {
 public struct TenantScope: Sendable, Equatable {
     public let tenantID: UUID
     fileprivate init(_ tenantID: UUID) { self.tenantID = tenantID }
+    /// Only for `TenantScope.forClaimedUpload` and upload tokens.
+    init(ingestTenantID: UUID) { self.tenantID = ingestTenantID }
 }
 
 extension Request {

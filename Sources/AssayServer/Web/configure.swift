@@ -2,6 +2,7 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import OpenPGP
 import Leaf
 import LeafKit
 import NIOSSL
@@ -11,6 +12,30 @@ import Vapor
 extension Application {
     private struct ConfigurationKey: StorageKey { typealias Value = ServerConfiguration }
     private struct MailerKey: StorageKey { typealias Value = any Mailer }
+    private struct KEKKey: StorageKey { typealias Value = KeyEncryptionKeys }
+    private struct ClockKey: StorageKey { typealias Value = @Sendable () -> Date }
+
+    /// The operator's key-encryption keys, loaded once at start (KEY-3).
+    public var keyEncryptionKeys: KeyEncryptionKeys? {
+        get { storage[KEKKey.self] }
+        set { storage[KEKKey.self] = newValue }
+    }
+
+    /// The clock every service of this application reads (tests inject one).
+    public var clock: @Sendable () -> Date {
+        get { storage[ClockKey.self] ?? Date.init }
+        set { storage[ClockKey.self] = newValue }
+    }
+
+    /// Tenant keys on the given database (the catalog by default).
+    public func keyring(on database: (any Database)? = nil) throws -> TenantKeyring {
+        guard let keys = keyEncryptionKeys else { throw Abort(.serviceUnavailable, reason: "no key-encryption key is configured") }
+        let configuration = assayConfiguration
+        return TenantKeyring(database: database ?? db, keys: keys,
+                             policy: .init(maxUnwrapsPerMinute: configuration.keyUnwrapsPerMinute,
+                                           keyBits: SecretKey.KeySize(rawValue: configuration.tenantKeyBits) ?? .bits3072),
+                             now: clock)
+    }
 
     public var assayConfiguration: ServerConfiguration {
         get { storage[ConfigurationKey.self] ?? ServerConfiguration() }
@@ -34,6 +59,8 @@ extension Application {
 public func configure(_ app: Application, configuration: ServerConfiguration, hasher: PasswordHasher = PasswordHasher(),
                       now: @escaping @Sendable () -> Date = Date.init) async throws {
     app.assayConfiguration = configuration
+    app.clock = now
+    app.keyEncryptionKeys = try KeyEncryptionKeys.load(configuration: configuration)
     if let url = configuration.databaseURL {
         app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
     } else {
@@ -47,6 +74,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.migrations.add(M004_CreateAuditEvents())
     app.migrations.add(M005_CreateSessions())
     app.migrations.add(M006_AddSessionCSRFToken())
+    app.migrations.add(M007_CreateTenantKeysAndUploads())
 
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port
@@ -66,6 +94,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.asyncCommands.use(QuickstartCommand(), as: "quickstart")
     app.asyncCommands.use(AuditCommands(), as: "audit")
     app.asyncCommands.use(GrantsCommand(), as: "grants")
+    app.asyncCommands.use(KeyCommands(), as: "keys")
 
     try routes(app)
     try PortalController().register(app)

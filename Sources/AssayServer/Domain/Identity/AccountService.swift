@@ -12,12 +12,21 @@ public struct AccountService: Sendable {
     let limiter: HashingLimiter
     let emailPolicy: EmailPolicy
     let now: @Sendable () -> Date
+    /// What a successful sign-in opens: a browser session, or a console grant (CON-4).
+    let channel: Channel
+
+    public enum Channel: Sendable, Equatable {
+        case browser
+        /// The console signs in for a machine; only users with the write claim may (CON-3).
+        case console(machine: String)
+    }
 
     public static let maxFailedPasswords = 3
     public static let lockDuration: TimeInterval = 30 * 60
 
     public init(database: any Database, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
-                emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init) {
+                emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser) {
+        self.channel = channel
         self.database = database
         self.mailer = mailer
         self.hasher = hasher
@@ -143,6 +152,10 @@ public struct AccountService: Sendable {
             }
             return .refused
         }
+        if case .console = channel, !Claim.decode(user.claims).contains(.write), !Claim.decode(user.claims).contains(.admin) {
+            try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "console.signin.refused.claim", subject: "email:\(email)", at: time)
+            return .refused
+        }
         user.failedAttempts = 0
         user.lockedUntil = nil
         if verification == .matchNeedsRehash {
@@ -218,6 +231,14 @@ public struct AccountService: Sendable {
     }
 
     private func openSession(for user: User, fingerprint: String, at time: Date) async throws -> SessionGrant {
+        if case .console(let machine) = channel {
+            let token = SecretToken(prefix: "asg_")
+            let grant = ConsoleGrant(familyID: UUID(), tenantID: user.$tenant.id, userID: try user.requireID(), tokenHash: token.hash, machine: machine, now: time)
+            try await grant.create(on: database)
+            try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(try user.requireID())", action: "console.signin.succeeded",
+                                                          subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
+            return SessionGrant(token: token.value, sessionID: try grant.requireID(), expiresAt: grant.expiresAt)
+        }
         let token = SecretToken(prefix: "ass_")
         let session = Session(userID: try user.requireID(), tenantID: user.$tenant.id, tokenHash: token.hash, fingerprint: fingerprint, now: time)
         try await session.create(on: database)

@@ -7,12 +7,15 @@ public struct TenantService: Sendable {
     let configuration: ServerConfiguration
     let mailer: any Mailer
     let emailPolicy: EmailPolicy
+    /// Makes the tenant's key pair (KEY-1). The commands always pass one; tests of accounts alone may not.
+    let keyring: TenantKeyring?
 
-    public init(database: any Database, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy) {
+    public init(database: any Database, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy, keyring: TenantKeyring? = nil) {
         self.database = database
         self.configuration = configuration
         self.mailer = mailer
         self.emailPolicy = emailPolicy
+        self.keyring = keyring
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -63,6 +66,7 @@ public struct TenantService: Sendable {
         let audit = AuditLog(database: database)
         let tenantID = try tenant.requireID()
         try await audit.append(tenantID: tenantID, actor: actor, action: "tenant.created", subject: "tenant:\(tenantID)", detail: "region=\(region)")
+        if let keyring { try await keyring.createKey(tenantID: tenantID, tenantName: trimmedName, actor: actor) }
         try await audit.append(tenantID: tenantID, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
         let link = "\(configuration.publicURL)/register#\(token.value)"
         try await mailer.send(MailMessage(

@@ -13,6 +13,9 @@ public final class Tenant: Model, @unchecked Sendable {
     @Field(key: "region") public var region: String
     @Enum(key: "state") public var state: State
     @Timestamp(key: "created_at", on: .create) public var createdAt: Date?
+    /// Set when an unwrap broke the pattern (KEY-4): ingestion stops until an operator unlocks.
+    @OptionalField(key: "key_locked_at") public var keyLockedAt: Date?
+    @OptionalField(key: "key_lock_reason") public var keyLockReason: String?
 
     public init() {}
 

@@ -1,0 +1,76 @@
+import Fluent
+import Vapor
+
+/// `assay-server keys unlock|rotate|rotate-kek|public` (KEY-3, KEY-4): operator actions on tenant keys.
+struct KeyCommands: AsyncCommandGroup {
+    var commands: [String: any AnyAsyncCommand] = [
+        "unlock": KeyUnlockCommand(), "rotate": KeyRotateCommand(), "rotate-kek": KEKRotateCommand(), "public": KeyPublicCommand(),
+    ]
+    var help: String { "Tenant keys: unlock after a key lock, rotate a tenant key, re-wrap under a new key-encryption key." }
+}
+
+struct TenantOption: CommandSignature {
+    @Option(name: "tenant", help: "The tenant's GUID.")
+    var tenant: String?
+    @Option(name: "reason", help: "Why (recorded in the audit log).")
+    var reason: String?
+    init() {}
+
+    func tenantID() throws -> UUID {
+        guard let raw = tenant, let id = UUID(uuidString: raw) else { throw CommandFailure("give --tenant with the tenant's GUID") }
+        return id
+    }
+}
+
+struct KeyUnlockCommand: AsyncCommand {
+    var help: String { "End a tenant's key lock (after the cause has been understood); ingestion resumes." }
+
+    func run(using context: CommandContext, signature: TenantOption) async throws {
+        let id = try signature.tenantID()
+        guard let reason = signature.reason, reason.count >= 10 else { throw CommandFailure("give --reason: what was checked before unlocking (10 characters at least)") }
+        let app = context.application
+        try await app.autoMigrate()
+        guard try await Tenant.find(id, on: app.db) != nil else { throw CommandFailure("no tenant \(id)") }
+        try await app.keyring().unlock(tenantID: id, reason: reason, actor: "operator")
+        context.console.print("tenant \(id.uuidString.lowercased()): key unlocked; ingestion resumes")
+    }
+}
+
+struct KeyRotateCommand: AsyncCommand {
+    var help: String { "Make a new key pair the tenant's published key; old secret keys still decrypt what was sent to them." }
+
+    func run(using context: CommandContext, signature: TenantOption) async throws {
+        let id = try signature.tenantID()
+        let app = context.application
+        try await app.autoMigrate()
+        guard let tenant = try await Tenant.find(id, on: app.db) else { throw CommandFailure("no tenant \(id)") }
+        let key = try await app.keyring().createKey(tenantID: id, tenantName: tenant.name, actor: "operator")
+        context.console.print("tenant \(id.uuidString.lowercased()): new key \(key.fingerprint) (\(key.bits) bits) published")
+    }
+}
+
+struct KeyPublicCommand: AsyncCommand {
+    var help: String { "Print a tenant's published public key (armored)." }
+
+    func run(using context: CommandContext, signature: TenantOption) async throws {
+        let id = try signature.tenantID()
+        let app = context.application
+        try await app.autoMigrate()
+        context.console.output(ConsoleText(stringLiteral: try await app.keyring().publicKey(tenantID: id).publicKey), newLine: false)
+    }
+}
+
+struct KEKRotateCommand: AsyncCommand {
+    struct Signature: CommandSignature { init() {} }
+    var help: String { "Re-wrap every tenant secret key from ASSAY_KEK_PREVIOUS_FILE to the current key-encryption key." }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
+        let app = context.application
+        guard app.keyEncryptionKeys?.previous != nil else {
+            throw CommandFailure("set ASSAY_KEK_PREVIOUS_FILE to the old key and ASSAY_KEK_FILE to the new one")
+        }
+        try await app.autoMigrate()
+        let count = try await app.keyring().rewrapAll(actor: "operator")
+        context.console.print("re-wrapped \(count) tenant keys under \(app.keyEncryptionKeys!.current.id)")
+    }
+}

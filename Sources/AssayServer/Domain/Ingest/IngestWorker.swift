@@ -1,0 +1,156 @@
+import Fluent
+import Foundation
+import Logging
+import OpenPGP
+import SQLKit
+
+/// Takes acknowledged uploads from the catalog queue and writes them to their tenant's database
+/// (ING-1). Any number of workers in any number of replicas share the queue: a claim is one
+/// UPDATE … RETURNING (with FOR UPDATE SKIP LOCKED on PostgreSQL), and an expired claim is taken
+/// over. A crash anywhere leaves the upload to be claimed again; the tenant database's
+/// `ingested_uploads` row, written in the same transaction as the data, makes the retry a no-op.
+public struct IngestWorker: Sendable {
+    let name: String
+    let catalog: any Database
+    let keyring: TenantKeyring
+    let tenants: TenantDatabases
+    let spool: any SpoolStore
+    let cache: AggregateCache
+    let limits: DecryptionLimits
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    static let claimSeconds: TimeInterval = 300
+    static let batchSize = 32
+    static let maxAttempts = 10
+
+    init(name: String, catalog: any Database, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
+         maxUploadBytes: Int, logger: Logger, now: @escaping @Sendable () -> Date) {
+        self.name = name
+        self.catalog = catalog
+        self.keyring = keyring
+        self.tenants = tenants
+        self.spool = spool
+        self.cache = cache
+        var limits = DecryptionLimits()
+        limits.maxMessageBytes = maxUploadBytes
+        limits.maxPlaintextBytes = 64 << 20
+        limits.maxRecipients = 8
+        self.limits = limits
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Runs until cancelled; sleeps briefly when the queue is empty.
+    public func run() async {
+        while !Task.isCancelled {
+            let worked: Int
+            do { worked = try await runOnce() } catch {
+                logger.warning("ingest worker: the catalog does not answer; retrying", metadata: ["worker": .string(name)])
+                worked = 0
+            }
+            if worked == 0 { try? await Task.sleep(nanoseconds: 200_000_000) }
+        }
+    }
+
+    /// Claims one batch and processes it; returns how many uploads it claimed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let batch = try await claim()
+        guard !batch.isEmpty else { return 0 }
+        for (tenantID, uploads) in Dictionary(grouping: batch, by: \.tenantID) {
+            await process(tenantID: tenantID, uploads: uploads)
+        }
+        return batch.count
+    }
+
+    func claim() async throws -> [Upload] {
+        guard let sql = catalog as? any SQLDatabase else { return [] }
+        let time = now()
+        let lock = sql.dialect.name == "postgresql" ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
+        let rows = try await sql.raw("""
+            UPDATE \(ident: Upload.schema) SET state = 'processing', claimed_by = \(bind: name), claimed_until = \(bind: time.addingTimeInterval(Self.claimSeconds)),
+                attempts = attempts + 1, updated_at = \(bind: time)
+            WHERE id IN (SELECT id FROM \(ident: Upload.schema)
+                WHERE ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
+                  AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
+                ORDER BY created_at LIMIT \(bind: Self.batchSize)\(lock))
+            RETURNING id
+            """).all()
+        let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
+        guard !ids.isEmpty else { return [] }
+        return try await Upload.query(on: catalog).filter(\.$id ~~ ids).all()
+    }
+
+    func process(tenantID: UUID, uploads: [Upload]) async {
+        let ids = uploads.compactMap(\.id)
+        let secrets: [SecretKey]
+        do {
+            secrets = try await keyring.unwrap(tenantID: tenantID, purpose: .ingest(uploadIDs: ids), worker: name)
+        } catch let failure as TenantKeyring.Failure {
+            // A locked key stops this tenant only: its uploads wait, unharmed, for the operator.
+            logger.warning("ingest paused for a tenant", metadata: ["tenant": .string(tenantID.uuidString), "reason": .string(failure.description)])
+            for upload in uploads { await retry(upload, after: 60, reason: "waiting: \(failure.description)", countAttempt: false) }
+            return
+        } catch {
+            for upload in uploads { await retry(upload, reason: "the key could not be read") }
+            return
+        }
+        let tenantDatabase: any Database
+        do {
+            tenantDatabase = try await tenants.database(for: TenantScope.forClaimedUpload(uploads[0]), catalog: catalog)
+        } catch {
+            logger.warning("ingest: the tenant database does not answer", metadata: ["tenant": .string(tenantID.uuidString)])
+            for upload in uploads { await retry(upload, reason: "the tenant database does not answer") }
+            return
+        }
+        var landed = false
+        for upload in uploads {
+            guard let id = upload.id else { continue }
+            do {
+                let blob = try spool.get(upload.spoolKey)
+                let opened = try MessageDecryptor.decrypt(blob, with: secrets, limits: limits)
+                let outcome = try await IngestWriter.ingest(opened.data, uploadID: id, receivedAt: upload.createdAt, into: tenantDatabase)
+                try await finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID)
+                landed = true
+            } catch let error as OpenPGPError {
+                await fail(upload, reason: "cannot be opened with the tenant's key: \(error)")
+            } catch let rejection as IngestWriter.Rejection {
+                await fail(upload, reason: rejection.description)
+            } catch let missing as LocalSpool.Failure {
+                await fail(upload, reason: missing.description)
+            } catch {
+                await retry(upload, reason: "storage is not answering")
+            }
+        }
+        if landed { await cache.invalidate(tenantID) }
+    }
+
+    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?) async throws {
+        try await Upload.query(on: catalog).filter(\.$id == upload.requireID())
+            .set(\.$state, to: state).set(\.$failure, to: failure).set(\.$kind, to: kind).set(\.$deviceID, to: deviceID)
+            .set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil).set(\.$updatedAt, to: now())
+            .update()
+    }
+
+    /// Permanent: the reason is kept, and so is the encrypted blob in the spool.
+    func fail(_ upload: Upload, reason: String) async {
+        logger.notice("upload failed", metadata: ["upload": .string(upload.id?.uuidString ?? ""), "reason": .string(reason)])
+        try? await finish(upload, state: .failed, failure: String(reason.prefix(500)), kind: nil, deviceID: nil)
+    }
+
+    /// Transient: back to the queue with exponential back-off, until `maxAttempts`.
+    func retry(_ upload: Upload, after delay: TimeInterval? = nil, reason: String, countAttempt: Bool = true) async {
+        guard let id = upload.id else { return }
+        if countAttempt, upload.attempts >= Self.maxAttempts {
+            await fail(upload, reason: "gave up after \(upload.attempts) attempts: \(reason)")
+            return
+        }
+        let wait = delay ?? min(300, pow(2, Double(upload.attempts)))
+        var query = Upload.query(on: catalog).filter(\.$id == id)
+            .set(\.$state, to: .queued).set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil)
+            .set(\.$nextAttemptAt, to: now().addingTimeInterval(wait)).set(\.$updatedAt, to: now())
+        if !countAttempt { query = query.set(\.$attempts, to: max(0, upload.attempts - 1)) }
+        try? await query.update()
+    }
+}

@@ -1,0 +1,273 @@
+import AssayModel
+import Fluent
+import Foundation
+import SQLKit
+
+/// Turns one decrypted bot document into rows of one tenant database, in one transaction, exactly
+/// once (ING-1): devices upserted by device id; software replaced per snapshot with every snapshot
+/// kept; samples and connections appended without duplicates; daily rollups brought up to date
+/// (ING-3). Every value goes in as a bound parameter: a host name carrying SQL is just a host name.
+struct IngestWriter {
+    let database: any SQLDatabase
+
+    enum Rejection: Error, Equatable, CustomStringConvertible {
+        case malformed(String)
+        case futureSchema(Int)
+        case invalid(String)
+
+        var description: String {
+            switch self {
+            case .malformed(let reason): "not a valid bot document: \(reason)"
+            case .futureSchema(let version): "document schema \(version) is newer than this service understands (\(Schema.version)); upgrade the service"
+            case .invalid(let reason): "the document breaks a rule: \(reason)"
+            }
+        }
+    }
+
+    struct Outcome: Equatable {
+        let kind: DocumentKind
+        let deviceID: String
+        let alreadyIngested: Bool
+    }
+
+    private struct Probe: Decodable {
+        struct Header: Decodable {
+            let schema: Int
+            let kind: String
+        }
+        let header: Header
+    }
+
+    static func decode(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable) {
+        let data = Data(plaintext)
+        let decoder = JSONDecoder()
+        let probe: Probe
+        do { probe = try decoder.decode(Probe.self, from: data) } catch { throw Rejection.malformed("no document header (\(Self.describe(error)))") }
+        guard probe.header.schema >= 1 else { throw Rejection.malformed("schema \(probe.header.schema)") }
+        guard probe.header.schema <= Schema.version else { throw Rejection.futureSchema(probe.header.schema) }
+        guard let kind = DocumentKind(rawValue: probe.header.kind) else { throw Rejection.malformed("unknown kind \(probe.header.kind.prefix(40))") }
+        do {
+            switch kind {
+            case .inventory: return (kind, try decoder.decode(InventoryDocument.self, from: data))
+            case .consumption: return (kind, try decoder.decode(ConsumptionDocument.self, from: data))
+            case .connections: return (kind, try decoder.decode(ConnectionsDocument.self, from: data))
+            }
+        } catch {
+            throw Rejection.malformed(Self.describe(error))
+        }
+    }
+
+    /// A decoding error in words: the path and what was wrong, never the data.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "invalid JSON" }
+        func path(_ context: DecodingError.Context) -> String { context.codingPath.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing \(path(context)).\(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "wrong type at \(path(context))"
+        case .dataCorrupted(let context): return context.codingPath.isEmpty ? "invalid JSON" : "invalid value at \(path(context))"
+        @unknown default: return "invalid JSON"
+        }
+    }
+
+    static func validate(_ header: DocumentHeader) throws {
+        let id = header.device.id
+        guard (1 ... 128).contains(id.count), id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw Rejection.invalid("device id must be 1 to 128 letters, digits or dashes")
+        }
+        guard (1 ... 255).contains(header.device.hostname.utf8.count), (header.device.fqdn?.utf8.count ?? 0) <= 255 else {
+            throw Rejection.invalid("host name must be 1 to 255 bytes")
+        }
+        guard header.collectedAt > 0, header.collectedAt < 4_102_444_800 else { throw Rejection.invalid("collection time out of range") }
+    }
+
+    static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
+        let (kind, document) = try Self.decode(plaintext)
+        let header: DocumentHeader
+        switch document {
+        case let inventory as InventoryDocument: header = inventory.header
+        case let consumption as ConsumptionDocument: header = consumption.header
+        case let connections as ConnectionsDocument: header = connections.header
+        default: throw Rejection.malformed("unknown document")
+        }
+        try Self.validate(header)
+        let uploadKey = uploadID.uuidString.lowercased()
+        return try await tenantDatabase.transaction { transaction in
+            let sql = transaction as! any SQLDatabase
+            let seen = try await sql.select().column("upload_id").from("ingested_uploads").where("upload_id", .equal, uploadKey).all()
+            guard seen.isEmpty else { return Outcome(kind: kind, deviceID: header.device.id, alreadyIngested: true) }
+            let writer = IngestWriter(database: sql)
+            switch document {
+            case let inventory as InventoryDocument: try await writer.write(inventory, uploadID: uploadKey, raw: plaintext)
+            case let consumption as ConsumptionDocument: try await writer.write(consumption)
+            case let connections as ConnectionsDocument: try await writer.write(connections)
+            default: break
+            }
+            try await sql.insert(into: "ingested_uploads").columns("upload_id", "kind", "device_id", "ingested_at")
+                .values(SQLBind(uploadKey), SQLBind(kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(receivedAt.timeIntervalSince1970))).run()
+            return Outcome(kind: kind, deviceID: header.device.id, alreadyIngested: false)
+        }
+    }
+
+    // MARK: devices
+
+    private func touchDevice(_ header: DocumentHeader) async throws {
+        try await database.insert(into: "devices").columns("device_id", "hostname", "fqdn", "first_seen", "last_seen")
+            .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt))
+            .onConflict(with: ["device_id"]) { update in
+                update.set("first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < devices.first_seen THEN excluded.first_seen ELSE devices.first_seen END"))
+                    .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen ELSE devices.last_seen END"))
+                    .set("hostname", to: SQLRaw("CASE WHEN excluded.last_seen >= devices.last_seen THEN excluded.hostname ELSE devices.hostname END"))
+            }
+            .run()
+    }
+
+    // MARK: inventory
+
+    func write(_ inventory: InventoryDocument, uploadID: String, raw: [UInt8]) async throws {
+        let header = inventory.header
+        guard let packages = inventory.software.packages else { throw Rejection.invalid("software columns differ in length") }
+        try await touchDevice(header)
+        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "document")
+            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(packages.count), SQLBind(String(decoding: raw, as: UTF8.self)))
+            .run()
+        // Only the newest snapshot becomes the current state; an older one that arrives late is history only.
+        let current = try await database.select().column("inventory_at").from("devices").where("device_id", .equal, header.device.id).first()
+        if let latest = try current?.decodeNil(column: "inventory_at") == false ? current?.decode(column: "inventory_at", as: Int64.self) : nil,
+           latest > header.collectedAt {
+            return
+        }
+        let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
+        let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
+        try await database.update("devices")
+            .set("os", to: SQLBind(os))
+            .set("kernel", to: SQLBind(inventory.system.kernelRelease))
+            .set("architecture", to: SQLBind(inventory.system.architecture))
+            .set("virtualization", to: SQLBind(inventory.system.virtualization.machine))
+            .set("cpu_model", to: SQLBind(inventory.cpu.model))
+            .set("cpu_cores", to: SQLBind(inventory.cpu.cores))
+            .set("cpu_threads", to: SQLBind(inventory.cpu.threads))
+            .set("memory_bytes", to: SQLBind(inventory.memory.totalBytes))
+            .set("storage_bytes", to: SQLBind(storage))
+            .set("software_count", to: SQLBind(packages.count))
+            .set("inventory_at", to: SQLBind(header.collectedAt))
+            .set("inventory", to: SQLBind(String(decoding: raw, as: UTF8.self)))
+            .where("device_id", .equal, header.device.id)
+            .run()
+        try await database.delete(from: "software").where("device_id", .equal, header.device.id).run()
+        var unique = Set<String>()
+        let rows = packages.filter { unique.insert("\($0.name)\u{0}\($0.architecture ?? "")\u{0}\($0.version)").inserted }
+        for chunk in stride(from: 0, to: rows.count, by: 400).map({ Array(rows[$0 ..< min($0 + 400, rows.count)]) }) {
+            let insert = database.insert(into: "software").columns("device_id", "name", "version", "architecture", "source", "vendor")
+            for package in chunk {
+                insert.values(SQLBind(header.device.id), SQLBind(package.name), SQLBind(package.version), SQLBind(package.architecture ?? ""),
+                              SQLBind(package.source.rawValue), SQLBind(package.vendor))
+            }
+            try await insert.run()
+        }
+    }
+
+    // MARK: consumption
+
+    struct MetricSeries {
+        let metric: String
+        let avg: [Int64]
+        let p95: [Int64]
+        let max: [Int64]
+    }
+
+    static func series(_ document: ConsumptionDocument) -> [MetricSeries] {
+        func stat(_ metric: String, _ series: StatSeries) -> MetricSeries { MetricSeries(metric: metric, avg: series.avg, p95: series.p95, max: series.max) }
+        var all = [stat("cpu", document.cpu), stat("memory_used_bytes", document.memoryUsedBytes), stat("memory_available_bytes", document.memoryAvailableBytes)]
+        for disk in document.disks {
+            all += [stat("disk:\(disk.name):read_iops", disk.readIOPS), stat("disk:\(disk.name):write_iops", disk.writeIOPS),
+                    stat("disk:\(disk.name):read_bps", disk.readBytesPerSecond), stat("disk:\(disk.name):write_bps", disk.writeBytesPerSecond)]
+        }
+        for filesystem in document.filesystems {
+            all.append(MetricSeries(metric: "fs:\(filesystem.mountPoint):used_bytes", avg: filesystem.usedBytes, p95: filesystem.usedBytes, max: filesystem.usedBytes))
+        }
+        for interface in document.interfaces {
+            all += [stat("net:\(interface.name):rx_bps", interface.rxBytesPerSecond), stat("net:\(interface.name):tx_bps", interface.txBytesPerSecond)]
+        }
+        return all
+    }
+
+    func write(_ document: ConsumptionDocument) async throws {
+        let header = document.header
+        let buckets = document.bucketStarts
+        guard buckets.count <= 100_000, document.bucketSeconds > 0 else { throw Rejection.invalid("bucket layout") }
+        let all = Self.series(document)
+        for series in all where series.avg.count != buckets.count || series.p95.count != buckets.count || series.max.count != buckets.count {
+            throw Rejection.invalid("series \(series.metric.prefix(80)) does not match the buckets")
+        }
+        try await touchDevice(header)
+        var rows: [(String, Int64, Int64, Int64, Int64)] = []
+        for series in all where series.metric.utf8.count <= 300 {
+            for index in buckets.indices {
+                rows.append((series.metric, buckets[index], series.avg[index], series.p95[index], series.max[index]))
+            }
+        }
+        for start in stride(from: 0, to: rows.count, by: 500) {
+            let insert = database.insert(into: "samples").columns("device_id", "metric", "bucket_start", "bucket_seconds", "avg", "p95", "max")
+            for row in rows[start ..< min(start + 500, rows.count)] {
+                insert.values(SQLBind(header.device.id), SQLBind(row.0), SQLBind(row.1), SQLBind(document.bucketSeconds), SQLBind(row.2), SQLBind(row.3), SQLBind(row.4))
+            }
+            try await insert.ignoringConflicts(with: ["device_id", "metric", "bucket_start"]).run()
+        }
+        try await write(document.connections, header: header)
+        // ING-3: the days these buckets touch are summarised again.
+        let days = Set(buckets.map { $0 - $0 % 86_400 })
+        for series in all where series.metric.utf8.count <= 300 {
+            for day in days { try await rollUp(device: header.device.id, metric: series.metric, dayStart: day) }
+        }
+    }
+
+    func rollUp(device: String, metric: String, dayStart: Int64) async throws {
+        let rows = try await database.select().columns("avg", "p95", "max").from("samples")
+            .where("device_id", .equal, device).where("metric", .equal, metric)
+            .where("bucket_start", .greaterThanOrEqual, dayStart).where("bucket_start", .lessThan, dayStart + 86_400).all()
+        guard !rows.isEmpty else { return }
+        let averages = try rows.map { try $0.decode(column: "avg", as: Int64.self) }.sorted()
+        let highs = try rows.map { try $0.decode(column: "p95", as: Int64.self) }.sorted()
+        let peak = try rows.map { try $0.decode(column: "max", as: Int64.self) }.max() ?? 0
+        func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))] }
+        let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(dayStart)), timeZone: .gmt, formatOptions: [.withFullDate])
+        try await database.insert(into: "daily_usage").columns("device_id", "day", "metric", "p50", "p95", "max", "buckets")
+            .values(SQLBind(device), SQLBind(day), SQLBind(metric), SQLBind(percentile(averages, 0.5)), SQLBind(percentile(highs, 0.95)), SQLBind(peak), SQLBind(rows.count))
+            .onConflict(with: ["device_id", "day", "metric"]) { update in
+                update.set(excludedValueOf: "p50").set(excludedValueOf: "p95").set(excludedValueOf: "max").set(excludedValueOf: "buckets")
+            }
+            .run()
+    }
+
+    // MARK: connections
+
+    func write(_ document: ConnectionsDocument) async throws {
+        try await touchDevice(document.header)
+        try await write(document.connections, header: document.header)
+    }
+
+    func write(_ connections: [Connection], header: DocumentHeader) async throws {
+        guard connections.count <= 100_000 else { throw Rejection.invalid("too many connections") }
+        for start in stride(from: 0, to: connections.count, by: 300) {
+            let insert = database.insert(into: "connections")
+                .columns("device_id", "direction", "process", "local_port", "remote_address", "remote_port", "is_database", "first_seen", "last_seen", "observations")
+            var keys = Set<String>()
+            var any = false
+            for connection in connections[start ..< min(start + 300, connections.count)] {
+                let process = String((connection.process ?? "").prefix(200))
+                // One row per key within a statement: PostgreSQL refuses to update a row twice.
+                guard keys.insert("\(connection.direction.rawValue)|\(process)|\(connection.localPort)|\(connection.remoteAddress)|\(connection.remotePort)").inserted else { continue }
+                any = true
+                insert.values(SQLBind(header.device.id), SQLBind(connection.direction.rawValue), SQLBind(process), SQLBind(connection.localPort),
+                              SQLBind(String(connection.remoteAddress.prefix(64))), SQLBind(connection.remotePort), SQLBind(connection.database),
+                              SQLBind(connection.firstSeen), SQLBind(connection.lastSeen), SQLBind(Int64(connection.count)))
+            }
+            guard any else { continue }
+            try await insert.onConflict(with: ["device_id", "direction", "process", "local_port", "remote_address", "remote_port"]) { update in
+                update.set("first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < connections.first_seen THEN excluded.first_seen ELSE connections.first_seen END"))
+                    .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > connections.last_seen THEN excluded.last_seen ELSE connections.last_seen END"))
+                    .set("observations", to: SQLRaw("connections.observations + excluded.observations"))
+            }.run()
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Where acknowledged upload bodies wait for the workers (ING-1). A small interface, so that an
+/// S3-compatible object store can stand in for the local directory later.
+public protocol SpoolStore: Sendable {
+    /// Stores `bytes` under `key` durably: when this returns, a power cut does not lose them.
+    func put(_ bytes: [UInt8], key: String) throws
+    func get(_ key: String) throws -> [UInt8]
+    func exists(_ key: String) -> Bool
+}
+
+/// The local directory: each body is written beside its name, fsynced, renamed, and the directory
+/// fsynced, so a crash leaves either nothing or the whole file, never a part under the real name.
+public struct LocalSpool: SpoolStore {
+    public let directory: String
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Keys are "<tenant>/<sha256>": nothing from a request reaches a path unchecked.
+    static func validate(_ key: String) throws {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-/")
+        guard key.count <= 120, key.allSatisfy(allowed.contains), !key.contains(".."), !key.hasPrefix("/") else {
+            throw Failure(description: "invalid spool key")
+        }
+    }
+
+    public func put(_ bytes: [UInt8], key: String) throws {
+        try Self.validate(key)
+        let path = directory + "/" + key
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let partial = path + ".partial-\(UUID().uuidString.prefix(8))"
+        let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Failure(description: "cannot create a spool file (errno \(errno))") }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            guard result > 0 else {
+                close(fd)
+                unlink(partial)
+                throw Failure(description: "cannot write a spool file (errno \(errno))")
+            }
+            written += result
+        }
+        guard fsync(fd) == 0 else {
+            close(fd)
+            unlink(partial)
+            throw Failure(description: "cannot fsync a spool file (errno \(errno))")
+        }
+        close(fd)
+        guard rename(partial, path) == 0 else {
+            unlink(partial)
+            throw Failure(description: "cannot rename a spool file (errno \(errno))")
+        }
+        let dirFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    public func get(_ key: String) throws -> [UInt8] {
+        try Self.validate(key)
+        guard let data = FileManager.default.contents(atPath: directory + "/" + key) else {
+            throw Failure(description: "the spooled upload is missing")
+        }
+        return Array(data)
+    }
+
+    public func exists(_ key: String) -> Bool {
+        (try? Self.validate(key)) != nil && FileManager.default.fileExists(atPath: directory + "/" + key)
+    }
+}

@@ -1,0 +1,103 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import SQLKit
+import Vapor
+
+/// The one way to a tenant's own database (ING-1, ING-2): a SQLite file per tenant under its
+/// region's directory, or — when the region has a PostgreSQL server — a database per tenant on it,
+/// created on first use. Either way the tenant migrations run before the first query. Nothing
+/// opens a tenant database without a `TenantScope`, which only authentication or a claimed upload
+/// can produce.
+public actor TenantDatabases {
+    let databases: Databases
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let eventLoopGroup: any EventLoopGroup
+    private var ready: [UUID: DatabaseID] = [:]
+    private var opening: [UUID: Task<DatabaseID, any Error>] = [:]
+
+    init(databases: Databases, configuration: ServerConfiguration, logger: Logger, eventLoopGroup: any EventLoopGroup) {
+        self.databases = databases
+        self.configuration = configuration
+        self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static func databaseName(_ tenantID: UUID) -> String { "tenant_" + tenantID.uuidString.replacingOccurrences(of: "-", with: "").lowercased() }
+
+    /// The tenant's database, migrated. `catalog` is where the tenant row (and its region) is read.
+    public func database(for scope: TenantScope, catalog: any Database) async throws -> any Database {
+        let id = try await databaseID(for: scope, catalog: catalog)
+        guard let database = databases.database(id, logger: logger, on: eventLoopGroup.any()) else {
+            throw Failure(description: "the tenant database is not registered")
+        }
+        return database
+    }
+
+    func databaseID(for scope: TenantScope, catalog: any Database) async throws -> DatabaseID {
+        if let id = ready[scope.tenantID] { return id }
+        if let task = opening[scope.tenantID] { return try await task.value }
+        let task = Task { try await open(scope, catalog: catalog) }
+        opening[scope.tenantID] = task
+        defer { opening[scope.tenantID] = nil }
+        let id = try await task.value
+        ready[scope.tenantID] = id
+        return id
+    }
+
+    private func open(_ scope: TenantScope, catalog: any Database) async throws -> DatabaseID {
+        guard let tenant = try await Tenant.find(scope.tenantID, on: catalog), let region = configuration.region(tenant.region) else {
+            throw Failure(description: "tenant \(scope.tenantID) or its region is not configured")
+        }
+        let name = Self.databaseName(scope.tenantID)
+        let id = DatabaseID(string: name)
+        if let serverURL = region.databaseURL {
+            try await createPostgresDatabaseIfNeeded(name, serverURL: serverURL)
+            var components = URLComponents(string: serverURL)
+            components?.path = "/" + name
+            guard let url = components?.string else { throw Failure(description: "the region's DATABASE_URL is not a URL") }
+            databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), maxConnectionsPerEventLoop: 2, sqlLogLevel: .trace),
+                          as: id, isDefault: false)
+        } else {
+            try FileManager.default.createDirectory(atPath: region.storage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            databases.use(.sqlite(.file(region.storage + "/" + name + ".sqlite"), sqlLogLevel: .trace), as: id, isDefault: false)
+        }
+        let migrations = Migrations()
+        TenantSchema.register(in: migrations, on: id)
+        let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
+        try await migrator.setupIfNeeded().get()
+        try await migrator.prepareBatch().get()
+        return id
+    }
+
+    /// One database per tenant on the region's server; the region URL's role needs CREATEDB.
+    private func createPostgresDatabaseIfNeeded(_ name: String, serverURL: String) async throws {
+        let serverID = DatabaseID(string: "region-server-" + name)
+        databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: serverURL), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace),
+                      as: serverID, isDefault: false)
+        guard let server = databases.database(serverID, logger: logger, on: eventLoopGroup.any()) as? any SQLDatabase else {
+            throw Failure(description: "the region's PostgreSQL server cannot be reached")
+        }
+        let exists = try await server.raw("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").all()
+        if exists.isEmpty {
+            do {
+                try await server.raw("CREATE DATABASE \(ident: name)").run()
+            } catch {
+                // Another replica created it at the same moment.
+                let again = try await server.raw("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").all()
+                if again.isEmpty { throw error }
+            }
+        }
+    }
+}
+
+extension TenantScope {
+    /// A claimed upload names its tenant: the ingest worker's way to a tenant database.
+    static func forClaimedUpload(_ upload: Upload) -> TenantScope { TenantScope(ingestTenantID: upload.tenantID) }
+}

@@ -1,0 +1,111 @@
+import Fluent
+import SQLKit
+
+/// The tables of a tenant database (ING-1, ING-3). Numbered like the catalog's, each with a revert.
+enum TenantSchema {
+    static func register(in migrations: Migrations, on id: DatabaseID) {
+        migrations.add(T001_CreateInventory(), to: id)
+        migrations.add(T002_CreateUsage(), to: id)
+    }
+}
+
+struct T001_CreateInventory: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One row per device, upserted by the bot's device id; the latest inventory as JSON.
+        try await database.schema("devices")
+            .field("device_id", .string, .identifier(auto: false))
+            .field("hostname", .string, .required)
+            .field("fqdn", .string)
+            .field("os", .string)
+            .field("kernel", .string)
+            .field("architecture", .string)
+            .field("virtualization", .string)
+            .field("cpu_model", .string)
+            .field("cpu_cores", .int)
+            .field("cpu_threads", .int)
+            .field("memory_bytes", .int64)
+            .field("storage_bytes", .int64)
+            .field("software_count", .int)
+            .field("first_seen", .int64, .required)
+            .field("last_seen", .int64, .required)
+            .field("inventory_at", .int64)
+            .field("inventory", .string)
+            .create()
+        // Every inventory snapshot is kept (history); `software` holds the current set per device.
+        try await database.schema("inventory_snapshots")
+            .field("upload_id", .string, .identifier(auto: false))
+            .field("device_id", .string, .required)
+            .field("collected_at", .int64, .required)
+            .field("software_count", .int, .required)
+            .field("document", .string, .required)
+            .create()
+        try await database.schema("software")
+            .field("device_id", .string, .required)
+            .field("name", .string, .required)
+            .field("version", .string, .required)
+            .field("architecture", .string, .required)
+            .field("source", .string, .required)
+            .field("vendor", .string)
+            .unique(on: "device_id", "name", "architecture", "version")
+            .create()
+        // Exactly once: a document's rows and this row commit together.
+        try await database.schema("ingested_uploads")
+            .field("upload_id", .string, .identifier(auto: false))
+            .field("kind", .string, .required)
+            .field("device_id", .string, .required)
+            .field("ingested_at", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["ingested_uploads", "software", "inventory_snapshots", "devices"] {
+            try await database.schema(table).delete()
+        }
+    }
+}
+
+struct T002_CreateUsage: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        // One row per device, metric and bucket: a resent document changes nothing.
+        try await database.schema("samples")
+            .field("device_id", .string, .required)
+            .field("metric", .string, .required)
+            .field("bucket_start", .int64, .required)
+            .field("bucket_seconds", .int, .required)
+            .field("avg", .int64, .required)
+            .field("p95", .int64, .required)
+            .field("max", .int64, .required)
+            .unique(on: "device_id", "metric", "bucket_start")
+            .create()
+        try await database.schema("connections")
+            .field("device_id", .string, .required)
+            .field("direction", .string, .required)
+            .field("process", .string, .required)
+            .field("local_port", .int, .required)
+            .field("remote_address", .string, .required)
+            .field("remote_port", .int, .required)
+            .field("is_database", .bool, .required)
+            .field("first_seen", .int64, .required)
+            .field("last_seen", .int64, .required)
+            .field("observations", .int64, .required)
+            .unique(on: "device_id", "direction", "process", "local_port", "remote_address", "remote_port")
+            .create()
+        // The reporting form (ING-3): daily p50/p95/max per device and metric, kept by the workers.
+        try await database.schema("daily_usage")
+            .field("device_id", .string, .required)
+            .field("day", .string, .required)
+            .field("metric", .string, .required)
+            .field("p50", .int64, .required)
+            .field("p95", .int64, .required)
+            .field("max", .int64, .required)
+            .field("buckets", .int, .required)
+            .unique(on: "device_id", "day", "metric")
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["daily_usage", "connections", "samples"] {
+            try await database.schema(table).delete()
+        }
+    }
+}
