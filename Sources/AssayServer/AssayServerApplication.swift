@@ -46,6 +46,9 @@ public enum AssayServerApplication {
         var status: Int32 = 0
         do {
             try await configure(app, configuration: configuration)
+            // Workers run with the server, not with one-shot commands.
+            let command = arguments.dropFirst().first { !$0.hasPrefix("-") }
+            if command == nil || command == "serve" { app.lifecycle.use(IngestLifecycle()) }
             try await app.execute()
         } catch {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))

@@ -27,6 +27,7 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
     var configuration = ServerConfiguration()
     configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
     configuration.regions = [.init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west")]
+    configuration.tenantKeyBits = 2048  // key generation in a debug build: the smallest allowed size
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
     var databaseName: String?
     let adminURL = ProcessInfo.processInfo.environment["ASSAY_TEST_POSTGRES_URL"]
@@ -41,6 +42,8 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
         var components = try #require(URLComponents(string: adminURL))
         components.path = "/" + name
         configuration.databaseURL = components.string
+        // Tenant databases go to the same server, one database per tenant.
+        configuration.regions = configuration.regions.map { .init(id: $0.id, storage: $0.storage, databaseURL: adminURL) }
     }
     defer { if let databaseName, let adminURL { try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(databaseName) WITH (FORCE)") } }
     adjust(&configuration)
@@ -48,6 +51,11 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
         try await configure(app, configuration: configuration, hasher: PasswordHasher(iterations: 1000), now: now)
         try await app.autoMigrate()
         try await body(app, configuration)
+        if backend == .postgres, let adminURL {
+            for tenant in (try? await Tenant.query(on: app.db).all()) ?? [] {
+                try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(TenantDatabases.databaseName(tenant.id!)) WITH (FORCE)")
+            }
+        }
     }
 }
 

@@ -11,6 +11,8 @@ struct PortalPages: Sendable {
         let pages = app.grouped(SignInRedirect())
         pages.get("dashboard", use: dashboard)
         pages.get("account", use: account)
+        pages.grouped(RequireClaim(claim: .read)).get("uploads", use: uploads)
+        pages.grouped(RequireClaim(claim: .write)).get("tenant-key.asc", use: publicKey)
         let admin = pages.grouped(RequireClaim(claim: .admin))
         admin.get("admin", "users", use: users)
         admin.get("admin", "audit", use: audit)
@@ -39,8 +41,11 @@ struct PortalPages: Sendable {
         let tenantID: String
         let region: String
         let claimList: String
+        let keyLocked: Bool
+        let canWrite: Bool
+        let aggregates: AggregateCache.TenantAggregates?
 
-        enum CodingKeys: CodingKey { case tenantName, tenantID, region, claimList }
+        enum CodingKeys: CodingKey { case tenantName, tenantID, region, claimList, keyLocked, canWrite, devices, software, connections, softwareTotal, hasData }
         func encode(to encoder: any Encoder) throws {
             try frame.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -48,6 +53,13 @@ struct PortalPages: Sendable {
             try container.encode(tenantID, forKey: .tenantID)
             try container.encode(region, forKey: .region)
             try container.encode(claimList, forKey: .claimList)
+            try container.encode(keyLocked, forKey: .keyLocked)
+            try container.encode(canWrite, forKey: .canWrite)
+            try container.encode(aggregates?.devices ?? [], forKey: .devices)
+            try container.encode(Array((aggregates?.software ?? []).prefix(25)), forKey: .software)
+            try container.encode(Array((aggregates?.connections ?? []).prefix(25)), forKey: .connections)
+            try container.encode(aggregates?.softwareTotal ?? 0, forKey: .softwareTotal)
+            try container.encode(!(aggregates?.devices.isEmpty ?? true), forKey: .hasData)
         }
     }
 
@@ -55,9 +67,69 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let scope = try request.requireTenant()
         let tenant = try await Tenant.find(scope.tenantID, on: request.db)
+        var aggregates: AggregateCache.TenantAggregates?
+        if user.claims.contains(.read) || user.claims.contains(.admin) {
+            let tenantDatabase = try await request.application.ingest.tenantDatabases.database(for: scope, catalog: request.db)
+            aggregates = try await request.application.ingest.cache.aggregates(for: scope.tenantID) { try await AggregateCache.compute(on: tenantDatabase) }
+            try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "inventory.viewed",
+                                                            subject: "tenant:\(scope.tenantID)", detail: "dashboard")
+        }
         return try await request.view.render("dashboard", DashboardPage(
             frame: Frame(user, title: "Dashboard", page: "dashboard"), tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
-            region: tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", ")))
+            region: tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
+            keyLocked: tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin), aggregates: aggregates))
+    }
+
+    struct UploadRow: Encodable {
+        let id: String
+        let createdAt: String
+        let uploader: String
+        let size: Int64
+        let state: String
+        let kind: String
+        let device: String
+        let failure: String
+    }
+
+    struct UploadsPage: Encodable {
+        let frame: Frame
+        let uploads: [UploadRow]
+
+        enum CodingKeys: CodingKey { case uploads }
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(uploads, forKey: .uploads)
+        }
+    }
+
+    /// Who uploaded what, when, and what became of it.
+    func uploads(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let scope = try request.requireTenant()
+        let uploads = try await Upload.query(on: request.db).filter(\.$tenantID == scope.tenantID).sort(\.$createdAt, .descending).limit(500).all()
+        let users = try await User.query(on: request.db).filter(\.$tenant.$id == scope.tenantID).all()
+        let emails = Dictionary(users.compactMap { user in user.id.map { ($0, user.email) } }, uniquingKeysWith: { first, _ in first })
+        let rows = try uploads.map {
+            UploadRow(id: try $0.requireID().uuidString.lowercased(), createdAt: Self.format($0.createdAt), uploader: emails[$0.userID] ?? "",
+                      size: $0.size, state: $0.state.rawValue, kind: $0.kind ?? "", device: $0.deviceID ?? "", failure: $0.failure ?? "")
+        }
+        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "uploads.viewed",
+                                                        subject: "tenant:\(scope.tenantID)")
+        return try await request.view.render("uploads", UploadsPage(frame: Frame(user, title: "Uploads", page: "uploads"), uploads: rows))
+    }
+
+    /// The tenant's published public key, for writers (KEY-1): what the console encrypts to.
+    func publicKey(_ request: Request) async throws -> Response {
+        let user = try request.requireUser()
+        let scope = try request.requireTenant()
+        let key = try await request.application.keyring().publicKey(tenantID: scope.tenantID)
+        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "key.public.downloaded",
+                                                        subject: "tenant:\(scope.tenantID)", detail: "fingerprint=\(key.fingerprint)")
+        var headers = HTTPHeaders()
+        headers.contentType = HTTPMediaType(type: "application", subType: "pgp-keys")
+        headers.contentDisposition = .init(.attachment, filename: "assay-tenant-\(scope.tenantID.uuidString.lowercased()).asc")
+        return Response(status: .ok, headers: headers, body: .init(string: key.publicKey))
     }
 
     struct SessionRow: Encodable {

@@ -66,6 +66,7 @@ struct UploadController: Sendable {
             throw Abort(.badRequest, reason: "\(Self.digestHeader) must carry the body's SHA-256 in hex (the idempotency key)")
         }
         guard let body = request.body.data, body.readableBytes > 0 else { throw Abort(.badRequest, reason: "the body is empty") }
+        guard body.readableBytes <= maxBytes else { throw Abort(.payloadTooLarge, reason: "an upload may have \(maxBytes) bytes at most") }
         let bytes = Array(body.readableBytesView)
         let digest = sha256Hex(Data(bytes))
         guard digest == declared else { throw Abort(.badRequest, reason: "the body's SHA-256 is not the one in \(Self.digestHeader)") }

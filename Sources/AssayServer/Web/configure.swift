@@ -2,6 +2,7 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
+import NIOConcurrencyHelpers
 import OpenPGP
 import Leaf
 import LeafKit
@@ -25,6 +26,23 @@ extension Application {
     public var clock: @Sendable () -> Date {
         get { storage[ClockKey.self] ?? Date.init }
         set { storage[ClockKey.self] = newValue }
+    }
+
+    private struct IngestKey: StorageKey { typealias Value = IngestParts }
+
+    /// The upload pipeline's shared parts: spool, tenant database registry, aggregate cache.
+    public var ingest: IngestParts {
+        get {
+            guard let parts = storage[IngestKey.self] else { fatalError("configure(_:) sets up the ingest parts") }
+            return parts
+        }
+        set { storage[IngestKey.self] = newValue }
+    }
+
+    /// An ingest worker of this application (started by `serve`, or called directly by tests).
+    public func ingestWorker(name: String) throws -> IngestWorker {
+        IngestWorker(name: name, catalog: db, keyring: try keyring(), tenants: ingest.tenantDatabases, spool: ingest.spool, cache: ingest.cache,
+                     maxUploadBytes: assayConfiguration.maxUploadBytes, logger: logger, now: clock)
     }
 
     /// Tenant keys on the given database (the catalog by default).
@@ -61,6 +79,10 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.assayConfiguration = configuration
     app.clock = now
     app.keyEncryptionKeys = try KeyEncryptionKeys.load(configuration: configuration)
+    app.ingest = IngestParts(spool: LocalSpool(directory: configuration.dataDirectory + "/spool"),
+                             tenantDatabases: TenantDatabases(databases: app.databases, configuration: configuration, logger: app.logger,
+                                                              eventLoopGroup: app.eventLoopGroup),
+                             cache: AggregateCache())
     if let url = configuration.databaseURL {
         app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
     } else {
@@ -115,6 +137,41 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
                    mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now).register(api)
     AccountController(hasher: hasher, limiter: limiter, mailer: app.mailer).register(api)
     AdminController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, publicURL: configuration.publicURL).register(api)
+
+    // Machine clients (the console): no cookies, so no Origin or CSRF check; their own credentials.
+    let machines = app.grouped("api", "v1")
+    ConsoleController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer,
+                      trustedProxies: configuration.trustedProxies, now: now).register(machines)
+    UploadController(spool: app.ingest.spool, maxBytes: configuration.maxUploadBytes, now: now).register(machines)
+}
+
+/// What the upload endpoints, the workers and the portal share.
+public struct IngestParts: Sendable {
+    public let spool: any SpoolStore
+    public let tenantDatabases: TenantDatabases
+    public let cache: AggregateCache
+}
+
+/// Starts the configured number of ingest workers when the server starts, stops them at shutdown.
+struct IngestLifecycle: LifecycleHandler {
+    let tasks = NIOLockedValueBox<[Task<Void, Never>]>([])
+
+    func didBootAsync(_ application: Application) async throws {
+        let count = application.assayConfiguration.ingestWorkers
+        let host = ProcessInfo.processInfo.hostName
+        var started: [Task<Void, Never>] = []
+        for index in 0 ..< count {
+            let worker = try application.ingestWorker(name: "\(host)-\(getpid())-\(index)")
+            started.append(Task { await worker.run() })
+        }
+        tasks.withLockedValue { $0 = started }
+        if count > 0 { application.logger.info("ingest workers started", metadata: ["count": .stringConvertible(count)]) }
+    }
+
+    func shutdownAsync(_ application: Application) async {
+        for task in tasks.withLockedValue({ $0 }) { task.cancel() }
+        for task in tasks.withLockedValue({ $0 }) { await task.value }
+    }
 }
 
 func routes(_ app: Application) throws {

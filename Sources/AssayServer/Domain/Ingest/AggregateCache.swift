@@ -84,7 +84,7 @@ public actor AggregateCache {
         let total = try await sql.raw("SELECT COUNT(*) AS n FROM software").first()?.decode(column: "n", as: Int.self) ?? 0
         let connections = try await sql.raw("""
             SELECT process, direction, remote_address, remote_port, MAX(CASE WHEN is_database THEN 1 ELSE 0 END) AS db,
-                   COUNT(DISTINCT device_id) AS devices, SUM(observations) AS observations
+                   COUNT(DISTINCT device_id) AS devices, CAST(SUM(observations) AS BIGINT) AS observations
             FROM connections GROUP BY process, direction, remote_address, remote_port ORDER BY observations DESC LIMIT 200
             """).all().map { row in
             TenantAggregates.ConnectionPair(

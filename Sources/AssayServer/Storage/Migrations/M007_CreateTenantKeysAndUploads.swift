@@ -4,10 +4,9 @@ import SQLKit
 /// Tenant keys (wrapped), the key lock on tenants, the upload queue, console grants and upload tokens.
 struct M007_CreateTenantKeysAndUploads: AsyncMigration {
     func prepare(on database: any Database) async throws {
-        try await database.schema(Tenant.schema)
-            .field("key_locked_at", .datetime)
-            .field("key_lock_reason", .string)
-            .update()
+        // One column per ALTER: SQLite adds one at a time.
+        try await database.schema(Tenant.schema).field("key_locked_at", .datetime).update()
+        try await database.schema(Tenant.schema).field("key_lock_reason", .string).update()
         try await database.schema(TenantKey.schema)
             .id()
             .field("tenant_id", .uuid, .required, .references(Tenant.schema, .id, onDelete: .cascade))
@@ -73,6 +72,7 @@ struct M007_CreateTenantKeysAndUploads: AsyncMigration {
         try await database.schema(ConsoleGrant.schema).delete()
         try await database.schema(Upload.schema).delete()
         try await database.schema(TenantKey.schema).delete()
-        try await database.schema(Tenant.schema).deleteField("key_lock_reason").deleteField("key_locked_at").update()
+        try await database.schema(Tenant.schema).deleteField("key_lock_reason").update()
+        try await database.schema(Tenant.schema).deleteField("key_locked_at").update()
     }
 }

@@ -1,0 +1,422 @@
+@testable import AssayServer
+import AssayModel
+import Fluent
+import Foundation
+import OpenPGP
+import SQLKit
+import Testing
+import Vapor
+import VaporTesting
+
+/// A tenant with a writer signed in from the console API, ready to upload.
+struct UploadFixture {
+    let tenantID: UUID
+    let uploadToken: String
+    let grant: String
+    let certificate: Certificate
+
+    static let email = "jane.doe@acme.example"
+    static let password = "Tr0ub4dor & 3 horses"
+    static let machine = "console-machine-0001"
+
+    struct Credentials: Decodable {
+        let grant: String
+        let uploadToken: String
+        let tenantID: UUID
+    }
+
+    struct Accepted: Decodable {
+        let id: UUID
+        let state: String
+        let failure: String?
+        let kind: String?
+    }
+
+    static func make(_ app: Application, _ configuration: ServerConfiguration, name: String = "Acme", email: String = email) async throws -> UploadFixture {
+        let tenants = TenantService(database: app.db, configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(),
+                                    keyring: try app.keyring())
+        let created = try await tenants.create(name: name, region: "eu-west", adminEmail: email)
+        let token = String(created.invitationLink.split(separator: "#").last!)
+        _ = try await AccountService(database: app.db, mailer: MemoryMailer(), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+                                     emailPolicy: try EmailPolicy.bundled()).register(invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958",
+                                                                                      password: password)
+        let credentials = try await consoleSignIn(app, configuration, email: email)
+        let tenantID = try created.tenant.requireID()
+        let armored = try await app.keyring().publicKey(tenantID: tenantID).publicKey
+        return UploadFixture(tenantID: tenantID, uploadToken: credentials.uploadToken, grant: credentials.grant,
+                             certificate: try Certificate(importing: Array(armored.utf8)))
+    }
+
+    /// Password, then the mailed code (a new machine), as the console does it.
+    static func consoleSignIn(_ app: Application, _ configuration: ServerConfiguration, email: String, password: String = password) async throws -> Credentials {
+        var attempt = ""
+        try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
+            try request.content.encode(["email": email, "password": password, "machineID": machine])
+        }, afterResponse: { response in
+            #expect(response.status == .accepted)
+            attempt = (try? response.content.get(String.self, at: "attempt")) ?? ""
+        })
+        let outbox = configuration.dataDirectory + "/outbox"
+        let mails = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
+        let codes = mails.filter { $0.contains("To: \(email)") }.flatMap { $0.split(whereSeparator: \.isNewline) }.filter { $0.hasPrefix("Your code: ") }
+        let code = try #require(codes.last).dropFirst(11).prefix(7)
+        var credentials: Credentials?
+        try await app.testing().test(.POST, "api/v1/console/code", beforeRequest: { request in
+            try request.content.encode(["attempt": attempt, "code": String(code), "machineID": machine])
+        }, afterResponse: { response in
+            #expect(response.status == .ok)
+            credentials = try? response.content.decode(Credentials.self)
+        })
+        return try #require(credentials)
+    }
+
+    func encrypt(_ plaintext: [UInt8]) throws -> [UInt8] {
+        try MessageEncryptor.encrypt(plaintext, to: [certificate])
+    }
+
+    /// POSTs a body; returns the status and the upload id when there is one.
+    @discardableResult
+    func upload(_ app: Application, _ body: [UInt8], token: String? = nil, digest: String? = nil) async throws -> (HTTPStatus, Accepted?) {
+        var status = HTTPStatus.internalServerError
+        var accepted: Accepted?
+        var headers: HTTPHeaders = ["Authorization": "Bearer \(token ?? uploadToken)", "Content-Type": "application/octet-stream"]
+        headers.add(name: UploadController.digestHeader, value: digest ?? sha256Hex(Data(body)))
+        try await app.testing().test(.POST, "api/v1/uploads", headers: headers, beforeRequest: { request in
+            request.body = ByteBuffer(bytes: body)
+        }, afterResponse: { response in
+            status = response.status
+            accepted = try? response.content.decode(Accepted.self)
+        })
+        return (status, accepted)
+    }
+
+    func state(_ app: Application, _ id: UUID, token: String? = nil) async throws -> (HTTPStatus, Accepted?) {
+        var status = HTTPStatus.internalServerError
+        var accepted: Accepted?
+        try await app.testing().test(.GET, "api/v1/uploads/\(id)", headers: ["Authorization": "Bearer \(token ?? uploadToken)"], afterResponse: { response in
+            status = response.status
+            accepted = try? response.content.decode(Accepted.self)
+        })
+        return (status, accepted)
+    }
+
+    func tenantDatabase(_ app: Application, _ tenantID: UUID? = nil) async throws -> any SQLDatabase {
+        let database = try await app.ingest.tenantDatabases.database(for: TenantScope(ingestTenantID: tenantID ?? self.tenantID), catalog: app.db)
+        return database as! any SQLDatabase
+    }
+}
+
+/// The real bot's inventory of this machine (the dry run: JSON on stdout).
+func botInventory() throws -> [UInt8] {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/assay-bot")
+    process.arguments = ["inventory"]
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestFailure("assay-bot inventory failed (build it first: swift build)") }
+    return Array(data)
+}
+
+/// Changes fields of a JSON document (header.device.hostname and the like).
+func edited(_ json: [UInt8], _ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
+    var object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+    change(&object)
+    return Array(try JSONSerialization.data(withJSONObject: object))
+}
+
+func consumptionDocument(device: String = "device-0001", hostname: String = "db01", start: Int64 = 1_764_374_400, buckets: Int = 12) throws -> [UInt8] {
+    var document = ConsumptionDocument(header: DocumentHeader(kind: .consumption, botVersion: "test", collectedAt: start + Int64(buckets * 300),
+                                                              device: DeviceIdentity(id: device, hostname: hostname, fqdn: nil)),
+                                       sampleSeconds: 5, bucketSeconds: 300)
+    document.bucketStarts = (0 ..< buckets).map { start + Int64($0 * 300) }
+    document.sampleCounts = Array(repeating: 60, count: buckets)
+    document.cpu = StatSeries(avg: (0 ..< buckets).map { Int64(100 + $0 * 10) }, p95: (0 ..< buckets).map { Int64(300 + $0 * 10) }, max: Array(repeating: 900, count: buckets))
+    document.memoryUsedBytes = StatSeries(avg: Array(repeating: 1 << 30, count: buckets), p95: Array(repeating: 1 << 30, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
+    document.memoryAvailableBytes = StatSeries(avg: Array(repeating: 1 << 31, count: buckets), p95: Array(repeating: 1 << 31, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
+    document.connections = [Connection(localAddress: "10.0.0.5", localPort: 51000, remoteAddress: "10.0.0.9", remotePort: 5432, state: "ESTABLISHED",
+                                       direction: .outbound, process: "java", database: true, firstSeen: start, lastSeen: start + 600, count: 3)]
+    return Array(try JSONEncoder().encode(document))
+}
+
+@Suite("Upload pipeline: console tokens, durable uploads, workers, tenant databases (ING-1, CON-3, CON-4)")
+struct IngestTests {
+    @Test("console sign-in → upload encrypted to the tenant key → worker → rows in that tenant's database and no other", arguments: CatalogBackend.testable)
+    func endToEnd(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let other = try await UploadFixture.make(app, configuration, name: "Globex", email: "hank.scorpio@globex.example")
+            let inventory = try botInventory()
+            let packages = try JSONDecoder().decode(InventoryDocument.self, from: Data(inventory)).software.count
+            let body = try fixture.encrypt(inventory)
+
+            let (status, accepted) = try await fixture.upload(app, body)
+            #expect(status == .accepted)
+            let id = try #require(accepted?.id)
+            // The same body again: the same id, no second copy.
+            let (again, repeated) = try await fixture.upload(app, body)
+            #expect(again == .ok && repeated?.id == id)
+            #expect(try await Upload.query(on: app.db).count() == 1)
+            #expect(try await fixture.state(app, id).1?.state == "queued")
+
+            let consumption = try fixture.encrypt(try consumptionDocument())
+            #expect(try await fixture.upload(app, consumption).0 == .accepted)
+
+            let worker = try app.ingestWorker(name: "test-worker")
+            #expect(try await worker.runOnce() == 2)
+            #expect(try await worker.runOnce() == 0)
+            let done = try await fixture.state(app, id)
+            #expect(done.1?.state == "done" && done.1?.kind == "inventory")
+
+            let tenantDB = try await fixture.tenantDatabase(app)
+            let software = try await tenantDB.raw("SELECT COUNT(*) AS n FROM software").first()?.decode(column: "n", as: Int.self)
+            #expect(software == packages)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM devices").first()?.decode(column: "n", as: Int.self) == 2)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM samples WHERE metric = 'cpu'").first()?.decode(column: "n", as: Int.self) == 12)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
+            // ING-3: the daily rollup and the cached aggregates.
+            let rollup = try #require(try await tenantDB.raw("SELECT p50, p95, max FROM daily_usage WHERE metric = 'cpu'").first())
+            #expect(try rollup.decode(column: "p50", as: Int64.self) == 150 && rollup.decode(column: "p95", as: Int64.self) == 410 && rollup.decode(column: "max", as: Int64.self) == 900)
+            let aggregates = try await app.ingest.cache.aggregates(for: fixture.tenantID) { try await AggregateCache.compute(on: tenantDB as! any Database) }
+            #expect(aggregates.devices.count == 2 && aggregates.connections.first?.remote == "10.0.0.9:5432")
+
+            // The other tenant's database exists and holds nothing of this.
+            let otherDB = try await fixture.tenantDatabase(app, other.tenantID)
+            #expect(try await otherDB.raw("SELECT COUNT(*) AS n FROM devices").first()?.decode(column: "n", as: Int.self) == 0)
+            // …and its token does not even see this upload.
+            #expect(try await fixture.state(app, id, token: other.uploadToken).0 == .notFound)
+
+            // Every unwrap is in the audit log, naming the uploads.
+            let unwraps = try await AuditEvent.query(on: app.db).filter(\.$action == "key.unwrapped").all()
+            #expect(unwraps.count == 1 && unwraps[0].detail.contains(id.uuidString.lowercased()))
+            #expect(try await AuditLog(database: app.db).verify().break == nil)
+        }
+    }
+
+    @Test("the upload token opens the upload endpoints and nothing else")
+    func uploadTokenIsUploadOnly() async throws {
+        try await withTestApp { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let bearer: HTTPHeaders = ["Authorization": "Bearer \(fixture.uploadToken)", "Origin": configuration.publicURL, "Accept": "text/html"]
+            let routes: [(HTTPMethod, String)] = [
+                (.GET, "api/v1/me"), (.GET, "api/v1/account/sessions"), (.GET, "api/v1/admin/users"), (.GET, "api/v1/admin/audit"),
+                (.POST, "api/v1/admin/invitations"), (.POST, "api/v1/account/password"), (.POST, "api/v1/auth/sign-out"),
+                (.GET, "dashboard"), (.GET, "account"), (.GET, "admin/users"), (.GET, "admin/audit"), (.GET, "uploads"), (.GET, "tenant-key.asc"),
+            ]
+            for (method, path) in routes {
+                try await app.testing().test(method, path, headers: bearer, afterResponse: { response in
+                    #expect([.unauthorized, .seeOther].contains(response.status), "\(method) \(path) answered \(response.status)")
+                })
+            }
+            // And a session cookie does not open the upload endpoint.
+            try await app.testing().test(.POST, "api/v1/uploads", headers: ["Cookie": "\(SessionCookie.session)=ass_x"], afterResponse: { response in
+                #expect(response.status == .unauthorized)
+            })
+        }
+    }
+
+    @Test("expired tokens, reused grants (the whole chain revoked) and writers only: each refused and audited")
+    func grantsAndTokens() async throws {
+        let clock = TestClock()
+        try await withTestApp(now: { clock.now }) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let body = try fixture.encrypt(try consumptionDocument())
+
+            // The grant turns into a new grant and upload token; the old grant is spent.
+            var renewed: UploadFixture.Credentials?
+            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
+                try request.content.encode(["grant": fixture.grant])
+            }, afterResponse: { response in
+                #expect(response.status == .ok)
+                renewed = try? response.content.decode(UploadFixture.Credentials.self)
+            })
+            let fresh = try #require(renewed)
+            #expect(fresh.grant != fixture.grant && fresh.grant.hasPrefix("asg_") && fresh.uploadToken.hasPrefix("asu_"))
+            #expect(try await fixture.upload(app, body, token: fresh.uploadToken).0 == .accepted)
+
+            // Someone replays the old grant: refused, and every grant and token of the chain dies.
+            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
+                try request.content.encode(["grant": fixture.grant])
+            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.console-grant-reused").count() == 1)
+            let other = try fixture.encrypt(try consumptionDocument(device: "device-0002"))
+            #expect(try await fixture.upload(app, other, token: fresh.uploadToken).0 == .unauthorized)
+            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
+                try request.content.encode(["grant": fresh.grant])
+            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+
+            // A new sign-in (a known machine now: no code) gives a token that expires after 12 hours.
+            var signedIn: UploadFixture.Credentials?
+            try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
+                try request.content.encode(["email": UploadFixture.email, "password": UploadFixture.password, "machineID": UploadFixture.machine])
+            }, afterResponse: { response in
+                #expect(response.status == .ok)
+                signedIn = try? response.content.decode(UploadFixture.Credentials.self)
+            })
+            let token = try #require(signedIn?.uploadToken)
+            clock.advance(12 * 3600 + 1)
+            #expect(try await fixture.upload(app, other, token: token).0 == .unauthorized)
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "upload-token.refused").count() >= 2)
+
+            // A user without the write claim gets no console credentials.
+            let reader = User(tenantID: fixture.tenantID, email: "reader@acme.example", name: "Reader", phone: "+33612345678",
+                              passwordHash: try PasswordHasher(iterations: 1000).hash("Reader-pass-1"), claims: [.read])
+            try await reader.create(on: app.db)
+            try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
+                try request.content.encode(["email": "reader@acme.example", "password": "Reader-pass-1", "machineID": UploadFixture.machine])
+            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "console.signin.refused.claim").count() == 1)
+        }
+    }
+
+    @Test("hostile uploads are refused or fail with a reason; names carrying SQL and HTML are stored as data", arguments: CatalogBackend.testable)
+    func hostileUploads(backend: CatalogBackend) async throws {
+        try await withTestApp(backend, adjust: { $0.maxUploadBytes = 256 * 1024 }) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let inventory = try botInventory()
+
+            #expect(try await fixture.upload(app, Array("{\"just\": \"json\"}".utf8)).0 == .unsupportedMediaType)
+            #expect(try await fixture.upload(app, [0x85, 1, 2, 3], digest: String(repeating: "0", count: 64)).0 == .badRequest)
+            #expect(try await fixture.upload(app, Array(repeating: 0x85, count: 300 * 1024)).0 == .payloadTooLarge)
+
+            let stranger = try SecretKey.generate(userID: "Stranger <s@example.com>", size: .bits2048)
+            let wrongKey = try MessageEncryptor.encrypt(inventory, to: [stranger.certificate])
+            var tampered = try fixture.encrypt(inventory)
+            tampered[tampered.count - 5] ^= 0x01
+            let bomb = try fixture.encrypt(Array(repeating: UInt8(ascii: " "), count: 80 << 20))
+            let notJSON = try fixture.encrypt(Array("<html>not a document</html>".utf8))
+            let future = try fixture.encrypt(try edited(inventory) { object in
+                var header = object["header"] as! [String: Any]
+                header["schema"] = 99
+                object["header"] = header
+            })
+            let hostileName = "db01'); DROP TABLE devices; --<script>alert(1)</script>"
+            let hostile = try fixture.encrypt(try edited(inventory) { object in
+                var header = object["header"] as! [String: Any]
+                var device = header["device"] as! [String: Any]
+                device["hostname"] = hostileName
+                header["device"] = device
+                object["header"] = header
+                var software = object["software"] as! [String: Any]
+                var names = software["name"] as! [String]
+                names[0] = "pkg\"; DELETE FROM software; --"
+                software["name"] = names
+                object["software"] = software
+            })
+            var ids: [String: UUID] = [:]
+            for (name, body) in [("wrong key", wrongKey), ("tampered", tampered), ("bomb", bomb), ("not JSON", notJSON), ("future", future), ("hostile", hostile)] {
+                let (status, accepted) = try await fixture.upload(app, body)
+                #expect(status == .accepted, "\(name)")
+                ids[name] = accepted?.id
+            }
+            let worker = try app.ingestWorker(name: "test-worker")
+            while try await worker.runOnce() > 0 {}
+            func state(_ name: String) async throws -> UploadFixture.Accepted? { try await fixture.state(app, try #require(ids[name])).1 }
+            #expect(try await state("wrong key")?.failure?.contains("cannot be opened") == true)
+            #expect(try await state("tampered")?.state == "failed")
+            let bombFailure = try await state("bomb")?.failure ?? ""
+            #expect(bombFailure.contains("too large") || bombFailure.contains("limit"), "\(bombFailure)")
+            #expect(try await state("not JSON")?.failure?.contains("not a valid bot document") == true)
+            #expect(try await state("future")?.failure?.contains("newer than this service") == true)
+            #expect(try await state("hostile")?.state == "done")
+            // Failed blobs stay in the spool for inspection.
+            let failed = try #require(try await Upload.find(ids["tampered"], on: app.db))
+            #expect(app.ingest.spool.exists(failed.spoolKey))
+
+            let tenantDB = try await fixture.tenantDatabase(app)
+            let stored = try await tenantDB.raw("SELECT hostname FROM devices").first()?.decode(column: "hostname", as: String.self)
+            #expect(stored == hostileName)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM software WHERE name LIKE 'pkg\"; DELETE%'").first()?.decode(column: "n", as: Int.self) == 1)
+            // The failure reasons name no key material.
+            for upload in try await Upload.query(on: app.db).all() {
+                #expect(!(upload.failure ?? "").contains("BEGIN PGP"))
+            }
+        }
+    }
+
+    @Test("an out-of-pattern unwrap locks that tenant's key and stops its ingestion only; an operator unlocks it", arguments: CatalogBackend.testable)
+    func keyLock(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let acme = try await UploadFixture.make(app, configuration)
+            let globex = try await UploadFixture.make(app, configuration, name: "Globex", email: "hank.scorpio@globex.example")
+            let acmeBody = try acme.encrypt(try consumptionDocument())
+            let globexBody = try globex.encrypt(try consumptionDocument())
+            let (_, queued) = try await acme.upload(app, acmeBody)
+
+            // An unwrap for no upload at all, and one naming an upload that is not being processed.
+            let keyring = try app.keyring()
+            await #expect(throws: TenantKeyring.Failure.self) { try await keyring.unwrap(tenantID: acme.tenantID, purpose: .other("curiosity"), worker: "rogue") }
+            let locked = try #require(try await Tenant.find(acme.tenantID, on: app.db))
+            #expect(locked.keyLockedAt != nil && locked.keyLockReason?.contains("other than ingest") == true)
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.key-locked").count() == 1)
+
+            // Acme's ingestion stops; Globex goes on.
+            #expect(try await acme.upload(app, try acme.encrypt(try consumptionDocument(device: "device-0003"))).0 == .locked)
+            #expect(try await globex.upload(app, globexBody).0 == .accepted)
+            let worker = try app.ingestWorker(name: "test-worker")
+            #expect(try await worker.runOnce() == 1)
+            #expect(try await acme.state(app, try #require(queued?.id)).1?.state == "queued")
+            #expect(try await Upload.query(on: app.db).filter(\.$tenantID == globex.tenantID).first()?.state == .done)
+
+            // Only the operator command unlocks; then the waiting upload lands.
+            try await keyring.unlock(tenantID: acme.tenantID, reason: "checked the worker logs with the security team", actor: "operator")
+            #expect(try await worker.runOnce() == 1)
+            #expect(try await acme.state(app, try #require(queued?.id)).1?.state == "done")
+
+            // A wrapped key that was tampered with locks the key too.
+            let stored = try #require(try await TenantKey.query(on: app.db).filter(\.$tenantID == globex.tenantID).first())
+            var wrapped = try #require(Data(base64Encoded: stored.wrappedSecret))
+            wrapped[20] ^= 0xFF
+            stored.wrappedSecret = wrapped.base64EncodedString()
+            try await stored.save(on: app.db)
+            #expect(try await globex.upload(app, try globex.encrypt(try consumptionDocument(device: "device-0004"))).0 == .accepted)
+            #expect(try await worker.runOnce() == 1)
+            #expect(try await Tenant.find(globex.tenantID, on: app.db)?.keyLockReason?.contains("integrity") == true)
+        }
+    }
+
+    @Test("tenant key rotation: the new key is published, messages to the old key still open; the KEK rotates too")
+    func rotation() async throws {
+        try await withTestApp { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let oldBody = try fixture.encrypt(try consumptionDocument())
+            let keyring = try app.keyring()
+            let fresh = try await keyring.createKey(tenantID: fixture.tenantID, tenantName: "Acme", actor: "operator")
+            #expect(try await keyring.publicKey(tenantID: fixture.tenantID).fingerprint == fresh.fingerprint)
+            #expect(fresh.fingerprint != fixture.certificate.fingerprint.description)
+            let newCertificate = try Certificate(importing: Array(fresh.publicKey.utf8))
+            let newBody = try MessageEncryptor.encrypt(try consumptionDocument(device: "device-0002"), to: [newCertificate])
+            #expect(try await fixture.upload(app, oldBody).0 == .accepted)
+            #expect(try await fixture.upload(app, newBody).0 == .accepted)
+            #expect(try await app.ingestWorker(name: "w").runOnce() == 2)
+            #expect(try await Upload.query(on: app.db).filter(\.$state == .done).count() == 2)
+
+            // KEK rotation: every key re-wrapped under the new KEK, and still opens.
+            let newKEK = try KeyEncryptionKey(bytes: (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) })
+            let rotated = TenantKeyring(database: app.db, keys: KeyEncryptionKeys(current: newKEK, previous: app.keyEncryptionKeys!.current))
+            #expect(try await rotated.rewrapAll(actor: "operator") == 2)
+            #expect(try await TenantKey.query(on: app.db).filter(\.$kekID == newKEK.id).count() == 2)
+            let afterRotation = TenantKeyring(database: app.db, keys: KeyEncryptionKeys(current: newKEK))
+            #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
+            let claimed = try await app.ingestWorker(name: "w").claim()
+            let secrets = try await afterRotation.unwrap(tenantID: fixture.tenantID, purpose: .ingest(uploadIDs: claimed.compactMap(\.id)), worker: "w")
+            #expect(secrets.count == 2)
+        }
+    }
+
+    @Test("a key-encryption key file readable by others is refused; the id names the key without revealing it")
+    func kekFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kek-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let kek = try KeyEncryptionKey.loadOrCreate(file: path)
+        #expect(try KeyEncryptionKey(file: path).id == kek.id)
+        chmod(path, 0o644)
+        #expect(throws: KeyEncryptionKey.Failure.self) { try KeyEncryptionKey(file: path) }
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!kek.id.contains(text) && kek.id.hasPrefix("kek-"))
+        #expect(throws: KeyEncryptionKey.Failure.self) { try KeyEncryptionKey(base64: "c2hvcnQ=", source: "ASSAY_KEK") }
+    }
+}
