@@ -9,35 +9,69 @@ email="owner@assay.localhost"
 if [ "${1:-}" = "--admin-email" ] && [ -n "${2:-}" ]; then email="$2"; fi
 
 echo "== building (the first build takes about 10 minutes on 2 cores)"
-swift build -c release --product assay-server
-swift build -c release --product assay-bot
-server=.build/release/assay-server
-bot=.build/release/assay-bot
+build="${ASSAY_BUILD_CONFIGURATION:-release}"   # debug: quicker to build, for trying the script
+swift build -c "$build" --product assay-server
+swift build -c "$build" --product assay-bot
+server=.build/$build/assay-server
+bot=.build/$build/assay-bot
 
 echo "== setting up the embedded defaults in ./data"
-"$server" quickstart --admin-email "$email"
+setup=$("$server" quickstart --admin-email "$email")
+echo "$setup" | sed 's/^/   /'
+tenant=$(echo "$setup" | sed -n 's/^tenant-id: //p')
+port="${ASSAY_PORT:-8080}"
+base="http://127.0.0.1:$port"
 
-echo "== scanning this machine (dry run: exactly what the bot would send)"
-mkdir -p data
-"$bot" inventory > data/this-machine-inventory.json
+echo "== starting the service on $base"
+"$server" serve > data/server.log 2>&1 &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.2; done
+
+echo "== scanning this machine with the bot, encrypted to the tenant's public key"
+mkdir -p data/first-run
+"$server" keys public --tenant "$tenant" > data/first-run/tenant-public.asc
+"$bot" inventory > data/first-run/this-machine-inventory.json        # the dry run: exactly what is sent
+"$bot" inventory --recipient data/first-run/tenant-public.asc --out data/first-run/inventory.pgp
+echo "   sampling consumption and connections for 20 seconds…"
+"$bot" sample --recipient data/first-run/tenant-public.asc --out-dir data/first-run \
+  --interval 2s --bucket 10s --duration 20s --file-every 20s --connections-every 10s >/dev/null
+
+echo "== uploading through the API with an upload-only token, then ingesting"
+token=$("$server" upload-token --tenant "$tenant" --hours 1)
+ids=()
+for file in data/first-run/*.pgp; do
+  digest=$(sha256sum "$file" | cut -d' ' -f1)
+  answer=$(curl -s -H "Authorization: Bearer $token" -H "X-Content-SHA256: $digest" \
+    -H "Content-Type: application/octet-stream" --data-binary "@$file" "$base/api/v1/uploads")
+  ids+=("$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
+done
+for id in "${ids[@]}"; do
+  for _ in $(seq 1 150); do
+    state=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/uploads/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("kind") or "", d.get("failure") or "")')
+    case "$state" in done*|failed*) break ;; esac
+    sleep 0.2
+  done
+  echo "   upload $id: $state"
+done
+unset token
 python3 - <<'PY'
 import json
-d = json.load(open("data/this-machine-inventory.json"))
-print(f"   host {d['header']['device']['hostname']}, {d['system']['os'].get('prettyName')}, "
+d = json.load(open("data/first-run/this-machine-inventory.json"))
+print(f"   this machine: {d['header']['device']['hostname']}, {d['system']['os'].get('prettyName')}, "
       f"{d['cpu']['threads']} CPU threads, {d['memory']['totalBytes'] // 2**20} MiB memory, "
       f"{len(d['software']['name'])} packages, {len(d['listeningPorts'])} listening ports")
-print("   full document: data/this-machine-inventory.json (uploading it arrives with the upload pipeline)")
 PY
 
 invitation=$(ls -t data/outbox/*.eml | tail -1)
 link=$(grep -o 'http://[^ ]*/register#[^ ]*' "$invitation" | tr -d '\r')
 cat <<TXT
 == Assay is up
-   Portal:     http://127.0.0.1:8080
+   Portal:     $base
    Register:   open the link in $invitation
                (it is $link)
-   Then sign in at http://127.0.0.1:8080/signin as $email; a new browser gets a 7-digit code,
-   written as another .eml file to data/outbox.
-   Ctrl-C stops the server.
+   Then sign in at $base/signin as $email; a new browser gets a 7-digit code,
+   written as another .eml file to data/outbox. The dashboard shows this machine.
+   Ctrl-C stops the server (log: data/server.log).
 TXT
-exec "$server" serve
+wait $server_pid

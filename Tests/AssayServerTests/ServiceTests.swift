@@ -273,6 +273,10 @@ struct ConfigurationTests {
             try ServerConfiguration.load(environment: environment)
         }
         environment["TRUSTED_PROXIES"] = "10.0.0.5"
+        #expect(throws: ServerConfiguration.Invalid(description: "production needs ASSAY_KEK_FILE (or ASSAY_KEK): the key that wraps tenant secret keys")) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["ASSAY_KEK_FILE"] = "/etc/assay/kek"
         environment["ASSAY_REGIONS"] = "eu-west"
         #expect(throws: ServerConfiguration.Invalid(description: "production needs DATABASE_URL_EU_WEST for region eu-west")) {
             try ServerConfiguration.load(environment: environment)

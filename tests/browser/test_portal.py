@@ -3,6 +3,8 @@ invitation -> registration -> sign-in -> e-mailed code -> dashboard -> administr
 colleague, audit log) -> password change -> sign-out -> sign-in again straight to the page asked for,
 with screenshots.
 The server is the real assay-server binary on the embedded defaults, in a temporary data directory."""
+import hashlib
+import json
 import os
 import pathlib
 import re
@@ -20,6 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVER = str(pathlib.Path(os.environ.get("ASSAY_SERVER_BINARY", ROOT / ".build" / "debug" / "assay-server")).resolve())
+BOT = str(pathlib.Path(SERVER).parent / "assay-bot")
 SHOTS = pathlib.Path(os.environ.get("ASSAY_SCREENSHOTS", str(ROOT / ".build" / "screenshots")))
 EMAIL = "jane.doe@acme.example"
 PASSWORD = "Tr0ub4dor & 3 horses"
@@ -41,7 +44,8 @@ def mails(outbox):
 def server(tmp_path):
     port = free_port()
     env = dict(os.environ, ASSAY_DATA_DIR=str(tmp_path / "data"), ASSAY_PORT=str(port))
-    subprocess.run([SERVER, "quickstart", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=tmp_path)
+    setup = subprocess.run([SERVER, "quickstart", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=tmp_path, text=True)
+    tenant = re.search(r"tenant-id: (\S+)", setup.stdout).group(1)
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen([SERVER, "serve", "--log", "trace"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
@@ -52,9 +56,30 @@ def server(tmp_path):
             break
         except OSError:
             time.sleep(0.1)
+    upload_this_machine(env, tmp_path, base, tenant)
     yield base, tmp_path / "data" / "outbox", log_path
     process.terminate()
     process.wait(timeout=10)
+
+
+def upload_this_machine(env, tmp_path, base, tenant):
+    """The bot's inventory of this machine, encrypted to the tenant key, through the upload API."""
+    key = tmp_path / "tenant.asc"
+    key.write_bytes(subprocess.run([SERVER, "keys", "public", "--tenant", tenant], env=env, check=True, capture_output=True, cwd=tmp_path).stdout)
+    body_path = tmp_path / "inventory.pgp"
+    subprocess.run([BOT, "inventory", "--recipient", str(key), "--out", str(body_path)], check=True, capture_output=True)
+    token = subprocess.run([SERVER, "upload-token", "--tenant", tenant], env=env, check=True, capture_output=True, cwd=tmp_path, text=True).stdout.strip()
+    body = body_path.read_bytes()
+    request = urllib.request.Request(base + "/api/v1/uploads", data=body, method="POST", headers={
+        "Authorization": f"Bearer {token}", "X-Content-SHA256": hashlib.sha256(body).hexdigest(), "Content-Type": "application/octet-stream"})
+    upload = json.load(urllib.request.urlopen(request, timeout=10))
+    for _ in range(100):
+        state = json.load(urllib.request.urlopen(urllib.request.Request(
+            f"{base}/api/v1/uploads/{upload['id']}", headers={"Authorization": f"Bearer {token}"}), timeout=10))
+        if state["state"] in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    assert state["state"] == "done", state
 
 
 @pytest.fixture
@@ -111,6 +136,8 @@ def test_invitation_to_dashboard_and_sign_out(server, browser):
     # dashboard
     wait.until(EC.url_to_be(base + "/dashboard"))
     wait.until(lambda d: d.find_element(By.ID, "who").text == EMAIL)
+    # this machine, scanned by the bot and ingested, is on the dashboard
+    assert socket.gethostname() in browser.find_element(By.ID, "devices").text
     shot(browser, "4-dashboard")
     cookie = browser.get_cookie("__Host-assay-session")
     assert cookie and cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Lax"

@@ -56,7 +56,8 @@ struct QuickstartCommand: AsyncCommand {
         let configuration = app.assayConfiguration
         try await app.autoMigrate()
         if let existing = try await Tenant.query(on: app.db).first() {
-            context.console.print("Assay is already set up: tenant \(existing.name) (\(try existing.requireID().uuidString.lowercased())).")
+            context.console.print("Assay is already set up: tenant \(existing.name).")
+            context.console.print("tenant-id: \(try existing.requireID().uuidString.lowercased())")
             context.console.print("Portal: \(configuration.publicURL)   start it with: assay-server serve")
             return
         }
@@ -69,7 +70,8 @@ struct QuickstartCommand: AsyncCommand {
         } catch let failure as TenantService.Failure {
             throw CommandFailure(failure.description)
         }
-        context.console.print("Tenant Quickstart created: \(try created.tenant.requireID().uuidString.lowercased())")
+        context.console.print("Tenant Quickstart created.")
+        context.console.print("tenant-id: \(try created.tenant.requireID().uuidString.lowercased())")
         context.console.print("Portal:      \(configuration.publicURL)   (start it with: assay-server serve)")
         context.console.print("Invitation:  written to \(configuration.dataDirectory)/outbox as an .eml file for \(email);")
         context.console.print("             its link (valid 48 hours) registers the first administrator.")

@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var sessionRotationSeconds: Int = 900
     /// The key-encryption key file (KEY-3); in development a generated `data/kek` when unset.
     public var kekFile: String?
+    /// ASSAY_KEK is set (its value is read only where the key is loaded, never kept here).
+    public var kekInEnvironment = false
     /// The previous key-encryption key, while `keys rotate-kek` re-wraps.
     public var previousKEKFile: String?
     /// Bits of new tenant keys: 2048, 3072 or 4096 (KEY-1).
@@ -165,6 +167,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             trustedProxies = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
         kekFile = value("ASSAY_KEK_FILE") ?? kekFile
+        kekInEnvironment = value("ASSAY_KEK") != nil
         previousKEKFile = value("ASSAY_KEK_PREVIOUS_FILE") ?? previousKEKFile
         func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let raw = value(name) else { return nil }
@@ -210,7 +213,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         guard tlsCertificatePath != nil || !trustedProxies.isEmpty else {
             throw Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")
         }
-        guard kekFile != nil || ProcessInfo.processInfo.environment["ASSAY_KEK"].map({ !$0.isEmpty }) == true else {
+        guard kekFile != nil || kekInEnvironment else {
             throw Invalid(description: "production needs ASSAY_KEK_FILE (or ASSAY_KEK): the key that wraps tenant secret keys")
         }
         for region in regions where region.databaseURL == nil {

@@ -111,7 +111,7 @@ struct PortalPages: Sendable {
         let users = try await User.query(on: request.db).filter(\.$tenant.$id == scope.tenantID).all()
         let emails = Dictionary(users.compactMap { user in user.id.map { ($0, user.email) } }, uniquingKeysWith: { first, _ in first })
         let rows = try uploads.map {
-            UploadRow(id: try $0.requireID().uuidString.lowercased(), createdAt: Self.format($0.createdAt), uploader: emails[$0.userID] ?? "",
+            UploadRow(id: try $0.requireID().uuidString.lowercased(), createdAt: Self.format($0.createdAt), uploader: $0.userID.flatMap { emails[$0] } ?? "operator",
                       size: $0.size, state: $0.state.rawValue, kind: $0.kind ?? "", device: $0.deviceID ?? "", failure: $0.failure ?? "")
         }
         try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "uploads.viewed",

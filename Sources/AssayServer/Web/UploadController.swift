@@ -7,7 +7,7 @@ import Vapor
 /// routes read it: the token opens nothing else (CON-3).
 struct UploadPrincipal: Sendable {
     let tenantID: UUID
-    let userID: UUID
+    let userID: UUID?
     let familyID: UUID
 }
 

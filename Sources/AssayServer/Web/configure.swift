@@ -117,6 +117,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.asyncCommands.use(AuditCommands(), as: "audit")
     app.asyncCommands.use(GrantsCommand(), as: "grants")
     app.asyncCommands.use(KeyCommands(), as: "keys")
+    app.asyncCommands.use(UploadTokenCommand(), as: "upload-token")
 
     try routes(app)
     try PortalController().register(app)

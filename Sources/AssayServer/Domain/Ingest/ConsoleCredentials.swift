@@ -41,6 +41,16 @@ public struct ConsoleCredentials: Sendable {
         return (token.value, upload.expiresAt)
     }
 
+    /// An operator's upload token (first run, migrations): no user, a chosen lifetime, audited.
+    public func issueOperatorUploadToken(tenantID: UUID, hours: Int) async throws -> String {
+        let token = SecretToken(prefix: "asu_")
+        let upload = UploadToken(familyID: UUID(), tenantID: tenantID, userID: nil, tokenHash: token.hash, now: now(), lifetime: TimeInterval(hours) * 3600)
+        try await upload.create(on: database)
+        try await AuditLog(database: database).append(tenantID: tenantID, actor: "operator", action: "upload-token.issued",
+                                                      subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(upload.familyID)")
+        return token.value
+    }
+
     /// Exchanges a grant for a new grant and upload token.
     public func exchange(grant presented: String, machine: String) async throws -> Issued {
         let time = now()
@@ -98,7 +108,7 @@ public struct ConsoleCredentials: Sendable {
         guard let token = try await UploadToken.query(on: database).filter(\.$tokenHash == SecretToken.hash(presented)).first() else { return nil }
         let time = now()
         guard token.revokedAt == nil, token.expiresAt > time else {
-            try await AuditLog(database: database).append(tenantID: token.tenantID, actor: "user:\(token.userID)", action: "upload-token.refused",
+            try await AuditLog(database: database).append(tenantID: token.tenantID, actor: token.actor, action: "upload-token.refused",
                                                           subject: "grant-family:\(token.familyID)",
                                                           detail: token.revokedAt != nil ? "revoked" : "expired", at: time)
             return nil

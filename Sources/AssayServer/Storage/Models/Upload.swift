@@ -10,7 +10,8 @@ public final class Upload: Model, @unchecked Sendable {
 
     @ID(key: .id) public var id: UUID?
     @Field(key: "tenant_id") public var tenantID: UUID
-    @Field(key: "user_id") public var userID: UUID
+    /// Who uploaded it: a writer's console, or nil for an operator's token (`assay-server upload-token`).
+    @OptionalField(key: "user_id") public var userID: UUID?
     /// SHA-256 of the encrypted body, hex: the idempotency key.
     @Field(key: "sha256") public var sha256: String
     @Field(key: "size") public var size: Int64
@@ -30,7 +31,7 @@ public final class Upload: Model, @unchecked Sendable {
 
     public init() {}
 
-    init(id: UUID, tenantID: UUID, userID: UUID, sha256: String, size: Int64, spoolKey: String, now: Date) {
+    init(id: UUID, tenantID: UUID, userID: UUID?, sha256: String, size: Int64, spoolKey: String, now: Date) {
         self.id = id
         self.tenantID = tenantID
         self.userID = userID
@@ -83,7 +84,8 @@ public final class UploadToken: Model, @unchecked Sendable {
     @ID(key: .id) public var id: UUID?
     @Field(key: "family_id") public var familyID: UUID
     @Field(key: "tenant_id") public var tenantID: UUID
-    @Field(key: "user_id") public var userID: UUID
+    /// The writer whose console holds it; nil for an operator's token.
+    @OptionalField(key: "user_id") public var userID: UUID?
     @Field(key: "token_hash") public var tokenHash: String
     @Field(key: "expires_at") public var expiresAt: Date
     @OptionalField(key: "revoked_at") public var revokedAt: Date?
@@ -91,12 +93,17 @@ public final class UploadToken: Model, @unchecked Sendable {
 
     public init() {}
 
-    init(familyID: UUID, tenantID: UUID, userID: UUID, tokenHash: String, now: Date) {
+    init(familyID: UUID, tenantID: UUID, userID: UUID?, tokenHash: String, now: Date, lifetime: TimeInterval = UploadToken.lifetime) {
         self.familyID = familyID
         self.tenantID = tenantID
         self.userID = userID
         self.tokenHash = tokenHash
-        self.expiresAt = now.addingTimeInterval(Self.lifetime)
+        self.expiresAt = now.addingTimeInterval(lifetime)
         self.createdAt = now
     }
+}
+
+extension UploadToken {
+    /// How the audit log names the holder.
+    var actor: String { userID.map { "user:\($0)" } ?? "operator-token:\(familyID)" }
 }
