@@ -89,6 +89,8 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         app.databases.use(.sqlite(.file(configuration.dataDirectory + "/catalog.sqlite"), sqlLogLevel: .trace), as: .sqlite)
+        // Write-ahead logging: readers do not wait for the writer, and a commit is one fsync.
+        try await (app.db as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
     }
     app.migrations.add(M001_CreateTenants())
     app.migrations.add(M002_CreateUsers())
@@ -160,6 +162,7 @@ struct IngestLifecycle: LifecycleHandler {
     func didBootAsync(_ application: Application) async throws {
         let count = application.assayConfiguration.ingestWorkers
         let host = ProcessInfo.processInfo.hostName
+        try await IngestWorker.releaseClaimsOfDeadProcesses(host: host, catalog: application.db, logger: application.logger)
         var started: [Task<Void, Never>] = []
         for index in 0 ..< count {
             let worker = try application.ingestWorker(name: "\(host)-\(getpid())-\(index)")

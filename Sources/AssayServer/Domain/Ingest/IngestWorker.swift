@@ -21,7 +21,7 @@ public struct IngestWorker: Sendable {
     let now: @Sendable () -> Date
 
     static let claimSeconds: TimeInterval = 300
-    static let batchSize = 32
+    static let batchSize = 16
     static let maxAttempts = 10
 
     init(name: String, catalog: any Database, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
@@ -39,6 +39,22 @@ public struct IngestWorker: Sendable {
         self.limits = limits
         self.logger = logger
         self.now = now
+    }
+
+    /// A replica that restarts after a crash gives back what its dead processes on this host had
+    /// claimed, instead of waiting for the claims to expire.
+    static func releaseClaimsOfDeadProcesses(host: String, catalog: any Database, logger: Logger) async throws {
+        let claimed = try await Upload.query(on: catalog).filter(\.$state == .processing).all()
+        var released = 0
+        for upload in claimed {
+            guard let owner = upload.claimedBy, owner.hasPrefix(host + "-") else { continue }
+            let parts = owner.dropFirst(host.count + 1).split(separator: "-")
+            guard let pid = parts.first.flatMap({ Int32($0) }), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try await Upload.query(on: catalog).filter(\.$id == upload.requireID()).filter(\.$claimedBy == owner)
+                .set(\.$state, to: .queued).set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil).update()
+            released += 1
+        }
+        if released > 0 { logger.notice("released uploads claimed by ended processes", metadata: ["count": .stringConvertible(released)]) }
     }
 
     /// Runs until cancelled; sleeps briefly when the queue is empty.
@@ -70,7 +86,7 @@ public struct IngestWorker: Sendable {
         let lock = sql.dialect.name == "postgresql" ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
         let rows = try await sql.raw("""
             UPDATE \(ident: Upload.schema) SET state = 'processing', claimed_by = \(bind: name), claimed_until = \(bind: time.addingTimeInterval(Self.claimSeconds)),
-                attempts = attempts + 1, updated_at = \(bind: time)
+                updated_at = \(bind: time)
             WHERE id IN (SELECT id FROM \(ident: Upload.schema)
                 WHERE ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
                   AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
@@ -105,6 +121,9 @@ public struct IngestWorker: Sendable {
             return
         }
         var landed = false
+        // One writer per tenant database in this process: SQLite refuses a second writer that
+        // read first (SQLITE_BUSY without waiting), and PostgreSQL loses nothing by it.
+        await TenantWriteLocks.shared.lock(tenantID)
         for upload in uploads {
             guard let id = upload.id else { continue }
             do {
@@ -123,6 +142,7 @@ public struct IngestWorker: Sendable {
                 await retry(upload, reason: "storage is not answering")
             }
         }
+        await TenantWriteLocks.shared.unlock(tenantID)
         if landed { await cache.invalidate(tenantID) }
     }
 
@@ -147,10 +167,36 @@ public struct IngestWorker: Sendable {
             return
         }
         let wait = delay ?? min(300, pow(2, Double(upload.attempts)))
-        var query = Upload.query(on: catalog).filter(\.$id == id)
+        // Only failures count as attempts: a crash while an upload was claimed costs it nothing.
+        try? await Upload.query(on: catalog).filter(\.$id == id)
             .set(\.$state, to: .queued).set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil)
+            .set(\.$attempts, to: upload.attempts + (countAttempt ? 1 : 0))
             .set(\.$nextAttemptAt, to: now().addingTimeInterval(wait)).set(\.$updatedAt, to: now())
-        if !countAttempt { query = query.set(\.$attempts, to: max(0, upload.attempts - 1)) }
-        try? await query.update()
+            .update()
+    }
+}
+
+/// Per-tenant mutual exclusion for the writes of one process (see `IngestWorker.process`).
+actor TenantWriteLocks {
+    static let shared = TenantWriteLocks()
+    private var held: Set<UUID> = []
+    private var waiting: [UUID: [CheckedContinuation<Void, Never>]] = [:]
+
+    func lock(_ tenant: UUID) async {
+        if !held.contains(tenant) {
+            held.insert(tenant)
+            return
+        }
+        await withCheckedContinuation { waiting[tenant, default: []].append($0) }
+    }
+
+    func unlock(_ tenant: UUID) {
+        if var queue = waiting[tenant], !queue.isEmpty {
+            let next = queue.removeFirst()
+            waiting[tenant] = queue.isEmpty ? nil : queue
+            next.resume()  // the lock passes straight to the next waiter
+        } else {
+            held.remove(tenant)
+        }
     }
 }
