@@ -111,6 +111,14 @@ var targets: [Target] = [
     ),
 
     .executableTarget(
+        name: "ingest-bench",
+        dependencies: ["AssayServer", "AssayModel", "OpenPGP", .product(name: "Vapor", package: "vapor"), .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"), .product(name: "SQLKit", package: "sql-kit"),
+                       .product(name: "Crypto", package: "swift-crypto")],
+        path: "bench/Sources/ingest-bench",
+        swiftSettings: strictSettings
+    ),
+
+    .executableTarget(
         name: "bot-bench",
         dependencies: ["Probes", "AssayModel", "OpenPGP"],
         path: "bench/Sources/bot-bench",

@@ -2,8 +2,8 @@ import Fluent
 import SQLKit
 
 /// The tables of a tenant database (ING-1, ING-3). Numbered like the catalog's, each with a revert.
-enum TenantSchema {
-    static func register(in migrations: Migrations, on id: DatabaseID) {
+public enum TenantSchema {
+    public static func register(in migrations: Migrations, on id: DatabaseID) {
         migrations.add(T001_CreateInventory(), to: id)
         migrations.add(T002_CreateUsage(), to: id)
     }

@@ -7,7 +7,7 @@ import SQLKit
 /// once (ING-1): devices upserted by device id; software replaced per snapshot with every snapshot
 /// kept; samples and connections appended without duplicates; daily rollups brought up to date
 /// (ING-3). Every value goes in as a bound parameter: a host name carrying SQL is just a host name.
-struct IngestWriter {
+public struct IngestWriter {
     let database: any SQLDatabase
 
     enum Rejection: Error, Equatable, CustomStringConvertible {
@@ -24,10 +24,10 @@ struct IngestWriter {
         }
     }
 
-    struct Outcome: Equatable {
-        let kind: DocumentKind
-        let deviceID: String
-        let alreadyIngested: Bool
+    public struct Outcome: Equatable, Sendable {
+        public let kind: DocumentKind
+        public let deviceID: String
+        public let alreadyIngested: Bool
     }
 
     private struct Probe: Decodable {
@@ -38,7 +38,7 @@ struct IngestWriter {
         let header: Header
     }
 
-    static func decode(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable) {
+    public static func decode(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable) {
         let data = Data(plaintext)
         let decoder = JSONDecoder()
         let probe: Probe
@@ -80,7 +80,7 @@ struct IngestWriter {
         guard header.collectedAt > 0, header.collectedAt < 4_102_444_800 else { throw Rejection.invalid("collection time out of range") }
     }
 
-    static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
+    public static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
         let (kind, document) = try Self.decode(plaintext)
         let header: DocumentHeader
         switch document {

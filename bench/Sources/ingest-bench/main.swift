@@ -1,0 +1,187 @@
+// Upload pipeline benchmark (bench/ingest.sh): drives a running assay-server through its real API.
+//   ingest-bench load --base URL --token T --key tenant.asc --inventory bot.json --kind inventory|consumption
+//                     --seconds 60 --concurrency 16
+//   ingest-bench split --key-secret tenant.sec.asc --inventory bot.json   (in-process cost split)
+import AssayModel
+import Crypto
+import AssayServer
+import FluentSQLiteDriver
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import OpenPGP
+import SQLKit
+import Vapor
+
+func option(_ name: String, _ fallback: String? = nil) -> String {
+    let arguments = CommandLine.arguments
+    if let index = arguments.firstIndex(of: "--" + name), index + 1 < arguments.count { return arguments[index + 1] }
+    guard let fallback else { fatalError("--\(name) is needed") }
+    return fallback
+}
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int((p * Double(sorted.count)).rounded(.up)) - 1)]
+}
+
+/// Distinct documents of one kind: the bot's real inventory with another device id and host name
+/// each time, or a day of 5-minute consumption buckets.
+func document(kind: String, index: Int, inventory: [String: Any]) throws -> [UInt8] {
+    let device = String(format: "bench-%08d", index)
+    if kind == "inventory" {
+        var object = inventory
+        var header = object["header"] as! [String: Any]
+        header["device"] = ["id": device, "hostname": "host-\(index)"]
+        object["header"] = header
+        return Array(try JSONSerialization.data(withJSONObject: object))
+    }
+    let start: Int64 = 1_764_374_400
+    let buckets = 288
+    var consumption = ConsumptionDocument(header: DocumentHeader(kind: .consumption, botVersion: "bench", collectedAt: start + 86_400,
+                                                                 device: DeviceIdentity(id: device, hostname: "host-\(index)", fqdn: nil)),
+                                          sampleSeconds: 20, bucketSeconds: 300)
+    consumption.bucketStarts = (0 ..< buckets).map { start + Int64($0 * 300) }
+    consumption.sampleCounts = Array(repeating: 15, count: buckets)
+    func series() -> StatSeries {
+        let avg = (0 ..< buckets).map { _ in Int64.random(in: 50 ... 400) }
+        return StatSeries(avg: avg, p95: avg.map { $0 + 100 }, max: avg.map { $0 + 300 })
+    }
+    consumption.cpu = series()
+    consumption.memoryUsedBytes = series()
+    consumption.memoryAvailableBytes = series()
+    var disk = DiskSeries(name: "sda")
+    disk.readIOPS = series(); disk.writeIOPS = series(); disk.readBytesPerSecond = series(); disk.writeBytesPerSecond = series()
+    consumption.disks = [disk]
+    var interface = InterfaceSeries(name: "eth0")
+    interface.rxBytesPerSecond = series(); interface.txBytesPerSecond = series()
+    consumption.interfaces = [interface]
+    return Array(try JSONEncoder().encode(consumption))
+}
+
+struct Accepted: Decodable { let id: UUID; let state: String }
+
+actor Cursor {
+    let limit: Int
+    var position = 0
+    init(limit: Int) { self.limit = limit }
+    func next() -> Int? {
+        guard position < limit else { return nil }
+        defer { position += 1 }
+        return position
+    }
+}
+
+func load() async throws {
+    let base = option("base")
+    let token = option("token")
+    let kind = option("kind", "inventory")
+    let seconds = Double(option("seconds", "60"))!
+    let concurrency = Int(option("concurrency", "16"))!
+    let certificate = try Certificate(importing: Array(try Data(contentsOf: URL(fileURLWithPath: option("key")))))
+    let inventory = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: option("inventory")))) as! [String: Any]
+    // Encrypt ahead, so that the client's own work does not count against the service.
+    let target = Int(option("documents", "\(Int(seconds) * 400)"))!
+    var bodies: [[UInt8]] = []
+    bodies.reserveCapacity(target)
+    let prepared = Date()
+    for index in 0 ..< target { bodies.append(try MessageEncryptor.encrypt(try document(kind: kind, index: index, inventory: inventory), to: [certificate])) }
+    let averageSize = bodies.reduce(0) { $0 + $1.count } / max(1, bodies.count)
+    FileHandle.standardError.write(Data("prepared \(target) \(kind) documents (\(averageSize) bytes encrypted on average) in \(String(format: "%.0f", Date().timeIntervalSince(prepared))) s\n".utf8))
+
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.httpMaximumConnectionsPerHost = concurrency
+    let session = URLSession(configuration: configuration)
+    let started = Date()
+    let deadline = started.addingTimeInterval(seconds)
+    let cursor = Cursor(limit: bodies.count)
+    let shared = bodies
+    let results = try await withThrowingTaskGroup(of: [(Double, UUID)].self) { group in
+        for _ in 0 ..< concurrency {
+            group.addTask {
+                var mine: [(Double, UUID)] = []
+                while Date() < deadline {
+                    guard let index = await cursor.next() else { break }
+                    let bodies = shared
+                    var request = URLRequest(url: URL(string: base + "/api/v1/uploads")!)
+                    request.httpMethod = "POST"
+                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+                    request.setValue(SHA256.hash(data: bodies[index]).map { String(format: "%02x", $0) }.joined(), forHTTPHeaderField: "X-Content-SHA256")
+                    request.httpBody = Data(bodies[index])
+                    let sent = Date()
+                    let (data, response) = try await session.data(for: request)
+                    guard (response as? HTTPURLResponse)?.statusCode == 202 else { throw NSError(domain: "upload refused: \(String(decoding: data, as: UTF8.self))", code: 1) }
+                    mine.append((Date().timeIntervalSince(sent), try JSONDecoder().decode(Accepted.self, from: data).id))
+                }
+                return mine
+            }
+        }
+        var all: [(Double, UUID)] = []
+        for try await part in group { all += part }
+        return all
+    }
+    let uploadSeconds = Date().timeIntervalSince(started)
+    // End to end: until the last acknowledged upload is ingested (workers take the oldest first).
+    var done = 0
+    var failed = 0
+    for (_, id) in results.suffix(50) {
+        while true {
+            var request = URLRequest(url: URL(string: base + "/api/v1/uploads/\(id)")!)
+            request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+            let (data, _) = try await session.data(for: request)
+            let state = try JSONDecoder().decode(Accepted.self, from: data).state
+            if state == "done" { done += 1; break }
+            if state == "failed" { failed += 1; break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+    let endToEnd = Date().timeIntervalSince(started)
+    let latencies = results.map { $0.0 * 1000 }
+    print(String(format: "%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed",
+                 kind, results.count, uploadSeconds, Double(results.count) / uploadSeconds, Double(results.count) / endToEnd, endToEnd,
+                 percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed))
+}
+
+/// Where one upload's time goes, in process: RSA (session key), AES + inflate (the rest of
+/// decryption), JSON, and the database write.
+func split() async throws {
+    let secret = try SecretKey(importing: Array(try Data(contentsOf: URL(fileURLWithPath: option("key-secret")))))
+    let inventory = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: option("inventory")))) as! [String: Any]
+    let rounds = 200
+    let documents = try (0 ..< rounds).map { try document(kind: "inventory", index: $0, inventory: inventory) }
+    let bodies = try documents.map { try MessageEncryptor.encrypt($0, to: [secret.certificate]) }
+    let emptyBody = try MessageEncryptor.encrypt([UInt8](), to: [secret.certificate], compression: .uncompressed)
+    func time(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds)
+    }
+    let rsa = try time { for _ in 0 ..< rounds { _ = try MessageDecryptor.decrypt(emptyBody, with: [secret]) } }
+    let decrypt = try time { for body in bodies { _ = try MessageDecryptor.decrypt(body, with: [secret]) } }
+    let json = try time { for document in documents { _ = try IngestWriter.decode(document) } }
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-split-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let app = try await Application.make(.testing)
+    app.databases.use(.sqlite(.file(directory.appendingPathComponent("tenant.sqlite").path), sqlLogLevel: .trace), as: .sqlite)
+    let migrations = Migrations()
+    TenantSchema.register(in: migrations, on: .sqlite)
+    let migrator = Migrator(databases: app.databases, migrations: migrations, logger: app.logger, on: app.eventLoopGroup.any())
+    try await migrator.setupIfNeeded().get()
+    try await migrator.prepareBatch().get()
+    let start = DispatchTime.now().uptimeNanoseconds
+    for document in documents { _ = try await IngestWriter.ingest(document, uploadID: UUID(), receivedAt: Date(), into: app.db) }
+    let database = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds) - json
+    try await app.asyncShutdown()
+    print(String(format: "cost split per inventory upload (%d packages, in process): RSA %.2f ms, AES + inflate %.2f ms, JSON %.2f ms, SQLite write %.2f ms",
+                 (inventory["software"] as! [String: Any]).count > 0 ? ((inventory["software"] as! [String: Any])["name"] as! [Any]).count : 0,
+                 rsa, decrypt - rsa, json, database))
+}
+
+switch CommandLine.arguments.dropFirst().first {
+case "load": try await load()
+case "split": try await split()
+default: print("usage: ingest-bench load|split …")
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Upload pipeline benchmark: HTTP upload → spool → worker → tenant database, with the real server
+# (release build) on the embedded SQLite defaults and on PostgreSQL 15, on this machine.
+#   bench/ingest.sh [seconds]     (default 60 per run)
+# Prints, for realistic inventory documents (the bot's own scan of this machine, ~800 packages,
+# ~12 KB encrypted) and for day-long consumption documents: uploads acknowledged per second,
+# end-to-end ingest rate, acknowledgement p50/p99; then the in-process cost split (RSA, AES +
+# inflate, JSON, database) and the ratios to the targets (≥ 300/s SQLite, ≥ 200/s PostgreSQL,
+# p99 ≤ 50 ms). The client runs on the same 2 cores as the server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+swift build -c release --product assay-server >/dev/null
+swift build -c release --product assay-bot >/dev/null
+swift build -c release --product ingest-bench >/dev/null
+server=$PWD/.build/release/assay-server
+bench=$PWD/.build/release/ingest-bench
+work=$(mktemp -d /tmp/assay-ingest-bench.XXXXXX)
+chmod 755 "$work"
+server_pid=""
+export ASSAY_TEST_PG_PORT=54359
+source scripts/test-services.sh
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  stop_test_services
+  rm -rf "$work"
+}
+trap cleanup EXIT
+.build/release/assay-bot inventory > "$work/inventory.json"
+port=18391
+
+run() {  # run BACKEND: one server, inventory then consumption
+  local backend=$1 data="$work/$1"
+  mkdir -p "$data"
+  local env=(ASSAY_DATA_DIR="$data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=2 ASSAY_KEY_UNWRAPS_PER_MINUTE=100000)
+  if [ "$backend" = postgres ]; then
+    env+=(ASSAY_REGIONS=local DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/assay_bench" DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$pg_port/postgres")
+    psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE assay_bench" >/dev/null
+  fi
+  local tenant
+  tenant=$(env "${env[@]}" "$server" quickstart | sed -n 's/^tenant-id: //p')
+  env "${env[@]}" "$server" keys public --tenant "$tenant" > "$data/tenant.asc"
+  local token
+  token=$(env "${env[@]}" "$server" upload-token --tenant "$tenant" --hours 2)
+  env "${env[@]}" "$server" serve > "$data/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  for kind in inventory consumption; do
+    echo -n "$backend: "
+    "$bench" load --base "http://127.0.0.1:$port" --token "$token" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
+      --kind "$kind" --seconds "$seconds" --concurrency 16 2>/dev/null | tee -a "$work/results.txt"
+  done
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+}
+
+run sqlite
+start_postgres >/dev/null
+run postgres
+
+"$server" key generate --user-id "Bench <bench@assay.invalid>" --bits 3072 --secret-out "$work/tenant.sec.asc" --public-out "$work/tenant.pub.asc" >/dev/null
+"$bench" split --key-secret "$work/tenant.sec.asc" --inventory "$work/inventory.json"
+
+python3 - "$work/results.txt" <<'PY'
+import re, sys
+for line in open(sys.argv[1]):
+    backend, kind = line.split(":")[0], line.split(":")[1].split()[0]
+    rate = float(re.search(r"ingested end to end (\d+)/s", line).group(1))
+    p99 = float(re.search(r"p99 ([\d.]+) ms", line).group(1))
+    target = 300 if backend == "sqlite" else 200
+    if kind == "inventory":
+        print(f"{backend} inventory: {rate:.0f}/s end to end = {rate/target:.2f}× the target {target}/s; ack p99 {p99:.1f} ms = {p99/50:.2f}× the 50 ms ceiling")
+PY
