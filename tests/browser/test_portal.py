@@ -56,8 +56,8 @@ def server(tmp_path):
             break
         except OSError:
             time.sleep(0.1)
-    upload_this_machine(env, tmp_path, base, tenant)
-    yield base, tmp_path / "data" / "outbox", log_path
+    upload_token = upload_this_machine(env, tmp_path, base, tenant)
+    yield base, tmp_path / "data" / "outbox", log_path, upload_token
     process.terminate()
     process.wait(timeout=10)
 
@@ -80,6 +80,7 @@ def upload_this_machine(env, tmp_path, base, tenant):
             break
         time.sleep(0.2)
     assert state["state"] == "done", state
+    return token
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def shot(driver, name):
 
 
 def test_invitation_to_dashboard_and_sign_out(server, browser):
-    base, outbox, log_path = server
+    base, outbox, log_path, upload_token = server
     wait = WebDriverWait(browser, 20)
 
     # invitation: the link from the mail, token in the fragment
@@ -187,6 +188,6 @@ def test_invitation_to_dashboard_and_sign_out(server, browser):
 
     # nothing secret reached the server's log, even at trace level
     log = log_path.read_text()
-    for secret in [PASSWORD, NEW_PASSWORD, token, code, cookie["value"]]:
+    for secret in [PASSWORD, NEW_PASSWORD, token, code, cookie["value"], upload_token]:
         assert secret not in log
     assert "csrf_" not in log
