@@ -47,7 +47,7 @@ run() {  # run BACKEND: one server, inventory then consumption
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   for kind in inventory consumption; do
     echo -n "$backend: "
-    "$bench" load --base "http://127.0.0.1:$port" --token "$token" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
+    ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
       --kind "$kind" --seconds "$seconds" --concurrency 16 2>/dev/null | tee -a "$work/results.txt"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""

@@ -67,6 +67,8 @@ public actor TenantDatabases {
         } else {
             try FileManager.default.createDirectory(atPath: region.storage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             databases.use(.sqlite(.file(region.storage + "/" + name + ".sqlite"), sqlLogLevel: .trace), as: id, isDefault: false)
+            // Write-ahead logging: one fsync per commit, and the portal reads while a worker writes.
+            try await (databases.database(id, logger: logger, on: eventLoopGroup.any()) as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
         }
         let migrations = Migrations()
         TenantSchema.register(in: migrations, on: id)

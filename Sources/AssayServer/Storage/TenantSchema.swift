@@ -11,7 +11,7 @@ public enum TenantSchema {
 
 struct T001_CreateInventory: AsyncMigration {
     func prepare(on database: any Database) async throws {
-        // One row per device, upserted by the bot's device id; the latest inventory as JSON.
+        // One row per device, upserted by the bot's device id; its latest inventory is the newest snapshot.
         try await database.schema("devices")
             .field("device_id", .string, .identifier(auto: false))
             .field("hostname", .string, .required)
@@ -29,7 +29,6 @@ struct T001_CreateInventory: AsyncMigration {
             .field("first_seen", .int64, .required)
             .field("last_seen", .int64, .required)
             .field("inventory_at", .int64)
-            .field("inventory", .string)
             .create()
         // Every inventory snapshot is kept (history); `software` holds the current set per device.
         try await database.schema("inventory_snapshots")

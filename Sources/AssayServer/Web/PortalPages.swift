@@ -35,8 +35,18 @@ struct PortalPages: Sendable {
         }
     }
 
-    struct DashboardPage: Encodable {
+    /// A page's context: the layout's frame and the page's own values side by side at the top level.
+    struct Page<Body: Encodable>: Encodable {
         let frame: Frame
+        let body: Body
+
+        func encode(to encoder: any Encoder) throws {
+            try frame.encode(to: encoder)
+            try body.encode(to: encoder)
+        }
+    }
+
+    struct DashboardPage: Encodable {
         let tenantName: String
         let tenantID: String
         let region: String
@@ -47,7 +57,6 @@ struct PortalPages: Sendable {
 
         enum CodingKeys: CodingKey { case tenantName, tenantID, region, claimList, keyLocked, canWrite, devices, software, connections, softwareTotal, hasData }
         func encode(to encoder: any Encoder) throws {
-            try frame.encode(to: encoder)
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(tenantName, forKey: .tenantName)
             try container.encode(tenantID, forKey: .tenantID)
@@ -74,10 +83,10 @@ struct PortalPages: Sendable {
             try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "inventory.viewed",
                                                             subject: "tenant:\(scope.tenantID)", detail: "dashboard")
         }
-        return try await request.view.render("dashboard", DashboardPage(
-            frame: Frame(user, title: "Dashboard", page: "dashboard"), tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
+        return try await request.view.render("dashboard", Page(frame: Frame(user, title: "Dashboard", page: "dashboard"), body: DashboardPage(
+            tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
             region: tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
-            keyLocked: tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin), aggregates: aggregates))
+            keyLocked: tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin), aggregates: aggregates)))
     }
 
     struct UploadRow: Encodable {
@@ -92,15 +101,7 @@ struct PortalPages: Sendable {
     }
 
     struct UploadsPage: Encodable {
-        let frame: Frame
         let uploads: [UploadRow]
-
-        enum CodingKeys: CodingKey { case uploads }
-        func encode(to encoder: any Encoder) throws {
-            try frame.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(uploads, forKey: .uploads)
-        }
     }
 
     /// Who uploaded what, when, and what became of it.
@@ -116,7 +117,7 @@ struct PortalPages: Sendable {
         }
         try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "uploads.viewed",
                                                         subject: "tenant:\(scope.tenantID)")
-        return try await request.view.render("uploads", UploadsPage(frame: Frame(user, title: "Uploads", page: "uploads"), uploads: rows))
+        return try await request.view.render("uploads", Page(frame: Frame(user, title: "Uploads", page: "uploads"), body: UploadsPage(uploads: rows)))
     }
 
     /// The tenant's published public key, for writers (KEY-1): what the console encrypts to.
@@ -140,15 +141,7 @@ struct PortalPages: Sendable {
     }
 
     struct AccountPage: Encodable {
-        let frame: Frame
         let sessions: [SessionRow]
-
-        enum CodingKeys: CodingKey { case sessions }
-        func encode(to encoder: any Encoder) throws {
-            try frame.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(sessions, forKey: .sessions)
-        }
     }
 
     func account(_ request: Request) async throws -> View {
@@ -158,21 +151,12 @@ struct PortalPages: Sendable {
             SessionRow(id: try $0.requireID().uuidString, createdAt: Self.format($0.createdAt), expiresAt: Self.format($0.expiresAt),
                        current: try $0.requireID() == user.sessionID)
         }
-        return try await request.view.render("account", AccountPage(frame: Frame(user, title: "Account", page: "account"), sessions: rows))
+        return try await request.view.render("account", Page(frame: Frame(user, title: "Account", page: "account"), body: AccountPage(sessions: rows)))
     }
 
     struct UsersPage: Encodable {
-        let frame: Frame
         let users: [AdminController.UserSummary]
         let allClaims: [String]
-
-        enum CodingKeys: CodingKey { case users, allClaims }
-        func encode(to encoder: any Encoder) throws {
-            try frame.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(users, forKey: .users)
-            try container.encode(allClaims, forKey: .allClaims)
-        }
     }
 
     func users(_ request: Request) async throws -> View {
@@ -181,8 +165,8 @@ struct PortalPages: Sendable {
         try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "users.viewed",
                                                         subject: "tenant:\(scope.tenantID)")
         let users = try await AdminController.userSummaries(of: scope, on: request.db)
-        return try await request.view.render("admin-users", UsersPage(frame: Frame(user, title: "Users", page: "admin-users"), users: users,
-                                                                      allClaims: Claim.allCases.map(\.rawValue)))
+        return try await request.view.render("admin-users", Page(frame: Frame(user, title: "Users", page: "admin-users"),
+                                                                 body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
     }
 
     struct AuditRow: Encodable {
@@ -195,19 +179,9 @@ struct PortalPages: Sendable {
     }
 
     struct AuditPage: Encodable {
-        let frame: Frame
         let events: [AuditRow]
         let truncated: Bool
         let limit: Int
-
-        enum CodingKeys: CodingKey { case events, truncated, limit }
-        func encode(to encoder: any Encoder) throws {
-            try frame.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(events, forKey: .events)
-            try container.encode(truncated, forKey: .truncated)
-            try container.encode(limit, forKey: .limit)
-        }
     }
 
     func audit(_ request: Request) async throws -> View {
@@ -219,8 +193,8 @@ struct PortalPages: Sendable {
         let events = try await AuditLog(database: request.db).events(tenantID: scope.tenantID, limit: limit).map {
             AuditRow(sequence: $0.sequence, occurredAt: Self.format($0.occurredAt), actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
         }
-        return try await request.view.render("admin-audit", AuditPage(frame: Frame(user, title: "Audit log", page: "admin-audit"), events: events,
-                                                                      truncated: events.count == limit, limit: limit))
+        return try await request.view.render("admin-audit", Page(frame: Frame(user, title: "Audit log", page: "admin-audit"),
+                                                                 body: AuditPage(events: events, truncated: events.count == limit, limit: limit)))
     }
 
     static func format(_ date: Date) -> String {

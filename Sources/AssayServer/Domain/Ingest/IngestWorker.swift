@@ -120,18 +120,14 @@ public struct IngestWorker: Sendable {
             for upload in uploads { await retry(upload, reason: "the tenant database does not answer") }
             return
         }
-        var landed = false
-        // One writer per tenant database in this process: SQLite refuses a second writer that
-        // read first (SQLITE_BUSY without waiting), and PostgreSQL loses nothing by it.
-        await TenantWriteLocks.shared.lock(tenantID)
+        // Decrypt and decode outside the lock, so that workers use every core for the CPU-heavy half.
+        var prepared: [(Upload, IngestWriter.Prepared)] = []
         for upload in uploads {
             guard let id = upload.id else { continue }
             do {
                 let blob = try spool.get(upload.spoolKey)
                 let opened = try MessageDecryptor.decrypt(blob, with: secrets, limits: limits)
-                let outcome = try await IngestWriter.ingest(opened.data, uploadID: id, receivedAt: upload.createdAt, into: tenantDatabase)
-                try await finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID)
-                landed = true
+                prepared.append((upload, try IngestWriter.prepare(opened.data, uploadID: id, receivedAt: upload.createdAt)))
             } catch let error as OpenPGPError {
                 await fail(upload, reason: "cannot be opened with the tenant's key: \(error)")
             } catch let rejection as IngestWriter.Rejection {
@@ -142,12 +138,55 @@ public struct IngestWorker: Sendable {
                 await retry(upload, reason: "storage is not answering")
             }
         }
+        guard !prepared.isEmpty else { return }
+        // One writer per tenant database in this process: SQLite refuses a second writer that
+        // read first (SQLITE_BUSY without waiting), and PostgreSQL loses nothing by it. The batch is
+        // one transaction: one commit for all its documents.
+        await TenantWriteLocks.shared.lock(tenantID)
+        var outcomes: [IngestWriter.Outcome] = []
+        var writeError: (any Error)?
+        do {
+            outcomes = try await IngestWriter.ingest(prepared.map(\.1), into: tenantDatabase)
+        } catch {
+            writeError = error
+        }
         await TenantWriteLocks.shared.unlock(tenantID)
-        if landed { await cache.invalidate(tenantID) }
+        if let writeError {
+            if let rejection = writeError as? IngestWriter.Rejection, prepared.count == 1 {
+                await fail(prepared[0].0, reason: rejection.description)
+            } else if writeError is IngestWriter.Rejection {
+                // One document broke a rule only visible while writing: write them one by one.
+                for (upload, document) in prepared {
+                    do {
+                        let outcome = try await IngestWriter.ingest([document], into: tenantDatabase)[0]
+                        try await finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID)
+                    } catch let rejection as IngestWriter.Rejection {
+                        await fail(upload, reason: rejection.description)
+                    } catch {
+                        await retry(upload, reason: "the tenant database does not answer")
+                    }
+                }
+                await cache.invalidate(tenantID)
+            } else {
+                logger.warning("ingest: a tenant database write failed; the batch will be retried", metadata: ["tenant": .string(tenantID.uuidString)])
+                for (upload, _) in prepared { await retry(upload, reason: "the tenant database does not answer") }
+            }
+            return
+        }
+        // One catalog commit for the batch. Should it fail, the uploads are claimed again later and
+        // the tenant database's ingested_uploads rows make that a no-op.
+        let worker = self
+        let landed = zip(prepared.map(\.0), outcomes).map { ($0, $1) }
+        try? await catalog.transaction { transaction in
+            for (upload, outcome) in landed {
+                try await worker.finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, on: transaction)
+            }
+        }
+        await cache.invalidate(tenantID)
     }
 
-    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?) async throws {
-        try await Upload.query(on: catalog).filter(\.$id == upload.requireID())
+    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?, on database: (any Database)? = nil) async throws {
+        try await Upload.query(on: database ?? catalog).filter(\.$id == upload.requireID())
             .set(\.$state, to: state).set(\.$failure, to: failure).set(\.$kind, to: kind).set(\.$deviceID, to: deviceID)
             .set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil).set(\.$updatedAt, to: now())
             .update()

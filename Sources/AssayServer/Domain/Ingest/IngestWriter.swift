@@ -80,7 +80,18 @@ public struct IngestWriter {
         guard header.collectedAt > 0, header.collectedAt < 4_102_444_800 else { throw Rejection.invalid("collection time out of range") }
     }
 
-    public static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
+    /// A decoded, checked document, ready to be written: the CPU-heavy half of ingest, done before
+    /// (and outside) the tenant database's write lock.
+    public struct Prepared: Sendable {
+        let uploadID: UUID
+        let receivedAt: Date
+        let kind: DocumentKind
+        let header: DocumentHeader
+        let document: any Sendable
+        let raw: [UInt8]
+    }
+
+    public static func prepare(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date) throws -> Prepared {
         let (kind, document) = try Self.decode(plaintext)
         let header: DocumentHeader
         switch document {
@@ -90,21 +101,40 @@ public struct IngestWriter {
         default: throw Rejection.malformed("unknown document")
         }
         try Self.validate(header)
-        let uploadKey = uploadID.uuidString.lowercased()
-        return try await tenantDatabase.transaction { transaction in
+        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document, raw: plaintext)
+    }
+
+    public static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
+        try await ingest([try prepare(plaintext, uploadID: uploadID, receivedAt: receivedAt)], into: tenantDatabase)[0]
+    }
+
+    /// Writes a batch in one transaction (one commit, one fsync); each document with its
+    /// `ingested_uploads` row, so a batch lands whole or not at all, and a retry skips what landed.
+    public static func ingest(_ batch: [Prepared], into tenantDatabase: any Database) async throws -> [Outcome] {
+        try await tenantDatabase.transaction { transaction in
             let sql = transaction as! any SQLDatabase
-            let seen = try await sql.select().column("upload_id").from("ingested_uploads").where("upload_id", .equal, uploadKey).all()
-            guard seen.isEmpty else { return Outcome(kind: kind, deviceID: header.device.id, alreadyIngested: true) }
             let writer = IngestWriter(database: sql)
-            switch document {
-            case let inventory as InventoryDocument: try await writer.write(inventory, uploadID: uploadKey, raw: plaintext)
-            case let consumption as ConsumptionDocument: try await writer.write(consumption)
-            case let connections as ConnectionsDocument: try await writer.write(connections)
-            default: break
+            var outcomes: [Outcome] = []
+            for prepared in batch {
+                let uploadKey = prepared.uploadID.uuidString.lowercased()
+                let header = prepared.header
+                let seen = try await sql.select().column("upload_id").from("ingested_uploads").where("upload_id", .equal, uploadKey).all()
+                guard seen.isEmpty else {
+                    outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: true))
+                    continue
+                }
+                switch prepared.document {
+                case let inventory as InventoryDocument: try await writer.write(inventory, uploadID: uploadKey, raw: prepared.raw)
+                case let consumption as ConsumptionDocument: try await writer.write(consumption)
+                case let connections as ConnectionsDocument: try await writer.write(connections)
+                default: break
+                }
+                try await sql.insert(into: "ingested_uploads").columns("upload_id", "kind", "device_id", "ingested_at")
+                    .values(SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id),
+                            SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970))).run()
+                outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: false))
             }
-            try await sql.insert(into: "ingested_uploads").columns("upload_id", "kind", "device_id", "ingested_at")
-                .values(SQLBind(uploadKey), SQLBind(kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(receivedAt.timeIntervalSince1970))).run()
-            return Outcome(kind: kind, deviceID: header.device.id, alreadyIngested: false)
+            return outcomes
         }
     }
 
@@ -150,7 +180,6 @@ public struct IngestWriter {
             .set("storage_bytes", to: SQLBind(storage))
             .set("software_count", to: SQLBind(packages.count))
             .set("inventory_at", to: SQLBind(header.collectedAt))
-            .set("inventory", to: SQLBind(String(decoding: raw, as: UTF8.self)))
             .where("device_id", .equal, header.device.id)
             .run()
         try await database.delete(from: "software").where("device_id", .equal, header.device.id).run()
