@@ -48,7 +48,7 @@ run() {  # run BACKEND: one server, inventory then consumption
   for kind in inventory consumption; do
     echo -n "$backend: "
     ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
-      --kind "$kind" --seconds "$seconds" --concurrency 16 2>/dev/null | tee -a "$work/results.txt"
+      --kind "$kind" --seconds "$seconds" --concurrency 16 | tee -a "$work/results.txt"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
