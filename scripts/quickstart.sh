@@ -42,13 +42,14 @@ token=$("$server" upload-token --tenant "$tenant" --hours 1)
 ids=()
 for file in data/first-run/*.pgp; do
   digest=$(sha256sum "$file" | cut -d' ' -f1)
-  answer=$(curl -s -H "Authorization: Bearer $token" -H "X-Content-SHA256: $digest" \
+  # The token goes to curl on standard input, never on its command line (where ps would show it).
+  answer=$(printf 'Authorization: Bearer %s\n' "$token" | curl -s -H @- -H "X-Content-SHA256: $digest" \
     -H "Content-Type: application/octet-stream" --data-binary "@$file" "$base/api/v1/uploads")
   ids+=("$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
 done
 for id in "${ids[@]}"; do
   for _ in $(seq 1 150); do
-    state=$(curl -s -H "Authorization: Bearer $token" "$base/api/v1/uploads/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("kind") or "", d.get("failure") or "")')
+    state=$(printf 'Authorization: Bearer %s\n' "$token" | curl -s -H @- "$base/api/v1/uploads/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("kind") or "", d.get("failure") or "")')
     case "$state" in done*|failed*) break ;; esac
     sleep 0.2
   done
