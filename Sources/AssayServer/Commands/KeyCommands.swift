@@ -20,17 +20,23 @@ struct TenantOption: CommandSignature {
         guard let raw = tenant, let id = UUID(uuidString: raw) else { throw CommandFailure("give --tenant with the tenant's GUID") }
         return id
     }
+
+    /// The named tenant, after migrating the catalog; a clear failure when there is none.
+    func tenant(in app: Application) async throws -> Tenant {
+        let id = try tenantID()
+        try await app.autoMigrate()
+        guard let tenant = try await Tenant.find(id, on: app.db) else { throw CommandFailure("no tenant \(id)") }
+        return tenant
+    }
 }
 
 struct KeyUnlockCommand: AsyncCommand {
     var help: String { "End a tenant's key lock (after the cause has been understood); ingestion resumes." }
 
     func run(using context: CommandContext, signature: TenantOption) async throws {
-        let id = try signature.tenantID()
         guard let reason = signature.reason, reason.count >= 10 else { throw CommandFailure("give --reason: what was checked before unlocking (10 characters at least)") }
         let app = context.application
-        try await app.autoMigrate()
-        guard try await Tenant.find(id, on: app.db) != nil else { throw CommandFailure("no tenant \(id)") }
+        let id = try await signature.tenant(in: app).requireID()
         try await app.keyring().unlock(tenantID: id, reason: reason, actor: "operator")
         context.console.print("tenant \(id.uuidString.lowercased()): key unlocked; ingestion resumes")
     }
@@ -40,10 +46,9 @@ struct KeyRotateCommand: AsyncCommand {
     var help: String { "Make a new key pair the tenant's published key; old secret keys still decrypt what was sent to them." }
 
     func run(using context: CommandContext, signature: TenantOption) async throws {
-        let id = try signature.tenantID()
         let app = context.application
-        try await app.autoMigrate()
-        guard let tenant = try await Tenant.find(id, on: app.db) else { throw CommandFailure("no tenant \(id)") }
+        let tenant = try await signature.tenant(in: app)
+        let id = try tenant.requireID()
         let key = try await app.keyring().createKey(tenantID: id, tenantName: tenant.name, actor: "operator")
         context.console.print("tenant \(id.uuidString.lowercased()): new key \(key.fingerprint) (\(key.bits) bits) published")
     }
@@ -53,9 +58,8 @@ struct KeyPublicCommand: AsyncCommand {
     var help: String { "Print a tenant's published public key (armored)." }
 
     func run(using context: CommandContext, signature: TenantOption) async throws {
-        let id = try signature.tenantID()
         let app = context.application
-        try await app.autoMigrate()
+        let id = try await signature.tenant(in: app).requireID()
         context.console.output(ConsoleText(stringLiteral: try await app.keyring().publicKey(tenantID: id).publicKey), newLine: false)
     }
 }

@@ -58,7 +58,7 @@ public actor TenantDatabases {
         let name = Self.databaseName(scope.tenantID)
         let id = DatabaseID(string: name)
         if let serverURL = region.databaseURL {
-            try await createPostgresDatabaseIfNeeded(name, serverURL: serverURL)
+            try await createPostgresDatabaseIfNeeded(name, region: region.id, serverURL: serverURL)
             var components = URLComponents(string: serverURL)
             components?.path = "/" + name
             guard let url = components?.string else { throw Failure(description: "the region's DATABASE_URL is not a URL") }
@@ -78,11 +78,14 @@ public actor TenantDatabases {
         return id
     }
 
-    /// One database per tenant on the region's server; the region URL's role needs CREATEDB.
-    private func createPostgresDatabaseIfNeeded(_ name: String, serverURL: String) async throws {
-        let serverID = DatabaseID(string: "region-server-" + name)
-        databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: serverURL), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace),
-                      as: serverID, isDefault: false)
+    /// One database per tenant on the region's server; the region URL's role needs CREATEDB. One
+    /// small pool per region serves every tenant created there.
+    private func createPostgresDatabaseIfNeeded(_ name: String, region: String, serverURL: String) async throws {
+        let serverID = DatabaseID(string: "region-server-" + region)
+        if databases.configuration(for: serverID) == nil {
+            databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: serverURL), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace),
+                          as: serverID, isDefault: false)
+        }
         guard let server = databases.database(serverID, logger: logger, on: eventLoopGroup.any()) as? any SQLDatabase else {
             throw Failure(description: "the region's PostgreSQL server cannot be reached")
         }

@@ -86,8 +86,7 @@ struct AdminController: Sendable {
 
     func users(_ request: Request) async throws -> [UserSummary] {
         let scope = try request.requireTenant()
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(try request.requireUser().userID)",
-                                                        action: "users.viewed", subject: "tenant:\(scope.tenantID)")
+        try await request.recordTenantView("users.viewed")
         return try await Self.userSummaries(of: scope, on: request.db)
     }
 
@@ -140,8 +139,7 @@ struct AdminController: Sendable {
 
     func audit(_ request: Request) async throws -> [AuditEntry] {
         let scope = try request.requireTenant()
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(try request.requireUser().userID)",
-                                                        action: "audit.viewed", subject: "tenant:\(scope.tenantID)")
+        try await request.recordTenantView("audit.viewed")
         return try await AuditLog(database: request.db).events(tenantID: scope.tenantID).map {
             AuditEntry(sequence: $0.sequence, occurredAt: $0.occurredAt, actor: $0.actor, action: $0.action, subject: $0.subject)
         }

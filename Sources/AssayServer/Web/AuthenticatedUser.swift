@@ -29,6 +29,13 @@ extension Request {
 
     public func requireTenant() throws -> TenantScope { TenantScope(try requireUser().tenantID) }
 
+    /// SEC-4: every view or export of a tenant's data goes into that tenant's audit log.
+    func recordTenantView(_ action: String, detail: String = "") async throws {
+        let user = try requireUser()
+        try await AuditLog(database: db).append(tenantID: user.tenantID, actor: "user:\(user.userID)", action: action,
+                                                subject: "tenant:\(user.tenantID)", detail: detail)
+    }
+
     /// The client address: the peer, unless the peer is a trusted proxy (ING/SEC-1 deployments behind
     /// a reverse proxy); see `TrustedProxies.clientAddress`.
     func clientAddress(trustedProxies: [String]) -> String {

@@ -80,8 +80,7 @@ struct PortalPages: Sendable {
         if user.claims.contains(.read) || user.claims.contains(.admin) {
             let tenantDatabase = try await request.application.ingest.tenantDatabases.database(for: scope, catalog: request.db)
             aggregates = try await request.application.ingest.cache.aggregates(for: scope.tenantID) { try await AggregateCache.compute(on: tenantDatabase) }
-            try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "inventory.viewed",
-                                                            subject: "tenant:\(scope.tenantID)", detail: "dashboard")
+            try await request.recordTenantView("inventory.viewed", detail: "dashboard")
         }
         return try await request.view.render("dashboard", Page(frame: Frame(user, title: "Dashboard", page: "dashboard"), body: DashboardPage(
             tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
@@ -115,8 +114,7 @@ struct PortalPages: Sendable {
             UploadRow(id: try $0.requireID().uuidString.lowercased(), createdAt: Self.format($0.createdAt), uploader: $0.userID.flatMap { emails[$0] } ?? "operator",
                       size: $0.size, state: $0.state.rawValue, kind: $0.kind ?? "", device: $0.deviceID ?? "", failure: $0.failure ?? "")
         }
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "uploads.viewed",
-                                                        subject: "tenant:\(scope.tenantID)")
+        try await request.recordTenantView("uploads.viewed")
         return try await request.view.render("uploads", Page(frame: Frame(user, title: "Uploads", page: "uploads"), body: UploadsPage(uploads: rows)))
     }
 
@@ -125,8 +123,7 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let scope = try request.requireTenant()
         let key = try await request.application.keyring().publicKey(tenantID: scope.tenantID)
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "key.public.downloaded",
-                                                        subject: "tenant:\(scope.tenantID)", detail: "fingerprint=\(key.fingerprint)")
+        try await request.recordTenantView("key.public.downloaded", detail: "fingerprint=\(key.fingerprint)")
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "application", subType: "pgp-keys")
         headers.contentDisposition = .init(.attachment, filename: "assay-tenant-\(scope.tenantID.uuidString.lowercased()).asc")
@@ -162,8 +159,7 @@ struct PortalPages: Sendable {
     func users(_ request: Request) async throws -> View {
         let user = try request.requireUser()
         let scope = try request.requireTenant()
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "users.viewed",
-                                                        subject: "tenant:\(scope.tenantID)")
+        try await request.recordTenantView("users.viewed")
         let users = try await AdminController.userSummaries(of: scope, on: request.db)
         return try await request.view.render("admin-users", Page(frame: Frame(user, title: "Users", page: "admin-users"),
                                                                  body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
@@ -188,8 +184,7 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let scope = try request.requireTenant()
         let limit = 500
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(user.userID)", action: "audit.viewed",
-                                                        subject: "tenant:\(scope.tenantID)")
+        try await request.recordTenantView("audit.viewed")
         let events = try await AuditLog(database: request.db).events(tenantID: scope.tenantID, limit: limit).map {
             AuditRow(sequence: $0.sequence, occurredAt: Self.format($0.occurredAt), actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
         }

@@ -37,7 +37,6 @@ public actor AggregateCache {
     }
 
     private var entries: [UUID: TenantAggregates] = [:]
-    private(set) var computations = 0
 
     public init() {}
 
@@ -48,7 +47,6 @@ public actor AggregateCache {
     public func aggregates(for tenantID: UUID, compute: @Sendable () async throws -> TenantAggregates) async throws -> TenantAggregates {
         if let cached = entries[tenantID] { return cached }
         let fresh = try await compute()
-        computations += 1
         entries[tenantID] = fresh
         return fresh
     }
@@ -57,18 +55,23 @@ public actor AggregateCache {
         let sql = database as! any SQLDatabase
         let deviceRows = try await sql.select().columns("device_id", "hostname", "os", "cpu_threads", "memory_bytes", "software_count", "last_seen")
             .from("devices").orderBy("hostname").limit(1000).all()
+        // The CPU p95 of each device's latest day, in one query rather than one per device.
+        let latestCPU = try await sql.raw("""
+            SELECT d.device_id, d.p95 FROM daily_usage d
+            WHERE d.metric = 'cpu' AND d.day = (SELECT MAX(day) FROM daily_usage l WHERE l.device_id = d.device_id AND l.metric = 'cpu')
+            """).all()
+        var cpuByDevice: [String: Int64] = [:]
+        for row in latestCPU { cpuByDevice[try row.decode(column: "device_id", as: String.self)] = try row.decode(column: "p95", as: Int64.self) }
         var devices: [TenantAggregates.Device] = []
         for row in deviceRows {
             let id = try row.decode(column: "device_id", as: String.self)
-            let cpu = try await sql.select().column("p95").from("daily_usage").where("device_id", .equal, id).where("metric", .equal, "cpu")
-                .orderBy("day", .descending).limit(1).first()
             let memory: Int64? = (try? row.decode(column: "memory_bytes", as: Int64?.self)) ?? nil
             let lastSeen: Int64 = try row.decode(column: "last_seen", as: Int64.self)
             let os: String = ((try? row.decode(column: "os", as: String?.self)) ?? nil) ?? ""
             let threads: Int = ((try? row.decode(column: "cpu_threads", as: Int?.self)) ?? nil) ?? 0
             let softwareCount: Int = ((try? row.decode(column: "software_count", as: Int?.self)) ?? nil) ?? 0
             var cpuP95 = "–"
-            if let cpu { cpuP95 = String(format: "%.1f %%", Double(try cpu.decode(column: "p95", as: Int64.self)) / 10) }
+            if let cpu = cpuByDevice[id] { cpuP95 = String(format: "%.1f %%", Double(cpu) / 10) }
             let memoryText = memory.map { String(format: "%.1f", Double($0) / 1_073_741_824) } ?? ""
             let hostname: String = try row.decode(column: "hostname", as: String.self)
             devices.append(TenantAggregates.Device(deviceID: id, hostname: hostname, os: os, cpuThreads: threads, memoryGiB: memoryText,
