@@ -2,6 +2,7 @@ import AssayModel
 import Fluent
 import Foundation
 import SQLKit
+import StrictJSON
 
 /// Turns one decrypted bot document into rows of one tenant database, in one transaction, exactly
 /// once (ING-1): devices upserted by device id; software replaced per snapshot with every snapshot
@@ -39,18 +40,20 @@ public struct IngestWriter {
     }
 
     public static func decode(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable) {
-        let data = Data(plaintext)
-        let decoder = JSONDecoder()
+        // One strict parse (no duplicate keys, valid UTF-8, bounded depth), then typed decoding of the tree.
+        let tree: JSONValue
+        do { tree = try JSONReader().parse(plaintext) } catch { throw Rejection.malformed(error.description) }
+        let decoder = JSONValueDecoder()
         let probe: Probe
-        do { probe = try decoder.decode(Probe.self, from: data) } catch { throw Rejection.malformed("no document header (\(Self.describe(error)))") }
+        do { probe = try decoder.decode(Probe.self, from: tree) } catch { throw Rejection.malformed("no document header (\(Self.describe(error)))") }
         guard probe.header.schema >= 1 else { throw Rejection.malformed("schema \(probe.header.schema)") }
         guard probe.header.schema <= Schema.version else { throw Rejection.futureSchema(probe.header.schema) }
         guard let kind = DocumentKind(rawValue: probe.header.kind) else { throw Rejection.malformed("unknown kind \(probe.header.kind.prefix(40))") }
         do {
             switch kind {
-            case .inventory: return (kind, try decoder.decode(InventoryDocument.self, from: data))
-            case .consumption: return (kind, try decoder.decode(ConsumptionDocument.self, from: data))
-            case .connections: return (kind, try decoder.decode(ConnectionsDocument.self, from: data))
+            case .inventory: return (kind, try decoder.decode(InventoryDocument.self, from: tree))
+            case .consumption: return (kind, try decoder.decode(ConsumptionDocument.self, from: tree))
+            case .connections: return (kind, try decoder.decode(ConnectionsDocument.self, from: tree))
             }
         } catch {
             throw Rejection.malformed(Self.describe(error))

@@ -1,0 +1,215 @@
+/// Decodes `Decodable` types from bytes read by `JSONReader`: the same strictness, and the same
+/// `DecodingError`s (with coding paths) that `JSONDecoder` throws, so callers can explain a
+/// refusal by where it happened.
+public struct JSONValueDecoder: Sendable {
+    public var limits: JSONReader.Limits
+
+    public init(limits: JSONReader.Limits = JSONReader.Limits()) {
+        self.limits = limits
+    }
+
+    /// Throws `JSONReader.Failure` for text that is not JSON, `DecodingError` for JSON of the wrong shape.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try decode(type, from: try JSONReader(limits: limits).parse(bytes))
+    }
+
+    public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try T(from: TreeDecoder(value: value, codingPath: []))
+    }
+}
+
+private struct IndexKey: CodingKey {
+    let intValue: Int?
+    let stringValue: String
+    init(_ index: Int) {
+        intValue = index
+        stringValue = "\(index)"
+    }
+    init?(stringValue: String) { nil }
+    init?(intValue: Int) { self.init(intValue) }
+}
+
+private struct TreeDecoder: Decoder {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else { throw mismatch([String: JSONValue].self, value, codingPath) }
+        return KeyedDecodingContainer(KeyedContainer<Key>(members: members, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else { throw mismatch([JSONValue].self, value, codingPath) }
+        return UnkeyedContainer(elements: elements, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleContainer(value: value, codingPath: codingPath)
+    }
+}
+
+private func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: [any CodingKey]) -> DecodingError {
+    if case .null = value {
+        return .valueNotFound(type, .init(codingPath: path, debugDescription: "null where \(type) was expected"))
+    }
+    return .typeMismatch(type, .init(codingPath: path, debugDescription: "\(value.kindName) where \(type) was expected"))
+}
+
+/// Scalars, shared by all three container kinds.
+private func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, path: [any CodingKey]) throws -> T {
+    switch type {
+    case is String.Type:
+        guard case .string(let string) = value else { throw mismatch(type, value, path) }
+        return string as! T
+    case is Bool.Type:
+        guard case .bool(let bool) = value else { throw mismatch(type, value, path) }
+        return bool as! T
+    case is Int64.Type: return try integer(value, Int64.self, path) as! T
+    case is Int.Type: return try integer(value, Int.self, path) as! T
+    case is Int32.Type: return try integer(value, Int32.self, path) as! T
+    case is Int16.Type: return try integer(value, Int16.self, path) as! T
+    case is Int8.Type: return try integer(value, Int8.self, path) as! T
+    case is UInt64.Type: return try integer(value, UInt64.self, path) as! T
+    case is UInt.Type: return try integer(value, UInt.self, path) as! T
+    case is UInt32.Type: return try integer(value, UInt32.self, path) as! T
+    case is UInt16.Type: return try integer(value, UInt16.self, path) as! T
+    case is UInt8.Type: return try integer(value, UInt8.self, path) as! T
+    case is Double.Type: return try floating(value, path) as! T
+    case is Float.Type: return Float(try floating(value, path)) as! T
+    default: return try T(from: TreeDecoder(value: value, codingPath: path))
+    }
+}
+
+private func integer<I: FixedWidthInteger>(_ value: JSONValue, _ type: I.Type, _ path: [any CodingKey]) throws -> I {
+    switch value {
+    case .integer(let integer):
+        guard let exact = I(exactly: integer) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "a number that does not fit \(type)"))
+        }
+        return exact
+    case .double(let double):
+        guard let exact = I(exactly: double) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "a number that is not a whole \(type)"))
+        }
+        return exact
+    default:
+        throw mismatch(type, value, path)
+    }
+}
+
+private func floating(_ value: JSONValue, _ path: [any CodingKey]) throws -> Double {
+    switch value {
+    case .integer(let integer): return Double(integer)
+    case .double(let double): return double
+    default: throw mismatch(Double.self, value, path)
+    }
+}
+
+private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [String: JSONValue]
+    let codingPath: [any CodingKey]
+
+    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
+
+    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+
+    func member(_ key: Key) throws -> JSONValue {
+        guard let value = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for \(key.stringValue)"))
+        }
+        return value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        if case .null = try member(key) { return true }
+        return false
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try unbox(try member(key), as: type, path: codingPath + [key])
+    }
+
+    // Absent and null both mean nil; JSONDecoder reads optionals the same way.
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value { return nil }
+        return try unbox(value, as: type, path: codingPath + [key])
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try TreeDecoder(value: try member(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try TreeDecoder(value: try member(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder { TreeDecoder(value: members["super"] ?? .null, codingPath: codingPath) }
+    func superDecoder(forKey key: Key) throws -> any Decoder { TreeDecoder(value: members[key.stringValue] ?? .null, codingPath: codingPath + [key]) }
+}
+
+private struct UnkeyedContainer: UnkeyedDecodingContainer {
+    let elements: [JSONValue]
+    let codingPath: [any CodingKey]
+    var currentIndex = 0
+
+    init(elements: [JSONValue], codingPath: [any CodingKey]) {
+        self.elements = elements
+        self.codingPath = codingPath
+    }
+
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    mutating func next<T>(_ type: T.Type) throws -> JSONValue {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "the array has no more elements"))
+        }
+        defer { currentIndex += 1 }
+        return elements[currentIndex]
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd else { return false }
+        if case .null = elements[currentIndex] {
+            currentIndex += 1
+            return true
+        }
+        return false
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try unbox(try next(type), as: type, path: path)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try TreeDecoder(value: try next(type), codingPath: path).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return try TreeDecoder(value: try next([JSONValue].self), codingPath: path).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let path = codingPath + [IndexKey(currentIndex)]
+        return TreeDecoder(value: try next(JSONValue.self), codingPath: path)
+    }
+}
+
+private struct SingleContainer: SingleValueDecodingContainer {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try unbox(value, as: type, path: codingPath)
+    }
+}
