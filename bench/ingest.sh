@@ -2,6 +2,8 @@
 # Upload pipeline benchmark: HTTP upload → spool → worker → tenant database, with the real server
 # (release build) on the embedded SQLite defaults and on PostgreSQL 15, on this machine.
 #   bench/ingest.sh [seconds]     (default 60 per run)
+#   ASSAY_BENCH_BACKENDS="sqlite postgres"  ASSAY_BENCH_KINDS="inventory consumption"  (to run fewer)
+#   ASSAY_BENCH_PERF=/tmp/x   records the server with `perf record -g` while the load runs
 # Prints, for realistic inventory documents (the bot's own scan of this machine, ~800 packages,
 # ~12 KB encrypted) and for day-long consumption documents: uploads acknowledged per second,
 # end-to-end ingest rate, acknowledgement p50/p99; then the in-process cost split (RSA, AES +
@@ -45,17 +47,23 @@ run() {  # run BACKEND: one server, inventory then consumption
   env "${env[@]}" "$server" serve > "$data/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-  for kind in inventory consumption; do
+  for kind in ${ASSAY_BENCH_KINDS:-inventory consumption}; do
     echo -n "$backend: "
+    if [ -n "${ASSAY_BENCH_PERF:-}" ]; then
+      (sleep 25; perf record -g -p "$server_pid" -o "$ASSAY_BENCH_PERF.$backend.$kind" -- sleep 20 >/dev/null 2>&1) &
+    fi
     ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
       --kind "$kind" --seconds "$seconds" --concurrency 16 | tee -a "$work/results.txt"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }
 
-run sqlite
-start_postgres >/dev/null
-run postgres
+backends="${ASSAY_BENCH_BACKENDS:-sqlite postgres}"
+[[ " $backends " == *" sqlite "* ]] && run sqlite
+if [[ " $backends " == *" postgres "* ]]; then
+  start_postgres >/dev/null
+  run postgres
+fi
 
 "$server" key generate --user-id "Bench <bench@assay.invalid>" --bits 3072 --secret-out "$work/tenant.sec.asc" --public-out "$work/tenant.pub.asc" >/dev/null
 "$bench" split --key-secret "$work/tenant.sec.asc" --inventory "$work/inventory.json"

@@ -237,12 +237,16 @@ public struct SoftwareInventory: Codable, Sendable, Equatable {
 
     public var count: Int { name.count }
 
+    /// False for a malformed document whose columns disagree in length.
+    public var columnsAgree: Bool {
+        let n = name.count
+        return [version.count, architecture.count, source.count, vendor.count, installedSizeKiB.count, installedAt.count].allSatisfy { $0 == n }
+    }
+
     /// Rows again; nil when the columns disagree in length (a malformed document).
     public var packages: [SoftwarePackage]? {
         let n = name.count
-        guard [version.count, architecture.count, source.count, vendor.count, installedSizeKiB.count, installedAt.count].allSatisfy({ $0 == n }) else {
-            return nil
-        }
+        guard columnsAgree else { return nil }
         return (0 ..< n).map { index in
             SoftwarePackage(name: name[index], version: version[index], architecture: architecture[index], source: source[index],
                             vendor: vendor[index], installedSizeBytes: installedSizeKiB[index].map { $0 * 1024 }, installedAt: installedAt[index])

@@ -57,7 +57,61 @@ private func mismatch(_ type: Any.Type, _ value: JSONValue, _ path: [any CodingK
 }
 
 /// Scalars, shared by all three container kinds.
-private func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, path: [any CodingKey]) throws -> T {
+/// The path is only built when needed (an error, or a nested container): building it for every
+/// element of an 800-long array would cost more than the parse.
+private func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, path makePath: @autoclosure () -> [any CodingKey]) throws -> T {
+    switch value {
+    case .string(let string) where type == String.self: return string as! T
+    case .integer(let integer) where type == Int64.self: return integer as! T
+    case .null where type is any OptionalValue.Type: return (type as! any OptionalValue.Type).none as! T
+    // Columns of the bot's documents: whole arrays at once, without a container per element.
+    case .array(let elements) where type == [String].self || type == [String?].self || type == [Int64].self || type == [Int64?].self:
+        return try column(elements, as: type, path: makePath()) as! T
+    default: return try unboxSlowly(value, as: type, path: makePath())
+    }
+}
+
+private protocol OptionalValue { static var none: Self { get } }
+extension Optional: OptionalValue {}
+
+private func column<T>(_ elements: [JSONValue], as type: T.Type, path: [any CodingKey]) throws -> Any {
+    func each<E>(_ read: (JSONValue) -> E?) throws -> [E] {
+        var result: [E] = []
+        result.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard let value = read(element) else { throw mismatch(E.self, element, path + [IndexKey(index)]) }
+            result.append(value)
+        }
+        return result
+    }
+    switch type {
+    case is [String].Type: return try each { if case .string(let s) = $0 { s } else { nil } }
+    case is [String?].Type: return try each { (element) -> String?? in
+        switch element {
+        case .string(let s): .some(s)
+        case .null: .some(nil)
+        default: nil
+        }
+    }
+    case is [Int64].Type: return try each { (element) -> Int64? in
+        switch element {
+        case .integer(let i): i
+        case .double(let d): Int64(exactly: d)
+        default: nil
+        }
+    }
+    default: return try each { (element) -> Int64?? in
+        switch element {
+        case .integer(let i): .some(i)
+        case .double(let d): Int64(exactly: d).map { .some($0) }
+        case .null: .some(nil)
+        default: nil
+        }
+    }
+    }
+}
+
+private func unboxSlowly<T: Decodable>(_ value: JSONValue, as type: T.Type, path: [any CodingKey]) throws -> T {
     switch type {
     case is String.Type:
         guard case .string(let string) = value else { throw mismatch(type, value, path) }
@@ -180,8 +234,8 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let path = codingPath + [IndexKey(currentIndex)]
-        return try unbox(try next(type), as: type, path: path)
+        let index = currentIndex
+        return try unbox(try next(type), as: type, path: codingPath + [IndexKey(index)])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {

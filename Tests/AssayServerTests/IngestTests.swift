@@ -201,6 +201,51 @@ struct IngestTests {
         }
     }
 
+    @Test("snapshots: the newest is the current state whatever the order of arrival, every one is kept, a repeat lands once", arguments: CatalogBackend.testable)
+    func snapshotOrder(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let tenantDB = try await fixture.tenantDatabase(app)
+            let inventory = try botInventory()
+            func snapshot(at time: Int64, hostname: String, packages: [String]) throws -> [UInt8] {
+                try edited(inventory) { document in
+                    var header = document["header"] as! [String: Any]
+                    header["collectedAt"] = time
+                    header["device"] = ["id": "device-0042", "hostname": hostname]
+                    document["header"] = header
+                    var software = document["software"] as! [String: Any]
+                    let count = packages.count
+                    software["name"] = packages
+                    software["version"] = Array(repeating: "1.0", count: count)
+                    software["architecture"] = Array(repeating: "amd64", count: count)
+                    software["source"] = Array(repeating: "dpkg", count: count)
+                    software["vendor"] = Array(repeating: NSNull(), count: count) as [Any]
+                    software["installedSizeKiB"] = Array(repeating: 1, count: count)
+                    software["installedAt"] = Array(repeating: NSNull(), count: count) as [Any]
+                    document["software"] = software
+                }
+            }
+            let newer = try IngestWriter.prepare(try snapshot(at: 1_764_400_000, hostname: "new-name", packages: ["a", "b", "c"]), uploadID: UUID(), receivedAt: Date())
+            let older = try IngestWriter.prepare(try snapshot(at: 1_764_300_000, hostname: "old-name", packages: ["a", "x"]), uploadID: UUID(), receivedAt: Date())
+            // the newer arrives first, the older late, and the newer once more in the same batch as the older
+            let first = try await IngestWriter.ingest([newer], into: tenantDB as! any Database)
+            let second = try await IngestWriter.ingest([older, newer], into: tenantDB as! any Database)
+            #expect(first.map(\.alreadyIngested) == [false] && second.map(\.alreadyIngested) == [false, true])
+
+            let device = try #require(try await tenantDB.raw("SELECT hostname, software_count, inventory_at, first_seen, last_seen FROM devices").all().first)
+            #expect(try device.decode(column: "hostname", as: String.self) == "new-name")
+            #expect(try device.decode(column: "software_count", as: Int.self) == 3)
+            #expect(try device.decode(column: "inventory_at", as: Int64.self) == 1_764_400_000)
+            #expect(try device.decode(column: "first_seen", as: Int64.self) == 1_764_300_000)
+            #expect(try device.decode(column: "last_seen", as: Int64.self) == 1_764_400_000)
+            let names = try await tenantDB.raw("SELECT name FROM software ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
+            #expect(names == ["a", "b", "c"])
+            let kept = try await tenantDB.raw("SELECT collected_at FROM inventory_snapshots ORDER BY collected_at").all().map { try $0.decode(column: "collected_at", as: Int64.self) }
+            #expect(kept == [1_764_300_000, 1_764_400_000])
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
+        }
+    }
+
     @Test("the upload token opens the upload endpoints and nothing else")
     func uploadTokenIsUploadOnly() async throws {
         try await withTestApp { app, configuration in

@@ -140,3 +140,33 @@ struct JSONReaderTests {
         #expect(item.size == -128 && item.tags == [nil, "b"])
     }
 }
+
+@Suite("Strict JSON decoder: columns")
+struct JSONColumnTests {
+    struct Columns: Decodable, Equatable {
+        let names: [String]
+        let vendors: [String?]
+        let sizes: [Int64]
+        let times: [Int64?]
+    }
+
+    @Test("arrays of strings and integers, with nulls where optional, decode whole; a wrong element names its index")
+    func columns() throws {
+        let decoder = JSONValueDecoder()
+        let columns = try decoder.decode(Columns.self, from: Array(#"{"names":["a","b"],"vendors":[null,"v"],"sizes":[1,2.0],"times":[null,3]}"#.utf8))
+        #expect(columns == Columns(names: ["a", "b"], vendors: [nil, "v"], sizes: [1, 2], times: [nil, 3]))
+        for (text, path) in [(#"{"names":["a",1],"vendors":[],"sizes":[],"times":[]}"#, ["names", "1"]),
+                             (#"{"names":[],"vendors":[1],"sizes":[],"times":[]}"#, ["vendors", "0"]),
+                             (#"{"names":[],"vendors":[],"sizes":[null],"times":[]}"#, ["sizes", "0"]),
+                             (#"{"names":[],"vendors":[],"sizes":[],"times":[1.5]}"#, ["times", "0"])] {
+            #expect {
+                try decoder.decode(Columns.self, from: Array(text.utf8))
+            } throws: { error in
+                switch error as? DecodingError {
+                case .typeMismatch(_, let context), .valueNotFound(_, let context): context.codingPath.map(\.stringValue) == path
+                default: false
+                }
+            }
+        }
+    }
+}

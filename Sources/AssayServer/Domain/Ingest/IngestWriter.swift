@@ -117,12 +117,16 @@ public struct IngestWriter {
         try await tenantDatabase.transaction { transaction in
             let sql = transaction as! any SQLDatabase
             let writer = IngestWriter(database: sql)
+            let keys = batch.map { $0.uploadID.uuidString.lowercased() }
+            let seen = Set(try await sql.select().column("upload_id").from("ingested_uploads")
+                .where("upload_id", .in, SQLBind.group(keys)).all(decodingColumn: "upload_id", as: String.self))
             var outcomes: [Outcome] = []
-            for prepared in batch {
-                let uploadKey = prepared.uploadID.uuidString.lowercased()
+            let landed = sql.insert(into: "ingested_uploads")
+                .columns("upload_id", "kind", "device_id", "ingested_at")
+            var written = Set<String>()
+            for (prepared, uploadKey) in zip(batch, keys) {
                 let header = prepared.header
-                let seen = try await sql.select().column("upload_id").from("ingested_uploads").where("upload_id", .equal, uploadKey).all()
-                guard seen.isEmpty else {
+                guard !seen.contains(uploadKey), written.insert(uploadKey).inserted else {
                     outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: true))
                     continue
                 }
@@ -132,11 +136,10 @@ public struct IngestWriter {
                 case let connections as ConnectionsDocument: try await writer.write(connections)
                 default: break
                 }
-                try await sql.insert(into: "ingested_uploads").columns("upload_id", "kind", "device_id", "ingested_at")
-                    .values(SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id),
-                            SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970))).run()
+                landed.values(SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970)))
                 outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: false))
             }
+            if !written.isEmpty { try await landed.run() }
             return outcomes
         }
     }
@@ -146,56 +149,65 @@ public struct IngestWriter {
     private func touchDevice(_ header: DocumentHeader) async throws {
         try await database.insert(into: "devices").columns("device_id", "hostname", "fqdn", "first_seen", "last_seen")
             .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt))
-            .onConflict(with: ["device_id"]) { update in
-                update.set("first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < devices.first_seen THEN excluded.first_seen ELSE devices.first_seen END"))
-                    .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen ELSE devices.last_seen END"))
-                    .set("hostname", to: SQLRaw("CASE WHEN excluded.last_seen >= devices.last_seen THEN excluded.hostname ELSE devices.hostname END"))
-            }
+            .onConflict(with: ["device_id"]) { Self.sightings($0) }
             .run()
+    }
+
+    /// First and last sighting widen; the host name follows the newest sighting.
+    private static func sightings(_ update: SQLConflictUpdateBuilder) -> SQLConflictUpdateBuilder {
+        update.set("first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < devices.first_seen THEN excluded.first_seen ELSE devices.first_seen END"))
+            .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > devices.last_seen THEN excluded.last_seen ELSE devices.last_seen END"))
+            .set("hostname", to: SQLRaw("CASE WHEN excluded.last_seen >= devices.last_seen THEN excluded.hostname ELSE devices.hostname END"))
     }
 
     // MARK: inventory
 
     func write(_ inventory: InventoryDocument, uploadID: String, raw: [UInt8]) async throws {
         let header = inventory.header
-        guard let packages = inventory.software.packages else { throw Rejection.invalid("software columns differ in length") }
-        try await touchDevice(header)
-        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "document")
-            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(packages.count), SQLBind(String(decoding: raw, as: UTF8.self)))
-            .run()
-        // Only the newest snapshot becomes the current state; an older one that arrives late is history only.
-        let current = try await database.select().column("inventory_at").from("devices").where("device_id", .equal, header.device.id).first()
-        if let latest = try current?.decodeNil(column: "inventory_at") == false ? current?.decode(column: "inventory_at", as: Int64.self) : nil,
-           latest > header.collectedAt {
-            return
-        }
+        let software = inventory.software
+        guard software.columnsAgree else { throw Rejection.invalid("software columns differ in length") }
         let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
         let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
-        try await database.update("devices")
-            .set("os", to: SQLBind(os))
-            .set("kernel", to: SQLBind(inventory.system.kernelRelease))
-            .set("architecture", to: SQLBind(inventory.system.architecture))
-            .set("virtualization", to: SQLBind(inventory.system.virtualization.machine))
-            .set("cpu_model", to: SQLBind(inventory.cpu.model))
-            .set("cpu_cores", to: SQLBind(inventory.cpu.cores))
-            .set("cpu_threads", to: SQLBind(inventory.cpu.threads))
-            .set("memory_bytes", to: SQLBind(inventory.memory.totalBytes))
-            .set("storage_bytes", to: SQLBind(storage))
-            .set("software_count", to: SQLBind(packages.count))
-            .set("inventory_at", to: SQLBind(header.collectedAt))
-            .where("device_id", .equal, header.device.id)
-            .run()
-        try await database.delete(from: "software").where("device_id", .equal, header.device.id).run()
-        var unique = Set<String>()
-        let rows = packages.filter { unique.insert("\($0.name)\u{0}\($0.architecture ?? "")\u{0}\($0.version)").inserted }
-        for chunk in stride(from: 0, to: rows.count, by: 400).map({ Array(rows[$0 ..< min($0 + 400, rows.count)]) }) {
-            let insert = database.insert(into: "software").columns("device_id", "name", "version", "architecture", "source", "vendor")
-            for package in chunk {
-                insert.values(SQLBind(header.device.id), SQLBind(package.name), SQLBind(package.version), SQLBind(package.architecture ?? ""),
-                              SQLBind(package.source.rawValue), SQLBind(package.vendor))
+        // One upsert: the device's sighting times always, its inventory columns only when this
+        // snapshot is the newest (an older one that arrives late is history only). It answers the
+        // device's inventory time afterwards: ours means this snapshot is now the current one.
+        let newer = "devices.inventory_at IS NULL OR excluded.inventory_at >= devices.inventory_at"
+        let inventoryColumns = ["os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
+                                "storage_bytes", "software_count", "inventory_at"]
+        let current = try await database.insert(into: "devices")
+            .columns(["device_id", "hostname", "fqdn", "first_seen", "last_seen"] + inventoryColumns)
+            .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt),
+                    SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
+                    SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
+                    SQLBind(storage), SQLBind(software.count), SQLBind(header.collectedAt))
+            .onConflict(with: ["device_id"]) { update in
+                var update = Self.sightings(update)
+                for column in inventoryColumns {
+                    update = update.set(SQLIdentifier(column), to: SQLRaw("CASE WHEN \(newer) THEN excluded.\(column) ELSE devices.\(column) END"))
+                }
+                return update
             }
-            try await insert.run()
+            .returning("inventory_at")
+            .first(decodingColumn: "inventory_at", as: Int64.self)
+        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "document")
+            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(software.count), SQLBind(String(decoding: raw, as: UTF8.self)))
+            .run()
+        guard current == header.collectedAt else { return }
+        try await database.delete(from: "software").where("device_id", .equal, header.device.id).run()
+        // The whole set in one statement: the rows travel as one bound JSON array that the database
+        // unpacks itself, instead of 800 rows of bindings built and sent one by one. Repeats of a
+        // (name, architecture, version) within one snapshot are one row.
+        var rows = JSONArrayWriter()
+        for index in 0 ..< software.count {
+            rows.row([software.name[index], software.version[index], software.architecture[index] ?? "", software.source[index].rawValue, software.vendor[index]])
         }
+        let elements: SQLQueryString = database.dialect.name == "postgresql"
+            ? "SELECT \(bind: header.device.id), e->>0, e->>1, e->>2, e->>3, e->>4 FROM json_array_elements(\(bind: rows.text)::json) AS e"
+            : "SELECT \(bind: header.device.id), value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(\(bind: rows.text))"
+        try await database.raw("""
+            INSERT INTO software (device_id, name, version, architecture, source, vendor) \(elements) WHERE true
+            ON CONFLICT (device_id, name, architecture, version) DO NOTHING
+            """).run()
     }
 
     // MARK: consumption
@@ -301,5 +313,41 @@ public struct IngestWriter {
                     .set("observations", to: SQLRaw("connections.observations + excluded.observations"))
             }.run()
         }
+    }
+}
+
+/// Rows of strings as one JSON array of arrays (RFC 8259 §7 escaping), for a database to unpack.
+struct JSONArrayWriter {
+    private(set) var bytes: [UInt8] = [UInt8(ascii: "[")]
+    private var rowCount = 0
+
+    var text: String { String(decoding: bytes + [UInt8(ascii: "]")], as: UTF8.self) }
+
+    mutating func row(_ values: [String?]) {
+        if rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        rowCount += 1
+        bytes.append(UInt8(ascii: "["))
+        for (position, value) in values.enumerated() {
+            if position > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard let value else {
+                bytes.append(contentsOf: "null".utf8)
+                continue
+            }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    bytes.append(UInt8(ascii: "\\"))
+                    bytes.append(byte)
+                case 0 ..< 0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                default:
+                    bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 }
