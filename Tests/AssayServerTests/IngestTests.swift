@@ -242,7 +242,49 @@ struct IngestTests {
             #expect(names == ["a", "b", "c"])
             let kept = try await tenantDB.raw("SELECT collected_at FROM inventory_snapshots ORDER BY collected_at").all().map { try $0.decode(column: "collected_at", as: Int64.self) }
             #expect(kept == [1_764_300_000, 1_764_400_000])
+            // The late snapshot's software is history: its set is kept and named by its snapshot.
+            let sets = try await tenantDB.raw("SELECT s.software_set, p.package_count FROM inventory_snapshots s JOIN software_sets p ON p.set_id = s.software_set ORDER BY s.collected_at").all()
+            #expect(try sets.map { try $0.decode(column: "package_count", as: Int.self) } == [2, 3])
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
+        }
+    }
+
+    @Test("tenant migrations: T003 turns per-device software rows into shared sets and back; all revert and migrate again", arguments: CatalogBackend.testable)
+    func tenantMigrations(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let tenantDB = try await fixture.tenantDatabase(app)
+            let id = DatabaseID(string: TenantDatabases.databaseName(fixture.tenantID))
+            func migrator(_ register: (Migrations) -> Void) -> Migrator {
+                let migrations = Migrations()
+                register(migrations)
+                return Migrator(databases: app.databases, migrations: migrations, logger: app.logger, on: app.eventLoopGroup.any())
+            }
+            let all = migrator { TenantSchema.register(in: $0, on: id) }
+            try await all.revertAllBatches().get()
+            await #expect(throws: (any Error).self) { try await tenantDB.raw("SELECT COUNT(*) FROM devices").run() }
+            // T001 and T002 with rows in the old per-device table…
+            try await migrator { $0.add(T001_CreateInventory(), to: id); $0.add(T002_CreateUsage(), to: id) }.prepareBatch().get()
+            try await tenantDB.raw("INSERT INTO devices (device_id, hostname, first_seen, last_seen) VALUES ('d1', 'h1', 1, 1), ('d2', 'h2', 1, 1)").run()
+            try await tenantDB.raw("""
+                INSERT INTO software (device_id, name, version, architecture, source, vendor)
+                VALUES ('d1', 'openssl', '3.0', 'amd64', 'dpkg', NULL), ('d1', 'bash', '5.2', 'amd64', 'dpkg', 'Debian'), ('d2', 'openssl', '3.0', 'amd64', 'dpkg', NULL)
+                """).run()
+            // …then T003: the same rows come back through the view.
+            try await all.prepareBatch().get()
+            func rows() async throws -> [String] {
+                try await tenantDB.raw("SELECT device_id, name, version, vendor FROM software ORDER BY device_id, name").all().map {
+                    "\(try $0.decode(column: "device_id", as: String.self)) \(try $0.decode(column: "name", as: String.self)) \(try $0.decode(column: "version", as: String.self)) \(try $0.decode(column: "vendor", as: String?.self) ?? "-")"
+                }
+            }
+            let expected = ["d1 bash 5.2 Debian", "d1 openssl 3.0 -", "d2 openssl 3.0 -"]
+            #expect(try await rows() == expected)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM software_sets").first()?.decode(column: "n", as: Int.self) == 2)
+            // Reverting T003 alone gives the table back, with the same rows.
+            try await all.revertLastBatch().get()
+            #expect(try await rows() == expected)
+            try await all.prepareBatch().get()
+            #expect(try await rows() == expected)
         }
     }
 

@@ -32,6 +32,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 func document(kind: String, index: Int, inventory: Template) throws -> [UInt8] {
     let device = String(format: "bench-%08d", index)
     if kind == "inventory" { return inventory.with(device: device, hostname: "host-\(index)") }
+    if kind == "inventory-distinct" { return inventory.with(device: device, hostname: "host-\(index)", distinctSoftware: true) }
     let start: Int64 = 1_764_374_400
     let buckets = 288
     var consumption = ConsumptionDocument(header: DocumentHeader(kind: .consumption, botVersion: "bench", collectedAt: start + 86_400,
@@ -74,9 +75,29 @@ struct Template {
         packages = document.software.count
     }
 
-    func with(device: String, hostname newName: String) -> [UInt8] {
-        Self.replacing(Array("\"\(hostname)\"".utf8), with: Array("\"\(newName)\"".utf8),
-                       in: Self.replacing(Array("\"\(deviceID)\"".utf8), with: Array("\"\(device)\"".utf8), in: bytes))
+    /// `distinctSoftware`: one more package, named after the device, so that no two documents
+    /// share a software set (the worst case for the service, which stores each set once).
+    func with(device: String, hostname newName: String, distinctSoftware: Bool = false) -> [UInt8] {
+        var result = Self.replacing(Array("\"\(hostname)\"".utf8), with: Array("\"\(newName)\"".utf8),
+                                    in: Self.replacing(Array("\"\(deviceID)\"".utf8), with: Array("\"\(device)\"".utf8), in: bytes))
+        if distinctSoftware, let software = Self.find(Array("\"software\"".utf8), in: result, from: 0) {
+            // one more package, named after the device, at the head of every column
+            for (column, value) in [("architecture", "null"), ("installedAt", "null"), ("installedSizeKiB", "null"), ("name", "\"distinct-\(device)\""),
+                                    ("source", "\"dpkg\""), ("vendor", "null"), ("version", "\"1\"")] {
+                guard let at = Self.find(Array("\"\(column)\"".utf8), in: result, from: software),
+                      let open = result[at...].firstIndex(of: UInt8(ascii: "[")) else { continue }
+                result.insert(contentsOf: Array((value + ",").utf8), at: open + 1)
+            }
+        }
+        return result
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard haystack.count >= needle.count + start else { return nil }
+        for index in start ... haystack.count - needle.count where haystack[index] == needle[0] && haystack[index ..< index + needle.count].elementsEqual(needle) {
+            return index
+        }
+        return nil
     }
 
     static func replacing(_ needle: [UInt8], with replacement: [UInt8], in haystack: [UInt8]) -> [UInt8] {
@@ -212,6 +233,30 @@ func split() async throws {
         _ = try await IngestWriter.ingest(try batch.map { try IngestWriter.prepare($0, uploadID: UUID(), receivedAt: Date()) }, into: app.db)
     }
     let database = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds) - json
+    if ProcessInfo.processInfo.environment["SPLIT_DETAIL"] != nil {
+        let sql = app.db as! any SQLDatabase
+        let text = String(decoding: documents[0], as: UTF8.self)
+        func timed(_ label: String, _ body: (Int) async throws -> Void) async throws {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for batch in 0 ..< rounds / 16 {
+                try await sql.raw("BEGIN").run()
+                for index in 0 ..< 16 { try await body(batch * 16 + index) }
+                try await sql.raw("COMMIT").run()
+            }
+            print(label, String(format: "%.3f ms", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds)))
+        }
+        try await timed("empty select") { _ in _ = try await sql.raw("SELECT 1").all() }
+        try await timed("snapshot 100 KB") { i in try await sql.raw("INSERT INTO inventory_snapshots (upload_id, device_id, collected_at, software_count, document) VALUES (\(bind: "x\(i)"), 'd', 1, 1, \(bind: text))").run() }
+        try await timed("snapshot empty") { i in try await sql.raw("INSERT INTO inventory_snapshots (upload_id, device_id, collected_at, software_count, document) VALUES (\(bind: "y\(i)"), 'd', 1, 1, '')").run() }
+        let decoded = try IngestWriter.decode(documents[0]).1 as! InventoryDocument
+        try await timed("software json_each") { i in
+            try await sql.raw("DELETE FROM software WHERE device_id = \(bind: "z\(i)")").run()
+            var rows: [String] = []
+            for index in 0 ..< decoded.software.count { rows.append("[\"\(decoded.software.name[index])\",\"\(decoded.software.version[index])\",\"\(decoded.software.architecture[index] ?? "")\",\"dpkg\",null]") }
+            let json = "[" + rows.joined(separator: ",") + "]"
+            try await sql.raw("INSERT INTO software (device_id, name, version, architecture, source, vendor) SELECT \(bind: "z\(i)"), value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(\(bind: json)) WHERE true ON CONFLICT DO NOTHING").run()
+        }
+    }
     try await app.asyncShutdown()
     print(String(format: "cost split per inventory upload (%d packages, in process): RSA %.2f ms, AES + inflate %.2f ms, JSON %.2f ms, SQLite write %.2f ms (batches of 16)",
                  inventory.packages,

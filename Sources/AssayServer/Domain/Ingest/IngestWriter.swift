@@ -92,6 +92,25 @@ public struct IngestWriter {
         let header: DocumentHeader
         let document: any Sendable
         let raw: [UInt8]
+        /// Inventory only: the content address of its software set and its rows as JSON.
+        let softwareSet: SoftwareSet?
+    }
+
+    /// A device's packages as the tenant stores them: once per distinct set, by SHA-256 of its rows.
+    struct SoftwareSet: Sendable {
+        let id: String
+        let rowsJSON: String
+        let count: Int
+
+        init(_ software: SoftwareInventory) {
+            var rows = JSONArrayWriter()
+            for index in 0 ..< software.count {
+                rows.row([software.name[index], software.version[index], software.architecture[index] ?? "", software.source[index].rawValue, software.vendor[index]])
+            }
+            rowsJSON = rows.text
+            id = "sha256:" + sha256Hex(Data(rowsJSON.utf8))
+            count = software.count
+        }
     }
 
     public static func prepare(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date) throws -> Prepared {
@@ -104,7 +123,12 @@ public struct IngestWriter {
         default: throw Rejection.malformed("unknown document")
         }
         try Self.validate(header)
-        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document, raw: plaintext)
+        var softwareSet: SoftwareSet?
+        if let inventory = document as? InventoryDocument {
+            guard inventory.software.columnsAgree else { throw Rejection.invalid("software columns differ in length") }
+            softwareSet = SoftwareSet(inventory.software)
+        }
+        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document, raw: plaintext, softwareSet: softwareSet)
     }
 
     public static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
@@ -131,7 +155,9 @@ public struct IngestWriter {
                     continue
                 }
                 switch prepared.document {
-                case let inventory as InventoryDocument: try await writer.write(inventory, uploadID: uploadKey, raw: prepared.raw)
+                case let inventory as InventoryDocument:
+                    guard let set = prepared.softwareSet else { throw Rejection.invalid("software columns differ in length") }
+                    try await writer.write(inventory, softwareSet: set, uploadID: uploadKey, raw: prepared.raw)
                 case let consumption as ConsumptionDocument: try await writer.write(consumption)
                 case let connections as ConnectionsDocument: try await writer.write(connections)
                 default: break
@@ -162,24 +188,21 @@ public struct IngestWriter {
 
     // MARK: inventory
 
-    func write(_ inventory: InventoryDocument, uploadID: String, raw: [UInt8]) async throws {
+    func write(_ inventory: InventoryDocument, softwareSet: SoftwareSet, uploadID: String, raw: [UInt8]) async throws {
         let header = inventory.header
-        let software = inventory.software
-        guard software.columnsAgree else { throw Rejection.invalid("software columns differ in length") }
         let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
         let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
         // One upsert: the device's sighting times always, its inventory columns only when this
-        // snapshot is the newest (an older one that arrives late is history only). It answers the
-        // device's inventory time afterwards: ours means this snapshot is now the current one.
+        // snapshot is the newest (an older one that arrives late is history only).
         let newer = "devices.inventory_at IS NULL OR excluded.inventory_at >= devices.inventory_at"
         let inventoryColumns = ["os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
-                                "storage_bytes", "software_count", "inventory_at"]
-        let current = try await database.insert(into: "devices")
+                                "storage_bytes", "software_count", "software_set", "inventory_at"]
+        try await database.insert(into: "devices")
             .columns(["device_id", "hostname", "fqdn", "first_seen", "last_seen"] + inventoryColumns)
             .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt),
                     SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
                     SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
-                    SQLBind(storage), SQLBind(software.count), SQLBind(header.collectedAt))
+                    SQLBind(storage), SQLBind(softwareSet.count), SQLBind(softwareSet.id), SQLBind(header.collectedAt))
             .onConflict(with: ["device_id"]) { update in
                 var update = Self.sightings(update)
                 for column in inventoryColumns {
@@ -187,26 +210,26 @@ public struct IngestWriter {
                 }
                 return update
             }
-            .returning("inventory_at")
-            .first(decodingColumn: "inventory_at", as: Int64.self)
-        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "document")
-            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(software.count), SQLBind(String(decoding: raw, as: UTF8.self)))
             .run()
-        guard current == header.collectedAt else { return }
-        try await database.delete(from: "software").where("device_id", .equal, header.device.id).run()
-        // The whole set in one statement: the rows travel as one bound JSON array that the database
-        // unpacks itself, instead of 800 rows of bindings built and sent one by one. Repeats of a
-        // (name, architecture, version) within one snapshot are one row.
-        var rows = JSONArrayWriter()
-        for index in 0 ..< software.count {
-            rows.row([software.name[index], software.version[index], software.architecture[index] ?? "", software.source[index].rawValue, software.vendor[index]])
-        }
+        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "software_set", "document")
+            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(softwareSet.count), SQLBind(softwareSet.id),
+                    SQLBind(String(decoding: raw, as: UTF8.self)))
+            .run()
+        // A set seen before (another server of the same image, or this one unchanged) costs nothing more.
+        let isNew = try await database.insert(into: "software_sets").columns("set_id", "package_count")
+            .values(SQLBind(softwareSet.id), SQLBind(softwareSet.count))
+            .ignoringConflicts(with: ["set_id"])
+            .returning("set_id")
+            .first() != nil
+        guard isNew else { return }
+        // The rows travel as one bound JSON array that the database unpacks itself. Repeats of a
+        // (name, architecture, version) within one set are one row.
         let elements: SQLQueryString = database.dialect.name == "postgresql"
-            ? "SELECT \(bind: header.device.id), e->>0, e->>1, e->>2, e->>3, e->>4 FROM json_array_elements(\(bind: rows.text)::json) AS e"
-            : "SELECT \(bind: header.device.id), value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(\(bind: rows.text))"
+            ? "SELECT \(bind: softwareSet.id), e->>0, e->>1, e->>2, e->>3, e->>4 FROM json_array_elements(\(bind: softwareSet.rowsJSON)::json) AS e"
+            : "SELECT \(bind: softwareSet.id), value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(\(bind: softwareSet.rowsJSON))"
         try await database.raw("""
-            INSERT INTO software (device_id, name, version, architecture, source, vendor) \(elements) WHERE true
-            ON CONFLICT (device_id, name, architecture, version) DO NOTHING
+            INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor) \(elements) WHERE true
+            ON CONFLICT (set_id, name, architecture, version) DO NOTHING
             """).run()
     }
 
