@@ -32,6 +32,10 @@ trap cleanup EXIT
 .build/release/assay-bot inventory > "$work/inventory.json"
 port=18391
 
+cpu_seconds() {  # user + system CPU seconds of a process so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+
 run() {  # run BACKEND: one server, inventory then consumption
   local backend=$1 data="$work/$1"
   mkdir -p "$data"
@@ -53,8 +57,11 @@ run() {  # run BACKEND: one server, inventory then consumption
     if [ -n "${ASSAY_BENCH_PERF:-}" ]; then
       (sleep 25; perf record -g -p "$server_pid" -o "$ASSAY_BENCH_PERF.$backend.$kind" -- sleep 20 >/dev/null 2>&1) &
     fi
+    local before
+    before=$(cpu_seconds "$server_pid")
     ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
       --kind "$kind" --seconds "$seconds" --concurrency 16 | tee -a "$work/results.txt"
+    echo "  server CPU during that run: $(echo "$(cpu_seconds "$server_pid") - $before" | bc) s (the client's is in its own line)"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Fluent
+import SQLKit
 import Foundation
 import Vapor
 
@@ -9,6 +10,8 @@ struct UploadPrincipal: Sendable {
     let tenantID: UUID
     let userID: UUID?
     let familyID: UUID
+    let tenantActive: Bool
+    let keyLocked: Bool
 }
 
 extension Request {
@@ -31,7 +34,8 @@ struct UploadTokenMiddleware: AsyncMiddleware {
             try response.content.encode(ErrorResponseMiddleware.Body(error: "an upload token is needed (Authorization: Bearer asu_…)", requestID: request.id))
             return response
         }
-        request.uploadPrincipal = UploadPrincipal(tenantID: token.tenantID, userID: token.userID, familyID: token.familyID)
+        request.uploadPrincipal = UploadPrincipal(tenantID: token.tenantID, userID: token.userID, familyID: token.familyID,
+                                                  tenantActive: token.tenantActive, keyLocked: token.keyLocked)
         return try await next.respond(to: request)
     }
 }
@@ -73,13 +77,12 @@ struct UploadController: Sendable {
         guard Self.looksLikeOpenPGP(bytes) else {
             throw Abort(.unsupportedMediaType, reason: "the body is not an OpenPGP message encrypted to the tenant's key")
         }
-        if let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: request.db) {
+        guard let sql = request.db as? any SQLDatabase else { throw Abort(.internalServerError) }
+        if let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: sql) {
             return try await existing.encodeResponse(status: .ok, for: request)
         }
-        guard let tenant = try await Tenant.find(principal.tenantID, on: request.db), tenant.state == .active else {
-            throw Abort(.forbidden, reason: "this tenant does not accept uploads")
-        }
-        guard tenant.keyLockedAt == nil else {
+        guard principal.tenantActive else { throw Abort(.forbidden, reason: "this tenant does not accept uploads") }
+        guard !principal.keyLocked else {
             throw Abort(.locked, reason: "ingestion for this tenant is stopped (its key is locked); an operator has been alerted")
         }
         // Durable first: the body is on disk (fsynced) before the queue row exists, and the queue
@@ -88,23 +91,29 @@ struct UploadController: Sendable {
         if !spool.exists(key) {
             try await request.application.threadPool.runIfActive { try spool.put(bytes, key: key) }
         }
-        let upload = Upload(id: UUID(), tenantID: principal.tenantID, userID: principal.userID, sha256: digest, size: Int64(bytes.count),
-                            spoolKey: key, now: now())
-        do {
-            try await upload.create(on: request.db)
-        } catch {
-            // A concurrent upload of the same body won the unique (tenant, sha256): answer its id.
-            if let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: request.db) {
-                return try await existing.encodeResponse(status: .ok, for: request)
-            }
-            throw error
+        let id = UUID()
+        let time = now()
+        // A concurrent upload of the same body may win the unique (tenant, sha256): then its id is the answer.
+        let inserted = try await sql.insert(into: Upload.schema)
+            .columns("id", "tenant_id", "user_id", "sha256", "size", "spool_key", "state", "attempts", "next_attempt_at", "created_at", "updated_at")
+            .values(SQLBind(id), SQLBind(principal.tenantID), SQLBind(principal.userID), SQLBind(digest), SQLBind(Int64(bytes.count)), SQLBind(key),
+                    SQLBind(Upload.State.queued.rawValue), SQLBind(0), SQLBind(time), SQLBind(time), SQLBind(time))
+            .ignoringConflicts(with: ["tenant_id", "sha256"])
+            .returning("id")
+            .first()
+        guard inserted != nil else {
+            guard let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: sql) else { throw Abort(.conflict) }
+            return try await existing.encodeResponse(status: .ok, for: request)
         }
-        return try await Accepted(id: try upload.requireID(), state: upload.state.rawValue).encodeResponse(status: .accepted, for: request)
+        return try await Accepted(id: id, state: Upload.State.queued.rawValue).encodeResponse(status: .accepted, for: request)
     }
 
-    func existing(tenantID: UUID, sha256: String, on database: any Database) async throws -> Accepted? {
-        guard let upload = try await Upload.query(on: database).filter(\.$tenantID == tenantID).filter(\.$sha256 == sha256).first() else { return nil }
-        return Accepted(id: try upload.requireID(), state: upload.state.rawValue, failure: upload.failure, kind: upload.kind, deviceID: upload.deviceID)
+    func existing(tenantID: UUID, sha256: String, on sql: any SQLDatabase) async throws -> Accepted? {
+        guard let row = try await sql.select().columns("id", "state", "failure", "kind", "device_id").from(Upload.schema)
+            .where("tenant_id", .equal, SQLBind(tenantID)).where("sha256", .equal, SQLBind(sha256)).first() else { return nil }
+        return Accepted(id: try row.decode(column: "id", as: UUID.self), state: try row.decode(column: "state", as: String.self),
+                        failure: try row.decode(column: "failure", as: String?.self), kind: try row.decode(column: "kind", as: String?.self),
+                        deviceID: try row.decode(column: "device_id", as: String?.self))
     }
 
     func status(_ request: Request) async throws -> Accepted {

@@ -141,8 +141,11 @@ func load() async throws {
     var bodies: [[UInt8]] = []
     bodies.reserveCapacity(target)
     let prepared = Date()
+    var preparation = rusage()
     for index in 0 ..< target { bodies.append(try MessageEncryptor.encrypt(try document(kind: kind, index: index, inventory: inventory), to: [certificate])) }
     let averageSize = bodies.reduce(0) { $0 + $1.count } / max(1, bodies.count)
+    getrusage(Int32(RUSAGE_SELF.rawValue), &preparation)
+    let preparationCPU = Double(preparation.ru_utime.tv_sec + preparation.ru_stime.tv_sec) + Double(preparation.ru_utime.tv_usec + preparation.ru_stime.tv_usec) / 1e6
     FileHandle.standardError.write(Data("prepared \(target) \(kind) documents (\(averageSize) bytes encrypted on average) in \(String(format: "%.0f", Date().timeIntervalSince(prepared))) s\n".utf8))
 
     let configuration = URLSessionConfiguration.ephemeral
@@ -177,6 +180,9 @@ func load() async throws {
         return all
     }
     let uploadSeconds = Date().timeIntervalSince(started)
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    let clientCPU = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6 - preparationCPU
     // End to end: until the last acknowledged upload is ingested (workers take the oldest first).
     var done = 0
     var failed = 0
@@ -193,9 +199,9 @@ func load() async throws {
     }
     let endToEnd = Date().timeIntervalSince(started)
     let latencies = results.map { $0.0 * 1000 }
-    print(String(format: "%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed",
+    print(String(format: "%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed; client CPU %.1f s",
                  kind, results.count, uploadSeconds, Double(results.count) / uploadSeconds, Double(results.count) / endToEnd, endToEnd,
-                 percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed))
+                 percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed, clientCPU))
 }
 
 /// Where one upload's time goes, in process: RSA (session key), AES + inflate (the rest of

@@ -103,14 +103,35 @@ public struct ConsoleCredentials: Sendable {
     }
 
     /// The principal behind an upload token, or why not.
-    public func authenticate(uploadToken presented: String) async throws -> UploadToken? {
-        guard presented.hasPrefix("asu_"), presented.utf8.count <= 128 else { return nil }
-        guard let token = try await UploadToken.query(on: database).filter(\.$tokenHash == SecretToken.hash(presented)).first() else { return nil }
+    /// An upload token that checked out, with its tenant's state read in the same query.
+    public struct AuthenticatedUploadToken: Sendable {
+        public let tenantID: UUID
+        public let userID: UUID?
+        public let familyID: UUID
+        public let tenantActive: Bool
+        public let keyLocked: Bool
+    }
+
+    /// One query on the hot path of every upload (and no model reflection): the token by its hash,
+    /// joined with its tenant.
+    public func authenticate(uploadToken presented: String) async throws -> AuthenticatedUploadToken? {
+        guard presented.hasPrefix("asu_"), presented.utf8.count <= 128, let sql = database as? any SQLDatabase else { return nil }
+        guard let row = try await sql.raw("""
+            SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at
+            FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
+            WHERE t.token_hash = \(bind: SecretToken.hash(presented))
+            """).first() else { return nil }
+        let token = AuthenticatedUploadToken(
+            tenantID: try row.decode(column: "tenant_id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID?.self),
+            familyID: try row.decode(column: "family_id", as: UUID.self), tenantActive: try row.decode(column: "state", as: String.self) == Tenant.State.active.rawValue,
+            keyLocked: try row.decode(column: "key_locked_at", as: Date?.self) != nil)
+        let revoked = try row.decode(column: "revoked_at", as: Date?.self) != nil
         let time = now()
-        guard token.revokedAt == nil, token.expiresAt > time else {
-            try await AuditLog(database: database).append(tenantID: token.tenantID, actor: token.actor, action: "upload-token.refused",
+        guard !revoked, try row.decode(column: "expires_at", as: Date.self) > time else {
+            let actor = token.userID.map { "user:\($0)" } ?? "operator-token:\(token.familyID)"
+            try await AuditLog(database: database).append(tenantID: token.tenantID, actor: actor, action: "upload-token.refused",
                                                           subject: "grant-family:\(token.familyID)",
-                                                          detail: token.revokedAt != nil ? "revoked" : "expired", at: time)
+                                                          detail: revoked ? "revoked" : "expired", at: time)
             return nil
         }
         return token

@@ -91,11 +91,16 @@ public struct IngestWorker: Sendable {
                 WHERE ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
                   AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
                 ORDER BY created_at LIMIT \(bind: Self.batchSize)\(lock))
-            RETURNING id
+            RETURNING id, tenant_id, spool_key, attempts, created_at
             """).all()
-        let ids = try rows.map { try $0.decode(column: "id", as: UUID.self) }
-        guard !ids.isEmpty else { return [] }
-        return try await Upload.query(on: catalog).filter(\.$id ~~ ids).all()
+        // Built from the returned columns: loading the models again would cost a query and reflection.
+        return try rows.map { row in
+            let upload = Upload(id: try row.decode(column: "id", as: UUID.self), tenantID: try row.decode(column: "tenant_id", as: UUID.self), userID: nil,
+                                sha256: "", size: 0, spoolKey: try row.decode(column: "spool_key", as: String.self), now: try row.decode(column: "created_at", as: Date.self))
+            upload.attempts = try row.decode(column: "attempts", as: Int.self)
+            upload.state = .processing
+            return upload
+        }
     }
 
     func process(tenantID: UUID, uploads: [Upload]) async {
@@ -186,10 +191,12 @@ public struct IngestWorker: Sendable {
     }
 
     func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?, on database: (any Database)? = nil) async throws {
-        try await Upload.query(on: database ?? catalog).filter(\.$id == upload.requireID())
-            .set(\.$state, to: state).set(\.$failure, to: failure).set(\.$kind, to: kind).set(\.$deviceID, to: deviceID)
-            .set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil).set(\.$updatedAt, to: now())
-            .update()
+        guard let sql = (database ?? catalog) as? any SQLDatabase else { return }
+        try await sql.update(Upload.schema)
+            .set("state", to: SQLBind(state.rawValue)).set("failure", to: SQLBind(failure)).set("kind", to: SQLBind(kind)).set("device_id", to: SQLBind(deviceID))
+            .set("claimed_by", to: SQLBind(String?.none)).set("claimed_until", to: SQLBind(Date?.none)).set("updated_at", to: SQLBind(now()))
+            .where("id", .equal, SQLBind(try upload.requireID()))
+            .run()
     }
 
     /// Permanent: the reason is kept, and so is the encrypted blob in the spool.
