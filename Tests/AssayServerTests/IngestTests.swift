@@ -288,6 +288,33 @@ struct IngestTests {
         }
     }
 
+    @Test("concurrent uploads share syncs but not answers: one body sent eight times at once is queued once, twenty bodies twenty times", arguments: CatalogBackend.testable)
+    func concurrentUploads(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let same = try fixture.encrypt(try consumptionDocument())
+            let repeated = try await withThrowingTaskGroup(of: (HTTPStatus, UUID?).self) { group in
+                for _ in 0 ..< 8 { group.addTask { let (status, accepted) = try await fixture.upload(app, same); return (status, accepted?.id) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(repeated.filter { $0.0 == .accepted }.count == 1)
+            #expect(repeated.allSatisfy { $0.0 == .accepted || $0.0 == .ok })
+            #expect(Set(repeated.compactMap(\.1)).count == 1)
+            let bodies = try (0 ..< 20).map { try fixture.encrypt(try consumptionDocument(device: "device-\(1000 + $0)")) }
+            let distinct = try await withThrowingTaskGroup(of: (HTTPStatus, UUID?).self) { group in
+                for body in bodies { group.addTask { let (status, accepted) = try await fixture.upload(app, body); return (status, accepted?.id) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(distinct.allSatisfy { $0.0 == .accepted })
+            #expect(Set(distinct.compactMap(\.1)).count == 20)
+            #expect(try await Upload.query(on: app.db).count() == 21)
+            // every acknowledged body is in the spool under its digest
+            for body in bodies + [same] {
+                #expect(app.ingest.spool.exists("\(fixture.tenantID.uuidString.lowercased())/\(sha256Hex(Data(body)))"))
+            }
+        }
+    }
+
     @Test("the upload token opens the upload endpoints and nothing else")
     func uploadTokenIsUploadOnly() async throws {
         try await withTestApp { app, configuration in

@@ -7,6 +7,14 @@ public protocol SpoolStore: Sendable {
     func put(_ bytes: [UInt8], key: String) throws
     func get(_ key: String) throws -> [UInt8]
     func exists(_ key: String) -> Bool
+    /// Stores several bodies, durable when it returns; a store may share its syncs among them.
+    func putAll(_ items: [(key: String, bytes: [UInt8])]) throws
+}
+
+extension SpoolStore {
+    public func putAll(_ items: [(key: String, bytes: [UInt8])]) throws {
+        for item in items { try put(item.bytes, key: item.key) }
+    }
 }
 
 /// The local directory: each body is written beside its name, fsynced, renamed, and the directory
@@ -31,10 +39,32 @@ public struct LocalSpool: SpoolStore {
     }
 
     public func put(_ bytes: [UInt8], key: String) throws {
-        try Self.validate(key)
-        let path = directory + "/" + key
-        let folder = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try putAll([(key, bytes)])
+    }
+
+    /// Each file is written beside its name, fsynced and renamed; then each directory that gained
+    /// a name is fsynced once for all of them (without a journal, the new names are only durable then).
+    public func putAll(_ items: [(key: String, bytes: [UInt8])]) throws {
+        var folders = Set<String>()
+        for (key, bytes) in items {
+            try Self.validate(key)
+            let path = directory + "/" + key
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folders.contains(folder) {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
+            try Self.writeSynced(bytes, to: path)
+            folders.insert(folder)
+        }
+        for folder in folders {
+            let dirFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard dirFD >= 0 else { throw Failure(description: "cannot open a spool directory (errno \(errno))") }
+            defer { close(dirFD) }
+            guard fsync(dirFD) == 0 else { throw Failure(description: "cannot fsync a spool directory (errno \(errno))") }
+        }
+    }
+
+    private static func writeSynced(_ bytes: [UInt8], to path: String) throws {
         let partial = path + ".partial-\(UUID().uuidString.prefix(8))"
         let fd = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Failure(description: "cannot create a spool file (errno \(errno))") }
@@ -57,11 +87,6 @@ public struct LocalSpool: SpoolStore {
         guard rename(partial, path) == 0 else {
             unlink(partial)
             throw Failure(description: "cannot rename a spool file (errno \(errno))")
-        }
-        let dirFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
         }
     }
 

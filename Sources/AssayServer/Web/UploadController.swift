@@ -43,7 +43,7 @@ struct UploadTokenMiddleware: AsyncMiddleware {
 /// ING-1: `POST /api/v1/uploads` stores the encrypted body durably (spool fsync, then the queue row),
 /// then answers 202 with the upload id; the same SHA-256 again answers the same id.
 struct UploadController: Sendable {
-    let spool: any SpoolStore
+    let intake: UploadIntake
     let maxBytes: Int
     let now: @Sendable () -> Date
 
@@ -86,26 +86,17 @@ struct UploadController: Sendable {
             throw Abort(.locked, reason: "ingestion for this tenant is stopped (its key is locked); an operator has been alerted")
         }
         // Durable first: the body is on disk (fsynced) before the queue row exists, and the queue
-        // row exists before the client hears 202.
-        let key = "\(principal.tenantID.uuidString.lowercased())/\(digest)"
-        if !spool.exists(key) {
-            try await request.application.threadPool.runIfActive { try spool.put(bytes, key: key) }
-        }
-        let id = UUID()
-        let time = now()
-        // A concurrent upload of the same body may win the unique (tenant, sha256): then its id is the answer.
-        let inserted = try await sql.insert(into: Upload.schema)
-            .columns("id", "tenant_id", "user_id", "sha256", "size", "spool_key", "state", "attempts", "next_attempt_at", "created_at", "updated_at")
-            .values(SQLBind(id), SQLBind(principal.tenantID), SQLBind(principal.userID), SQLBind(digest), SQLBind(Int64(bytes.count)), SQLBind(key),
-                    SQLBind(Upload.State.queued.rawValue), SQLBind(0), SQLBind(time), SQLBind(time), SQLBind(time))
-            .ignoringConflicts(with: ["tenant_id", "sha256"])
-            .returning("id")
-            .first()
-        guard inserted != nil else {
+        // row exists before the client hears 202. Concurrent uploads share the syncs (group commit).
+        let receipt = try await intake.submit(UploadIntake.Submission(
+            tenantID: principal.tenantID, userID: principal.userID, sha256: digest, bytes: bytes,
+            spoolKey: "\(principal.tenantID.uuidString.lowercased())/\(digest)"))
+        switch receipt {
+        case .accepted(let id):
+            return try await Accepted(id: id, state: Upload.State.queued.rawValue).encodeResponse(status: .accepted, for: request)
+        case .duplicate:
             guard let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: sql) else { throw Abort(.conflict) }
             return try await existing.encodeResponse(status: .ok, for: request)
         }
-        return try await Accepted(id: id, state: Upload.State.queued.rawValue).encodeResponse(status: .accepted, for: request)
     }
 
     func existing(tenantID: UUID, sha256: String, on sql: any SQLDatabase) async throws -> Accepted? {

@@ -145,7 +145,8 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     let machines = app.grouped("api", "v1")
     ConsoleController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer,
                       trustedProxies: configuration.trustedProxies, now: now).register(machines)
-    UploadController(spool: app.ingest.spool, maxBytes: configuration.maxUploadBytes, now: now).register(machines)
+    let intake = UploadIntake(catalog: app.db as! any SQLDatabase, spool: app.ingest.spool, threadPool: app.threadPool, now: now)
+    UploadController(intake: intake, maxBytes: configuration.maxUploadBytes, now: now).register(machines)
 }
 
 /// What the upload endpoints, the workers and the portal share.
