@@ -139,7 +139,7 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "AssayServerTests",
-        dependencies: ["AssayServer", "SMTP", .product(name: "VaporTesting", package: "vapor")],
+        dependencies: ["AssayServer", "SMTP", "StrictJSON", .product(name: "VaporTesting", package: "vapor")],
         swiftSettings: strictSettings
     ),
     .testTarget(

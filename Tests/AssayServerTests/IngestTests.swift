@@ -4,6 +4,7 @@ import Fluent
 import Foundation
 import OpenPGP
 import SQLKit
+import StrictJSON
 import Testing
 import Vapor
 import VaporTesting
@@ -313,6 +314,16 @@ struct IngestTests {
                 #expect(app.ingest.spool.exists("\(fixture.tenantID.uuidString.lowercased())/\(sha256Hex(Data(body)))"))
             }
         }
+    }
+
+    @Test("rows handed to the database as JSON keep every character: quotes, backslashes, control characters, non-ASCII")
+    func jsonRows() throws {
+        var writer = JSONArrayWriter()
+        let awkward = "a\"b\\c\u{0}\u{1f}\n\té€😀</script>"
+        writer.row([awkward, nil, ""])
+        writer.row("cpu", [-9_223_372_036_854_775_808, 0, 42])
+        let parsed = try JSONReader().parse(Array(writer.text.utf8))
+        #expect(parsed == .array([.array([.string(awkward), .null, .string("")]), .array([.string("cpu"), .integer(.min), .integer(0), .integer(42)])]))
     }
 
     @Test("the upload token opens the upload endpoints and nothing else")

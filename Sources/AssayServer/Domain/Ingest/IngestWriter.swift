@@ -267,43 +267,57 @@ public struct IngestWriter {
             throw Rejection.invalid("series \(series.metric.prefix(80)) does not match the buckets")
         }
         try await touchDevice(header)
-        var rows: [(String, Int64, Int64, Int64, Int64)] = []
+        // All samples in one statement, as one bound JSON array the database unpacks.
+        var rows = JSONArrayWriter()
+        var metrics: [String] = []
         for series in all where series.metric.utf8.count <= 300 {
+            metrics.append(series.metric)
             for index in buckets.indices {
-                rows.append((series.metric, buckets[index], series.avg[index], series.p95[index], series.max[index]))
+                rows.row(series.metric, [buckets[index], series.avg[index], series.p95[index], series.max[index]])
             }
         }
-        for start in stride(from: 0, to: rows.count, by: 500) {
-            let insert = database.insert(into: "samples").columns("device_id", "metric", "bucket_start", "bucket_seconds", "avg", "p95", "max")
-            for row in rows[start ..< min(start + 500, rows.count)] {
-                insert.values(SQLBind(header.device.id), SQLBind(row.0), SQLBind(row.1), SQLBind(document.bucketSeconds), SQLBind(row.2), SQLBind(row.3), SQLBind(row.4))
-            }
-            try await insert.ignoringConflicts(with: ["device_id", "metric", "bucket_start"]).run()
+        if !metrics.isEmpty {
+            let elements: SQLQueryString = database.dialect.name == "postgresql"
+                ? "SELECT \(bind: header.device.id), e->>0, (e->>1)::bigint, \(bind: document.bucketSeconds), (e->>2)::bigint, (e->>3)::bigint, (e->>4)::bigint FROM json_array_elements(\(bind: rows.text)::json) AS e"
+                : "SELECT \(bind: header.device.id), value->>0, value->>1, \(bind: document.bucketSeconds), value->>2, value->>3, value->>4 FROM json_each(\(bind: rows.text))"
+            try await database.raw("""
+                INSERT INTO samples (device_id, metric, bucket_start, bucket_seconds, avg, p95, max) \(elements) WHERE true
+                ON CONFLICT (device_id, metric, bucket_start) DO NOTHING
+                """).run()
         }
         try await write(document.connections, header: header)
-        // ING-3: the days these buckets touch are summarised again.
-        let days = Set(buckets.map { $0 - $0 % 86_400 })
-        for series in all where series.metric.utf8.count <= 300 {
-            for day in days { try await rollUp(device: header.device.id, metric: series.metric, dayStart: day) }
-        }
+        // ING-3: the days these buckets touch are summarised again, from every sample of those days.
+        guard let first = buckets.min(), let last = buckets.max(), !metrics.isEmpty else { return }
+        try await rollUp(device: header.device.id, metrics: metrics, from: first - first % 86_400, to: last - last % 86_400 + 86_400)
     }
 
-    func rollUp(device: String, metric: String, dayStart: Int64) async throws {
-        let rows = try await database.select().columns("avg", "p95", "max").from("samples")
-            .where("device_id", .equal, device).where("metric", .equal, metric)
-            .where("bucket_start", .greaterThanOrEqual, dayStart).where("bucket_start", .lessThan, dayStart + 86_400).all()
-        guard !rows.isEmpty else { return }
-        let averages = try rows.map { try $0.decode(column: "avg", as: Int64.self) }.sorted()
-        let highs = try rows.map { try $0.decode(column: "p95", as: Int64.self) }.sorted()
-        let peak = try rows.map { try $0.decode(column: "max", as: Int64.self) }.max() ?? 0
+    func rollUp(device: String, metrics: [String], from start: Int64, to end: Int64) async throws {
+        let rows = try await database.select().columns("metric", "bucket_start", "avg", "p95", "max").from("samples")
+            .where("device_id", .equal, device).where("metric", .in, SQLBind.group(metrics))
+            .where("bucket_start", .greaterThanOrEqual, start).where("bucket_start", .lessThan, end).all()
+        struct Day { var averages: [Int64] = []; var highs: [Int64] = []; var peak = Int64.min }
+        var days: [String: [Int64: Day]] = [:]
+        for row in rows {
+            let metric = try row.decode(column: "metric", as: String.self)
+            let bucket = try row.decode(column: "bucket_start", as: Int64.self)
+            let dayStart = bucket - bucket % 86_400
+            days[metric, default: [:]][dayStart, default: Day()].averages.append(try row.decode(column: "avg", as: Int64.self))
+            days[metric]![dayStart]!.highs.append(try row.decode(column: "p95", as: Int64.self))
+            days[metric]![dayStart]!.peak = max(days[metric]![dayStart]!.peak, try row.decode(column: "max", as: Int64.self))
+        }
+        guard !days.isEmpty else { return }
         func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))] }
-        let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(dayStart)), timeZone: .gmt, formatOptions: [.withFullDate])
-        try await database.insert(into: "daily_usage").columns("device_id", "day", "metric", "p50", "p95", "max", "buckets")
-            .values(SQLBind(device), SQLBind(day), SQLBind(metric), SQLBind(percentile(averages, 0.5)), SQLBind(percentile(highs, 0.95)), SQLBind(peak), SQLBind(rows.count))
-            .onConflict(with: ["device_id", "day", "metric"]) { update in
-                update.set(excludedValueOf: "p50").set(excludedValueOf: "p95").set(excludedValueOf: "max").set(excludedValueOf: "buckets")
+        let insert = database.insert(into: "daily_usage").columns("device_id", "day", "metric", "p50", "p95", "max", "buckets")
+        for (metric, byDay) in days {
+            for (dayStart, summary) in byDay {
+                let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(dayStart)), timeZone: .gmt, formatOptions: [.withFullDate])
+                insert.values(SQLBind(device), SQLBind(day), SQLBind(metric), SQLBind(percentile(summary.averages.sorted(), 0.5)),
+                              SQLBind(percentile(summary.highs.sorted(), 0.95)), SQLBind(summary.peak), SQLBind(summary.averages.count))
             }
-            .run()
+        }
+        try await insert.onConflict(with: ["device_id", "day", "metric"]) { update in
+            update.set(excludedValueOf: "p50").set(excludedValueOf: "p95").set(excludedValueOf: "max").set(excludedValueOf: "buckets")
+        }.run()
     }
 
     // MARK: connections
@@ -346,6 +360,19 @@ struct JSONArrayWriter {
 
     var text: String { String(decoding: bytes + [UInt8(ascii: "]")], as: UTF8.self) }
 
+    /// A row of one string and some integers.
+    mutating func row(_ label: String, _ numbers: [Int64]) {
+        if rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
+        rowCount += 1
+        bytes.append(UInt8(ascii: "["))
+        appendString(label)
+        for number in numbers {
+            bytes.append(UInt8(ascii: ","))
+            bytes.append(contentsOf: String(number).utf8)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     mutating func row(_ values: [String?]) {
         if rowCount > 0 { bytes.append(UInt8(ascii: ",")) }
         rowCount += 1
@@ -356,21 +383,25 @@ struct JSONArrayWriter {
                 bytes.append(contentsOf: "null".utf8)
                 continue
             }
-            bytes.append(UInt8(ascii: "\""))
-            for byte in value.utf8 {
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                    bytes.append(UInt8(ascii: "\\"))
-                    bytes.append(byte)
-                case 0 ..< 0x20:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
-                default:
-                    bytes.append(byte)
-                }
-            }
-            bytes.append(UInt8(ascii: "\""))
+            appendString(value)
         }
         bytes.append(UInt8(ascii: "]"))
+    }
+
+    private mutating func appendString(_ value: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                bytes.append(UInt8(ascii: "\\"))
+                bytes.append(byte)
+            case 0 ..< 0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+            default:
+                bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }
