@@ -92,7 +92,7 @@ struct DurabilityTests {
     func killAndRestart() async throws {
         let server = try ServerProcess()
         defer { server.stop(); server.cleanUp() }
-        let setup = try server.command(["quickstart", "--admin-email", "jane.doe@acme.example"])
+        let setup = try server.command(["quickstart", "--no-scan", "--admin-email", "jane.doe@acme.example"])
         let tenant = try #require(setup.split(separator: "\n").first { $0.hasPrefix("tenant-id: ") }?.dropFirst(11))
         let certificate = try Certificate(importing: Array(try server.command(["keys", "public", "--tenant", String(tenant)]).utf8))
         let token = try server.command(["upload-token", "--tenant", String(tenant), "--hours", "2"]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -205,5 +205,27 @@ struct DurabilityTests {
             pending = try await Upload.query(on: app.db).filter(\.$state ~~ [.queued, .processing]).count()
         }
         return pending
+    }
+}
+
+@Suite("First run: quickstart scans this machine through the real API")
+struct FirstRunTests {
+    @Test("assay-server quickstart runs the bot beside it, uploads inventory and a short sample with an upload-only token, and ingests them")
+    func quickstartScansThisMachine() throws {
+        let server = try ServerProcess()
+        defer { server.cleanUp() }
+        let output = try server.command(["quickstart", "--sample-seconds", "4", "--admin-email", "jane.doe@acme.example"])
+        let uploads = output.split(separator: "\n").filter { $0.hasPrefix("upload ") }
+        #expect(uploads.contains { $0.hasSuffix(": done inventory ") || $0.contains(": done inventory") }, "\(output)")
+        #expect(uploads.contains { $0.contains(": done consumption") }, "\(output)")
+        #expect(uploads.allSatisfy { $0.contains(": done ") }, "\(output)")
+        #expect(output.contains("This machine: "))
+        // what the bot saw is left for the user to read, and no token is printed
+        let dryRun = server.directory.appendingPathComponent("data/first-run/this-machine-inventory.json")
+        #expect(FileManager.default.fileExists(atPath: dryRun.path))
+        #expect(!output.contains("asu_"))
+        // running it again changes nothing and scans nothing
+        let again = try server.command(["quickstart"])
+        #expect(again.contains("already set up") && !again.contains("upload "))
     }
 }

@@ -44,7 +44,7 @@ def mails(outbox):
 def server(tmp_path):
     port = free_port()
     env = dict(os.environ, ASSAY_DATA_DIR=str(tmp_path / "data"), ASSAY_PORT=str(port))
-    setup = subprocess.run([SERVER, "quickstart", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=tmp_path, text=True)
+    setup = subprocess.run([SERVER, "quickstart", "--no-scan", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=tmp_path, text=True)
     tenant = re.search(r"tenant-id: (\S+)", setup.stdout).group(1)
     log_path = tmp_path / "server.log"
     with open(log_path, "w") as log:
