@@ -32,6 +32,10 @@ trap cleanup EXIT
 .build/release/assay-bot inventory > "$work/inventory.json"
 port=18391
 
+documents_for() {  # consumption documents are 20 times the rows of an inventory: fewer of them
+  if [ "$1" = consumption ]; then echo $((seconds * 40)); else echo $((seconds * 350)); fi
+}
+
 cpu_seconds() {  # user + system CPU seconds of a process so far
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
@@ -45,7 +49,7 @@ run() {  # run BACKEND: one server, inventory then consumption
     psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE assay_bench" >/dev/null
   fi
   local tenant
-  tenant=$(env "${env[@]}" "$server" quickstart | sed -n 's/^tenant-id: //p')
+  tenant=$(env "${env[@]}" "$server" quickstart --no-scan | sed -n 's/^tenant-id: //p')
   env "${env[@]}" "$server" keys public --tenant "$tenant" > "$data/tenant.asc"
   local token
   token=$(env "${env[@]}" "$server" upload-token --tenant "$tenant" --hours 2)
@@ -60,7 +64,7 @@ run() {  # run BACKEND: one server, inventory then consumption
     local before
     before=$(cpu_seconds "$server_pid")
     ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
-      --kind "$kind" --seconds "$seconds" --concurrency 16 | tee -a "$work/results.txt"
+      --kind "$kind" --seconds "$seconds" --concurrency 16 --documents "$(documents_for "$kind")" | tee -a "$work/results.txt"
     echo "  server CPU during that run: $(echo "$(cpu_seconds "$server_pid") - $before" | bc) s (the client's is in its own line)"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
