@@ -57,7 +57,7 @@ run() {  # run BACKEND: one server, inventory then consumption
   server_pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
   for kind in ${ASSAY_BENCH_KINDS:-inventory inventory-distinct consumption}; do
-    echo -n "$backend: "
+    echo -n "$backend: " | tee -a "$work/results.txt"
     if [ -n "${ASSAY_BENCH_PERF:-}" ]; then
       (sleep 25; perf record -g -p "$server_pid" -o "$ASSAY_BENCH_PERF.$backend.$kind" -- sleep 20 >/dev/null 2>&1) &
     fi
@@ -84,6 +84,8 @@ python3 - "$work/results.txt" <<'PY'
 import re, sys
 for line in open(sys.argv[1]):
     backend, kind = line.split(":")[0], line.split(":")[1].split()[0]
+    if "ingested end to end" not in line:
+        continue
     rate = float(re.search(r"ingested end to end (\d+)/s", line).group(1))
     p99 = float(re.search(r"p99 ([\d.]+) ms", line).group(1))
     target = 300 if backend == "sqlite" else 200
