@@ -1,7 +1,8 @@
 // Upload pipeline benchmark (bench/ingest.sh): drives a running assay-server through its real API.
 //   ASSAY_BENCH_TOKEN=asu_… ingest-bench load --base URL --key tenant.asc --inventory bot.json --kind inventory|consumption
 //                     --seconds 60 --concurrency 16
-//   ingest-bench split --key-secret tenant.sec.asc --inventory bot.json   (in-process cost split)
+//   ingest-bench split --key-secret tenant.sec.asc --inventory bot.json   (in-process cost split;
+//     SPLIT_DB_ONLY=1 skips the crypto timings, SPLIT_DETAIL=1 adds per-statement timings)
 import AssayModel
 import Crypto
 import AssayServer
