@@ -4,6 +4,7 @@
 #   bench/ingest.sh [seconds]     (default 60 per run)
 #   ASSAY_BENCH_BACKENDS="sqlite postgres"  ASSAY_BENCH_KINDS="inventory consumption"  (to run fewer)
 #   ASSAY_BENCH_PERF=/tmp/x   records the server with `perf record -g` while the load runs
+#   ASSAY_BENCH_WORKERS=0 ASSAY_BENCH_NO_WAIT=1   acknowledgements alone (nothing is ingested)
 # Prints, for realistic inventory documents (the bot's own scan of this machine, ~800 packages,
 # ~12 KB encrypted; "inventory" as from servers of one image, "inventory-distinct" with a software
 # set of its own in every document) and for day-long consumption documents: uploads acknowledged per second,
@@ -43,7 +44,7 @@ cpu_seconds() {  # user + system CPU seconds of a process so far
 run() {  # run BACKEND: one server, inventory then consumption
   local backend=$1 data="$work/$1"
   mkdir -p "$data"
-  local env=(ASSAY_DATA_DIR="$data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=2 ASSAY_KEY_UNWRAPS_PER_MINUTE=100000)
+  local env=(ASSAY_DATA_DIR="$data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=${ASSAY_BENCH_WORKERS:-2} ASSAY_KEY_UNWRAPS_PER_MINUTE=100000)
   if [ "$backend" = postgres ]; then
     env+=(ASSAY_REGIONS=local DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/assay_bench" DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$pg_port/postgres")
     psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE assay_bench" >/dev/null

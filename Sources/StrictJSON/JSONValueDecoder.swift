@@ -67,11 +67,33 @@ private func unbox<T: Decodable>(_ value: JSONValue, as type: T.Type, path makeP
     // Columns of the bot's documents: whole arrays at once, without a container per element.
     case .array(let elements) where type == [String].self || type == [String?].self || type == [Int64].self || type == [Int64?].self:
         return try column(elements, as: type, path: makePath()) as! T
+    case .array(let elements) where type is any StringEnumColumn.Type:
+        return try (type as! any StringEnumColumn.Type).decodeColumn(elements, path: makePath()) as! T
     default: return try unboxSlowly(value, as: type, path: makePath())
     }
 }
 
 private protocol OptionalValue { static var none: Self { get } }
+
+/// Arrays of string-valued enums (a package's source, say): read whole, like the other columns.
+private protocol StringEnumColumn {
+    static func decodeColumn(_ elements: [JSONValue], path: [any CodingKey]) throws -> Any
+}
+
+extension Array: StringEnumColumn where Element: RawRepresentable & Decodable, Element.RawValue == String {
+    fileprivate static func decodeColumn(_ elements: [JSONValue], path: [any CodingKey]) throws -> Any {
+        var result: [Element] = []
+        result.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard case .string(let raw) = element else { throw mismatch(String.self, element, path + [IndexKey(index)]) }
+            guard let value = Element(rawValue: raw) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: path + [IndexKey(index)], debugDescription: "not one of the values \(Element.self) allows"))
+            }
+            result.append(value)
+        }
+        return result
+    }
+}
 extension Optional: OptionalValue {}
 
 private func column<T>(_ elements: [JSONValue], as type: T.Type, path: [any CodingKey]) throws -> Any {

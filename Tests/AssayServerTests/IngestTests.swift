@@ -326,6 +326,20 @@ struct IngestTests {
         #expect(parsed == .array([.array([.string(awkward), .null, .string("")]), .array([.string("cpu"), .integer(.min), .integer(0), .integer(42)])]))
     }
 
+    @Test("a software set's id is its content: equal sets share it, sets that differ only in where a field ends or in a missing vendor do not")
+    func softwareSetIDs() {
+        func set(_ packages: [(String, String, String?)]) -> String {
+            IngestWriter.SoftwareSet(SoftwareInventory(packages.map {
+                SoftwarePackage(name: $0.0, version: $0.1, architecture: "amd64", source: .dpkg, vendor: $0.2, installedSizeBytes: nil, installedAt: nil)
+            })).id
+        }
+        #expect(set([("bash", "5.2", "Debian")]) == set([("bash", "5.2", "Debian")]))
+        #expect(set([("ab", "c", nil)]) != set([("a", "bc", nil)]))
+        #expect(set([("a", "b", nil)]) != set([("a", "b", "")]))
+        #expect(set([("a", "b", nil), ("c", "d", nil)]) != set([("a", "b", nil)]))
+        #expect(set([("a", "b", nil)]).hasPrefix("sha256:") && set([("a", "b", nil)]).count == 71)
+    }
+
     @Test("the upload token opens the upload endpoints and nothing else")
     func uploadTokenIsUploadOnly() async throws {
         try await withTestApp { app, configuration in

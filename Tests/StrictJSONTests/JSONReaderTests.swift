@@ -169,4 +169,18 @@ struct JSONColumnTests {
             }
         }
     }
+
+    enum Source: String, Decodable { case dpkg, rpm }
+    struct Sources: Decodable { let source: [Source] }
+
+    @Test("arrays of string-valued enums decode whole; an unknown value names its index")
+    func enumColumns() throws {
+        #expect(try JSONValueDecoder().decode(Sources.self, from: Array(#"{"source":["dpkg","rpm"]}"#.utf8)).source == [.dpkg, .rpm])
+        #expect {
+            try JSONValueDecoder().decode(Sources.self, from: Array(#"{"source":["dpkg","msi"]}"#.utf8))
+        } throws: { error in
+            guard case .dataCorrupted(let context) = error as? DecodingError else { return false }
+            return context.codingPath.map(\.stringValue) == ["source", "1"]
+        }
+    }
 }

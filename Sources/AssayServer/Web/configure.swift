@@ -99,6 +99,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.migrations.add(M005_CreateSessions())
     app.migrations.add(M006_AddSessionCSRFToken())
     app.migrations.add(M007_CreateTenantKeysAndUploads())
+    app.migrations.add(M008_IndexAuditByTenantAction())
 
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port

@@ -1,4 +1,5 @@
 import AssayModel
+import Crypto
 import Fluent
 import Foundation
 import SQLKit
@@ -97,19 +98,46 @@ public struct IngestWriter {
     }
 
     /// A device's packages as the tenant stores them: once per distinct set, by SHA-256 of its rows.
+    /// The rows are hashed as they stand; their JSON for the database is only built for a set the
+    /// tenant has not seen (most are: servers of one image share one).
     struct SoftwareSet: Sendable {
         let id: String
-        let rowsJSON: String
-        let count: Int
+        let software: SoftwareInventory
+        var count: Int { software.count }
 
         init(_ software: SoftwareInventory) {
+            self.software = software
+            // Every field tagged (absent or present) and length-prefixed, so that no two different
+            // sets hash the same bytes.
+            var hasher = SHA256()
+            func feed(_ field: String?) {
+                guard var text = field else {
+                    hasher.update(data: [0])
+                    return
+                }
+                hasher.update(data: [1])
+                text.withUTF8 { bytes in
+                    withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                }
+            }
+            for index in 0 ..< software.count {
+                feed(software.name[index])
+                feed(software.version[index])
+                feed(software.architecture[index] ?? "")
+                feed(software.source[index].rawValue)
+                feed(software.vendor[index])
+            }
+            let digits = Array("0123456789abcdef".utf8)
+            id = "sha256:" + String(decoding: hasher.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
+        }
+
+        var rowsJSON: String {
             var rows = JSONArrayWriter()
             for index in 0 ..< software.count {
                 rows.row([software.name[index], software.version[index], software.architecture[index] ?? "", software.source[index].rawValue, software.vendor[index]])
             }
-            rowsJSON = rows.text
-            id = "sha256:" + sha256Hex(Data(rowsJSON.utf8))
-            count = software.count
+            return rows.text
         }
     }
 
