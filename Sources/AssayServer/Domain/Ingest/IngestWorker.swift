@@ -125,14 +125,18 @@ public struct IngestWorker: Sendable {
             for upload in uploads { await retry(upload, reason: "the tenant database does not answer") }
             return
         }
-        // Decrypt and decode outside the lock, so that workers use every core for the CPU-heavy half.
+        // Decrypt and decode outside the lock, so that workers use every core for the CPU-heavy half,
+        // on threads of lower priority than the acknowledgements.
         var prepared: [(Upload, IngestWriter.Prepared)] = []
         for upload in uploads {
             guard let id = upload.id else { continue }
             do {
-                let blob = try spool.get(upload.spoolKey)
-                let opened = try MessageDecryptor.decrypt(blob, with: secrets, limits: limits)
-                prepared.append((upload, try IngestWriter.prepare(opened.data, uploadID: id, receivedAt: upload.createdAt)))
+                let (spool, limits, createdAt) = (spool, limits, upload.createdAt)
+                let document = try await BackgroundCPU.shared.run {
+                    let opened = try MessageDecryptor.decrypt(try spool.get(upload.spoolKey), with: secrets, limits: limits)
+                    return try IngestWriter.prepare(opened.data, uploadID: id, receivedAt: createdAt)
+                }
+                prepared.append((upload, document))
             } catch let error as OpenPGPError {
                 await fail(upload, reason: "cannot be opened with the tenant's key: \(error)")
             } catch let rejection as IngestWriter.Rejection {
