@@ -84,13 +84,22 @@ public struct IngestWorker: Sendable {
         guard let sql = catalog as? any SQLDatabase else { return [] }
         let time = now()
         let lock = sql.dialect.name == "postgresql" ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
+        // Due uploads in the order of the (state, next_attempt_at) index, so that a claim reads
+        // only the rows it takes however long the queue is; claims that expired (their worker
+        // died) are taken first.
+        let due: SQLQueryString = """
+            SELECT id FROM (SELECT id FROM \(ident: Upload.schema) WHERE state = 'processing' AND claimed_until < \(bind: time)
+                            LIMIT \(bind: Self.batchSize)\(lock)) AS expired
+            UNION ALL
+            SELECT id FROM (SELECT id FROM \(ident: Upload.schema) WHERE state = 'queued' AND next_attempt_at <= \(bind: time)
+                              AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
+                            ORDER BY next_attempt_at LIMIT \(bind: Self.batchSize)\(lock)) AS queued
+            """
         let rows = try await sql.raw("""
             UPDATE \(ident: Upload.schema) SET state = 'processing', claimed_by = \(bind: name), claimed_until = \(bind: time.addingTimeInterval(Self.claimSeconds)),
                 updated_at = \(bind: time)
-            WHERE id IN (SELECT id FROM \(ident: Upload.schema)
-                WHERE ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
-                  AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
-                ORDER BY created_at LIMIT \(bind: Self.batchSize)\(lock))
+            WHERE id IN (SELECT id FROM (\(due)) AS due LIMIT \(bind: Self.batchSize))
+              AND ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
             RETURNING id, tenant_id, spool_key, attempts, created_at
             """).all()
         // Built from the returned columns: loading the models again would cost a query and reflection.
