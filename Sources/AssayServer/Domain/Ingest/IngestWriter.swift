@@ -128,8 +128,7 @@ public struct IngestWriter {
                 feed(software.source[index].rawValue)
                 feed(software.vendor[index])
             }
-            let digits = Array("0123456789abcdef".utf8)
-            id = "sha256:" + String(decoding: hasher.finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0F)]] }, as: UTF8.self)
+            id = "sha256:" + lowercaseHex(hasher.finalize())
         }
 
         var rowsJSON: String {
@@ -252,13 +251,41 @@ public struct IngestWriter {
         guard isNew else { return }
         // The rows travel as one bound JSON array that the database unpacks itself. Repeats of a
         // (name, architecture, version) within one set are one row.
-        let elements: SQLQueryString = database.dialect.name == "postgresql"
-            ? "SELECT \(bind: softwareSet.id), e->>0, e->>1, e->>2, e->>3, e->>4 FROM json_array_elements(\(bind: softwareSet.rowsJSON)::json) AS e"
-            : "SELECT \(bind: softwareSet.id), value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(\(bind: softwareSet.rowsJSON))"
+        let elements = selectRows(leading: [SQLBind(softwareSet.id)], from: softwareSet.rowsJSON, as: [.text, .text, .text, .text, .text])
         try await database.raw("""
             INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor) \(elements) WHERE true
             ON CONFLICT (set_id, name, architecture, version) DO NOTHING
             """).run()
+    }
+
+    enum RowField { case text, integer }
+
+    /// `SELECT <leading values>, element 0, element 1, … FROM <one bound JSON array of rows>`: the
+    /// dialect's own way to unpack many rows from one parameter (`json_each` on SQLite,
+    /// `json_array_elements` on PostgreSQL, which also needs integers cast).
+    func selectRows(leading: [SQLBind], from json: String, as fields: [RowField]) -> SQLQueryString {
+        let postgres = database.dialect.name == "postgresql"
+        var query: SQLQueryString = "SELECT "
+        for value in leading { query.appendInterpolation(value); query.appendLiteral(", ") }
+        for (index, field) in fields.enumerated() {
+            if index > 0 { query.appendLiteral(", ") }
+            switch (postgres, field) {
+            case (true, .integer): query.appendLiteral("(e->>\(index))::bigint")
+            case (true, .text): query.appendLiteral("e->>\(index)")
+            case (false, _): query.appendLiteral("value->>\(index)")
+            }
+        }
+        query.appendLiteral(" FROM ")
+        if postgres {
+            query.appendLiteral("json_array_elements(")
+            query.appendInterpolation(bind: json)
+            query.appendLiteral("::json) AS e")
+        } else {
+            query.appendLiteral("json_each(")
+            query.appendInterpolation(bind: json)
+            query.appendLiteral(")")
+        }
+        return query
     }
 
     // MARK: consumption
@@ -305,11 +332,10 @@ public struct IngestWriter {
             }
         }
         if !metrics.isEmpty {
-            let elements: SQLQueryString = database.dialect.name == "postgresql"
-                ? "SELECT \(bind: header.device.id), e->>0, (e->>1)::bigint, \(bind: document.bucketSeconds), (e->>2)::bigint, (e->>3)::bigint, (e->>4)::bigint FROM json_array_elements(\(bind: rows.text)::json) AS e"
-                : "SELECT \(bind: header.device.id), value->>0, value->>1, \(bind: document.bucketSeconds), value->>2, value->>3, value->>4 FROM json_each(\(bind: rows.text))"
+            let elements = selectRows(leading: [SQLBind(header.device.id), SQLBind(document.bucketSeconds)], from: rows.text,
+                                      as: [.text, .integer, .integer, .integer, .integer])
             try await database.raw("""
-                INSERT INTO samples (device_id, metric, bucket_start, bucket_seconds, avg, p95, max) \(elements) WHERE true
+                INSERT INTO samples (device_id, bucket_seconds, metric, bucket_start, avg, p95, max) \(elements) WHERE true
                 ON CONFLICT (device_id, metric, bucket_start) DO NOTHING
                 """).run()
         }
