@@ -29,6 +29,13 @@ public struct JSONReader: Sendable {
     }
 
     public func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
+        try parseRecordingMembers(bytes).value
+    }
+
+    /// Parses like `parse`, and tells where each member of a top-level object lies in the text
+    /// (key → byte range of its value), so that a caller can keep or cut parts of the document
+    /// as it was sent, without writing it again.
+    public func parseRecordingMembers(_ bytes: [UInt8]) throws(Failure) -> (value: JSONValue, members: [String: Range<Int>]) {
         do {
             return try bytes.withUnsafeBufferPointer { buffer in
                 var cursor = Cursor(bytes: buffer, limits: limits)
@@ -36,7 +43,7 @@ public struct JSONReader: Sendable {
                 let value = try cursor.value(depth: 0)
                 cursor.skipWhitespace()
                 guard cursor.index == buffer.count else { throw cursor.failure("text after the value") }
-                return value
+                return (value, cursor.topLevelMembers)
             }
         } catch let failure as Failure {
             throw failure
@@ -50,6 +57,8 @@ private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let limits: JSONReader.Limits
     var index = 0
+    /// Byte ranges of the values of the outermost object's members.
+    var topLevelMembers: [String: Range<Int>] = [:]
 
     init(bytes: UnsafeBufferPointer<UInt8>, limits: JSONReader.Limits) {
         self.bytes = bytes
@@ -109,7 +118,9 @@ private struct Cursor {
             guard current == UInt8(ascii: ":") else { throw failure("':' expected after an object key") }
             index += 1
             skipWhitespace()
+            let valueStart = index
             let member = try value(depth: depth)
+            if depth == 1 { topLevelMembers[key] = valueStart ..< index }
             guard members.updateValue(member, forKey: key) == nil else {
                 throw JSONReader.Failure(offset: keyOffset, reason: "a key appears twice in one object")
             }
@@ -148,12 +159,20 @@ private struct Cursor {
     mutating func string() throws(JSONReader.Failure) -> String {
         index += 1
         let start = index
-        // Fast path: no escapes, so the bytes are the string once their UTF-8 is checked.
+        // Fast path: no escapes, so the bytes are the string once their UTF-8 is checked (nothing
+        // to check when every byte is ASCII, as in most of the bot's strings).
+        var ascii = true
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                return try finish(UnsafeBufferPointer(rebasing: bytes[start ..< index]), at: start)
+                let raw = UnsafeBufferPointer(rebasing: bytes[start ..< index])
+                if ascii {
+                    index += 1
+                    return String(decoding: raw, as: UTF8.self)
+                }
+                return try finish(raw, at: start)
             }
+            ascii = ascii && byte < 0x80
             if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
             guard byte >= 0x20 else { throw failure("a control character must be escaped in a string") }
             index += 1

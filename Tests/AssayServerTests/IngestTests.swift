@@ -246,7 +246,26 @@ struct IngestTests {
             // The late snapshot's software is history: its set is kept and named by its snapshot.
             let sets = try await tenantDB.raw("SELECT s.software_set, p.package_count FROM inventory_snapshots s JOIN software_sets p ON p.set_id = s.software_set ORDER BY s.collected_at").all()
             #expect(try sets.map { try $0.decode(column: "package_count", as: Int.self) } == [2, 3])
+            // A snapshot keeps the document as sent, its package list cut down to the set's id.
+            let stored = try await tenantDB.raw("SELECT software_set, document FROM inventory_snapshots ORDER BY collected_at").all()
+            for row in stored {
+                let text = try row.decode(column: "document", as: String.self)
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                #expect(object["software"] as? String == (try row.decode(column: "software_set", as: String.self)))
+                #expect((object["header"] as? [String: Any])?["kind"] as? String == "inventory")
+                #expect(object["system"] != nil && object["cpu"] != nil)
+            }
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
+
+            // Two new snapshots of one device in one batch, the newest first: it still wins.
+            let newest = try IngestWriter.prepare(try snapshot(at: 1_764_500_000, hostname: "newest", packages: ["a"]), uploadID: UUID(), receivedAt: Date())
+            let between = try IngestWriter.prepare(try snapshot(at: 1_764_450_000, hostname: "between", packages: ["a", "b"]), uploadID: UUID(), receivedAt: Date())
+            _ = try await IngestWriter.ingest([newest, between], into: tenantDB as! any Database)
+            let latest = try #require(try await tenantDB.raw("SELECT hostname, software_count, inventory_at FROM devices").all().first)
+            #expect(try latest.decode(column: "hostname", as: String.self) == "newest")
+            #expect(try latest.decode(column: "software_count", as: Int.self) == 1)
+            #expect(try latest.decode(column: "inventory_at", as: Int64.self) == 1_764_500_000)
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM inventory_snapshots").first()?.decode(column: "n", as: Int.self) == 4)
         }
     }
 

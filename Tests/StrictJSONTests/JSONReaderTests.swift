@@ -108,6 +108,19 @@ struct JSONReaderTests {
         #expect(try JSONValueDecoder().decode(ConsumptionDocument.self, from: encoded) == consumption)
     }
 
+    @Test("the outermost object's members are located in the text; nested ones are not")
+    func memberSpans() throws {
+        let text = Array(#" { "a" : [1, {"b": "x\"}"}] , "c":{"a":2},"d":"\u0041" } "#.utf8)
+        let (value, members) = try JSONReader().parseRecordingMembers(text)
+        #expect(value == (try JSONReader().parse(text)))
+        #expect(Set(members.keys) == ["a", "c", "d"])
+        func slice(_ key: String) -> String { String(decoding: text[members[key]!], as: UTF8.self) }
+        #expect(slice("a") == #"[1, {"b": "x\"}"}]"#)
+        #expect(slice("c") == #"{"a":2}"#)
+        #expect(slice("d") == #""\u0041""#)
+        #expect(try JSONReader().parseRecordingMembers(Array("[{\"a\":1}]".utf8)).members.isEmpty)
+    }
+
     @Test("wrong shapes give DecodingError with the path, like JSONDecoder")
     func decodingErrors() throws {
         struct Item: Decodable { let name: String; let size: Int8; let tags: [String?] }

@@ -78,11 +78,13 @@ struct UploadController: Sendable {
             throw Abort(.unsupportedMediaType, reason: "the body is not an OpenPGP message encrypted to the tenant's key")
         }
         guard let sql = request.db as? any SQLDatabase else { throw Abort(.internalServerError) }
-        if let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: sql) {
-            return try await existing.encodeResponse(status: .ok, for: request)
-        }
-        guard principal.tenantActive else { throw Abort(.forbidden, reason: "this tenant does not accept uploads") }
-        guard !principal.keyLocked else {
+        // A tenant that takes no uploads still answers a repeat of one it took (the console may
+        // not have heard the first answer); an accepting tenant's repeats are found by the insert.
+        if !principal.tenantActive || principal.keyLocked {
+            if let existing = try await existing(tenantID: principal.tenantID, sha256: digest, on: sql) {
+                return try await existing.encodeResponse(status: .ok, for: request)
+            }
+            guard principal.tenantActive else { throw Abort(.forbidden, reason: "this tenant does not accept uploads") }
             throw Abort(.locked, reason: "ingestion for this tenant is stopped (its key is locked); an operator has been alerted")
         }
         // Durable first: the body is on disk (fsynced) before the queue row exists, and the queue

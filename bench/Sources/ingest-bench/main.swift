@@ -13,6 +13,7 @@ import FoundationNetworking
 #endif
 import OpenPGP
 import SQLKit
+import Synchronization
 import Vapor
 
 func option(_ name: String, _ fallback: String? = nil) -> String {
@@ -149,37 +150,38 @@ func load() async throws {
     let preparationCPU = Double(preparation.ru_utime.tv_sec + preparation.ru_stime.tv_sec) + Double(preparation.ru_utime.tv_usec + preparation.ru_stime.tv_usec) / 1e6
     FileHandle.standardError.write(Data("prepared \(target) \(kind) documents (\(averageSize) bytes encrypted on average) in \(String(format: "%.0f", Date().timeIntervalSince(prepared))) s\n".utf8))
 
-    let configuration = URLSessionConfiguration.ephemeral
-    configuration.httpMaximumConnectionsPerHost = concurrency
-    let session = URLSession(configuration: configuration)
+    guard let port = URL(string: base)?.port.flatMap({ UInt16(exactly: $0) }) else { fatalError("--base must be http://127.0.0.1:PORT") }
+    let digests = bodies.map { body in SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined() }
     let started = Date()
     let deadline = started.addingTimeInterval(seconds)
-    let cursor = Cursor(limit: bodies.count)
+    let cursor = Atomic<Int>(0)
     let shared = bodies
-    let results = try await withThrowingTaskGroup(of: [(Double, UUID)].self) { group in
-        for _ in 0 ..< concurrency {
-            group.addTask {
-                var mine: [(Double, UUID)] = []
-                while Date() < deadline {
-                    guard let index = await cursor.next() else { break }
-                    let bodies = shared
-                    var request = URLRequest(url: URL(string: base + "/api/v1/uploads")!)
-                    request.httpMethod = "POST"
-                    request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-                    request.setValue(SHA256.hash(data: bodies[index]).map { String(format: "%02x", $0) }.joined(), forHTTPHeaderField: "X-Content-SHA256")
-                    request.httpBody = Data(bodies[index])
-                    let sent = Date()
-                    let (data, response) = try await session.data(for: request)
-                    guard (response as? HTTPURLResponse)?.statusCode == 202 else { throw NSError(domain: "upload refused: \(String(decoding: data, as: UTF8.self))", code: 1) }
-                    mine.append((Date().timeIntervalSince(sent), try JSONDecoder().decode(Accepted.self, from: data).id))
+    // Each thread: its own keep-alive connection, one upload at a time, until the deadline.
+    let perThread: [Result<[(Double, UUID)], LoadClientError>] = onThreads(concurrency) { _ in
+        do {
+            let connection = try LoadConnection(port: port)
+            var mine: [(Double, UUID)] = []
+            while Date() < deadline {
+                let index = cursor.add(1, ordering: .relaxed).oldValue
+                guard index < shared.count else { break }
+                let sent = DispatchTime.now().uptimeNanoseconds
+                let response = try connection.send(method: "POST", path: "/api/v1/uploads",
+                                                   headers: [("Authorization", "Bearer \(token)"), ("X-Content-SHA256", digests[index])], body: shared[index])
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
+                guard response.status == 202, let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(response.body)) else {
+                    return .failure(.malformed("upload refused (\(response.status)): \(String(decoding: response.body.prefix(200), as: UTF8.self))"))
                 }
-                return mine
+                mine.append((elapsed, accepted.id))
             }
+            return .success(mine)
+        } catch let error as LoadClientError {
+            return .failure(error)
+        } catch {
+            return .failure(.malformed("\(error)"))
         }
-        var all: [(Double, UUID)] = []
-        for try await part in group { all += part }
-        return all
     }
+    let results = try perThread.flatMap { try $0.get() }
+    let session = URLSession(configuration: .ephemeral)
     let uploadSeconds = Date().timeIntervalSince(started)
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)

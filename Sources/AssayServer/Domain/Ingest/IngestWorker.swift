@@ -21,7 +21,7 @@ public struct IngestWorker: Sendable {
     let now: @Sendable () -> Date
 
     static let claimSeconds: TimeInterval = 300
-    static let batchSize = 16
+    static let batchSize = 32
     static let maxAttempts = 10
 
     init(name: String, catalog: any Database, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
@@ -193,18 +193,33 @@ public struct IngestWorker: Sendable {
         }
         // One catalog commit for the batch. Should it fail, the uploads are claimed again later and
         // the tenant database's ingested_uploads rows make that a no-op.
-        let worker = self
-        let landed = zip(prepared.map(\.0), outcomes).map { ($0, $1) }
-        try? await catalog.transaction { transaction in
-            for (upload, outcome) in landed {
-                try await worker.finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, on: transaction)
-            }
-        }
+        try? await finishDone(Array(zip(prepared.map(\.0), outcomes)))
         await cache.invalidate(tenantID)
     }
 
-    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?, on database: (any Database)? = nil) async throws {
-        guard let sql = (database ?? catalog) as? any SQLDatabase else { return }
+    /// Marks a batch done in one statement: each upload's kind and device picked by its id.
+    func finishDone(_ landed: [(Upload, IngestWriter.Outcome)]) async throws {
+        guard let sql = catalog as? any SQLDatabase, !landed.isEmpty else { return }
+        var kinds = SQLQueryString("CASE id")
+        var devices = SQLQueryString("CASE id")
+        var ids: [SQLBind] = []
+        for (upload, outcome) in landed {
+            let id = SQLBind(try upload.requireID())
+            ids.append(id)
+            kinds.appendLiteral(" WHEN "); kinds.appendInterpolation(id); kinds.appendLiteral(" THEN "); kinds.appendInterpolation(bind: outcome.kind.rawValue)
+            devices.appendLiteral(" WHEN "); devices.appendInterpolation(id); devices.appendLiteral(" THEN "); devices.appendInterpolation(bind: outcome.deviceID)
+        }
+        kinds.appendLiteral(" END")
+        devices.appendLiteral(" END")
+        try await sql.raw("""
+            UPDATE \(ident: Upload.schema) SET state = \(bind: Upload.State.done.rawValue), failure = NULL, kind = \(kinds), device_id = \(devices),
+                claimed_by = NULL, claimed_until = NULL, updated_at = \(bind: now())
+            WHERE id IN \(SQLGroupExpression(ids))
+            """).run()
+    }
+
+    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?) async throws {
+        guard let sql = catalog as? any SQLDatabase else { return }
         try await sql.update(Upload.schema)
             .set("state", to: SQLBind(state.rawValue)).set("failure", to: SQLBind(failure)).set("kind", to: SQLBind(kind)).set("device_id", to: SQLBind(deviceID))
             .set("claimed_by", to: SQLBind(String?.none)).set("claimed_until", to: SQLBind(Date?.none)).set("updated_at", to: SQLBind(now()))

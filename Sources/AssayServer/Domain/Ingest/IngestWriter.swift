@@ -41,9 +41,16 @@ public struct IngestWriter {
     }
 
     public static func decode(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable) {
+        let (kind, document, _) = try decodeLocatingMembers(plaintext)
+        return (kind, document)
+    }
+
+    /// The document, and where its top-level members lie in the text.
+    static func decodeLocatingMembers(_ plaintext: [UInt8]) throws -> (DocumentKind, any Sendable, [String: Range<Int>]) {
         // One strict parse (no duplicate keys, valid UTF-8, bounded depth), then typed decoding of the tree.
         let tree: JSONValue
-        do { tree = try JSONReader().parse(plaintext) } catch { throw Rejection.malformed(error.description) }
+        let members: [String: Range<Int>]
+        do { (tree, members) = try JSONReader().parseRecordingMembers(plaintext) } catch { throw Rejection.malformed(error.description) }
         let decoder = JSONValueDecoder()
         let probe: Probe
         do { probe = try decoder.decode(Probe.self, from: tree) } catch { throw Rejection.malformed("no document header (\(Self.describe(error)))") }
@@ -52,9 +59,9 @@ public struct IngestWriter {
         guard let kind = DocumentKind(rawValue: probe.header.kind) else { throw Rejection.malformed("unknown kind \(probe.header.kind.prefix(40))") }
         do {
             switch kind {
-            case .inventory: return (kind, try decoder.decode(InventoryDocument.self, from: tree))
-            case .consumption: return (kind, try decoder.decode(ConsumptionDocument.self, from: tree))
-            case .connections: return (kind, try decoder.decode(ConnectionsDocument.self, from: tree))
+            case .inventory: return (kind, try decoder.decode(InventoryDocument.self, from: tree), members)
+            case .consumption: return (kind, try decoder.decode(ConsumptionDocument.self, from: tree), members)
+            case .connections: return (kind, try decoder.decode(ConnectionsDocument.self, from: tree), members)
             }
         } catch {
             throw Rejection.malformed(Self.describe(error))
@@ -92,7 +99,9 @@ public struct IngestWriter {
         let kind: DocumentKind
         let header: DocumentHeader
         let document: any Sendable
-        let raw: [UInt8]
+        /// Inventory only: the document as sent, its `software` member cut down to the set's id
+        /// (the rows are the set's): a snapshot's history without a copy of every package list.
+        let snapshotText: [UInt8]
         /// Inventory only: the content address of its software set and its rows as JSON.
         let softwareSet: SoftwareSet?
     }
@@ -108,18 +117,17 @@ public struct IngestWriter {
         init(_ software: SoftwareInventory) {
             self.software = software
             // Every field tagged (absent or present) and length-prefixed, so that no two different
-            // sets hash the same bytes.
-            var hasher = SHA256()
+            // sets hash the same bytes; gathered first, hashed in one call.
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(software.count * 64)
             func feed(_ field: String?) {
-                guard var text = field else {
-                    hasher.update(data: [0])
+                guard let field else {
+                    bytes.append(0)
                     return
                 }
-                hasher.update(data: [1])
-                text.withUTF8 { bytes in
-                    withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { hasher.update(bufferPointer: $0) }
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                }
+                bytes.append(1)
+                withUnsafeBytes(of: UInt64(field.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+                bytes.append(contentsOf: field.utf8)
             }
             for index in 0 ..< software.count {
                 feed(software.name[index])
@@ -128,7 +136,7 @@ public struct IngestWriter {
                 feed(software.source[index].rawValue)
                 feed(software.vendor[index])
             }
-            id = "sha256:" + lowercaseHex(hasher.finalize())
+            id = "sha256:" + lowercaseHex(SHA256.hash(data: bytes))
         }
 
         var rowsJSON: String {
@@ -141,7 +149,7 @@ public struct IngestWriter {
     }
 
     public static func prepare(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date) throws -> Prepared {
-        let (kind, document) = try Self.decode(plaintext)
+        let (kind, document, members) = try Self.decodeLocatingMembers(plaintext)
         let header: DocumentHeader
         switch document {
         case let inventory as InventoryDocument: header = inventory.header
@@ -151,11 +159,16 @@ public struct IngestWriter {
         }
         try Self.validate(header)
         var softwareSet: SoftwareSet?
+        var snapshotText: [UInt8] = []
         if let inventory = document as? InventoryDocument {
             guard inventory.software.columnsAgree else { throw Rejection.invalid("software columns differ in length") }
-            softwareSet = SoftwareSet(inventory.software)
+            let set = SoftwareSet(inventory.software)
+            softwareSet = set
+            snapshotText = plaintext
+            if let software = members["software"] { snapshotText.replaceSubrange(software, with: Array("\"\(set.id)\"".utf8)) }
         }
-        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document, raw: plaintext, softwareSet: softwareSet)
+        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document,
+                        snapshotText: snapshotText, softwareSet: softwareSet)
     }
 
     public static func ingest(_ plaintext: [UInt8], uploadID: UUID, receivedAt: Date, into tenantDatabase: any Database) async throws -> Outcome {
@@ -175,6 +188,7 @@ public struct IngestWriter {
             let landed = sql.insert(into: "ingested_uploads")
                 .columns("upload_id", "kind", "device_id", "ingested_at")
             var written = Set<String>()
+            var inventories: [InventoryRow] = []
             for (prepared, uploadKey) in zip(batch, keys) {
                 let header = prepared.header
                 guard !seen.contains(uploadKey), written.insert(uploadKey).inserted else {
@@ -184,7 +198,8 @@ public struct IngestWriter {
                 switch prepared.document {
                 case let inventory as InventoryDocument:
                     guard let set = prepared.softwareSet else { throw Rejection.invalid("software columns differ in length") }
-                    try await writer.write(inventory, softwareSet: set, uploadID: uploadKey, raw: prepared.raw)
+                    // Written together below: a few statements for the whole batch.
+                    inventories.append(InventoryRow(document: inventory, softwareSet: set, uploadID: uploadKey, snapshotText: prepared.snapshotText))
                 case let consumption as ConsumptionDocument: try await writer.write(consumption)
                 case let connections as ConnectionsDocument: try await writer.write(connections)
                 default: break
@@ -192,6 +207,7 @@ public struct IngestWriter {
                 landed.values(SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970)))
                 outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: false))
             }
+            try await writer.write(inventories)
             if !written.isEmpty { try await landed.run() }
             return outcomes
         }
@@ -215,47 +231,77 @@ public struct IngestWriter {
 
     // MARK: inventory
 
-    func write(_ inventory: InventoryDocument, softwareSet: SoftwareSet, uploadID: String, raw: [UInt8]) async throws {
-        let header = inventory.header
-        let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
-        let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
-        // One upsert: the device's sighting times always, its inventory columns only when this
-        // snapshot is the newest (an older one that arrives late is history only).
-        let newer = "devices.inventory_at IS NULL OR excluded.inventory_at >= devices.inventory_at"
-        let inventoryColumns = ["os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
-                                "storage_bytes", "software_count", "software_set", "inventory_at"]
-        try await database.insert(into: "devices")
-            .columns(["device_id", "hostname", "fqdn", "first_seen", "last_seen"] + inventoryColumns)
-            .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt),
-                    SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
-                    SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
-                    SQLBind(storage), SQLBind(softwareSet.count), SQLBind(softwareSet.id), SQLBind(header.collectedAt))
-            .onConflict(with: ["device_id"]) { update in
-                var update = Self.sightings(update)
-                for column in inventoryColumns {
-                    update = update.set(SQLIdentifier(column), to: SQLRaw("CASE WHEN \(newer) THEN excluded.\(column) ELSE devices.\(column) END"))
-                }
-                return update
-            }
-            .run()
-        try await database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "software_set", "document")
-            .values(SQLBind(uploadID), SQLBind(header.device.id), SQLBind(header.collectedAt), SQLBind(softwareSet.count), SQLBind(softwareSet.id),
-                    SQLBind(String(decoding: raw, as: UTF8.self)))
-            .run()
+    struct InventoryRow {
+        let document: InventoryDocument
+        let softwareSet: SoftwareSet
+        let uploadID: String
+        let snapshotText: [UInt8]
+    }
+
+    static let inventoryColumns = ["os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
+                                   "storage_bytes", "software_count", "software_set", "inventory_at"]
+
+    /// A batch of inventories in a few statements, however many documents: devices, snapshots,
+    /// the sets not seen before, and their packages.
+    func write(_ inventories: [InventoryRow]) async throws {
+        guard !inventories.isEmpty else { return }
+        // One upsert per round; a device that comes twice in the batch goes again in the next round
+        // (one statement may not change a row twice, and the newest must win by its time, not its place).
+        var rounds: [[InventoryRow]] = []
+        var occurrences: [String: Int] = [:]
+        for row in inventories {
+            let round = occurrences[row.document.header.device.id, default: 0]
+            occurrences[row.document.header.device.id] = round + 1
+            if round == rounds.count { rounds.append([]) }
+            rounds[round].append(row)
+        }
+        for round in rounds { try await upsertDevices(round) }
+        let snapshots = database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "software_set", "document")
+        for row in inventories {
+            snapshots.values(SQLBind(row.uploadID), SQLBind(row.document.header.device.id), SQLBind(row.document.header.collectedAt),
+                             SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(String(decoding: row.snapshotText, as: UTF8.self)))
+        }
+        try await snapshots.run()
         // A set seen before (another server of the same image, or this one unchanged) costs nothing more.
-        let isNew = try await database.insert(into: "software_sets").columns("set_id", "package_count")
-            .values(SQLBind(softwareSet.id), SQLBind(softwareSet.count))
-            .ignoringConflicts(with: ["set_id"])
-            .returning("set_id")
-            .first() != nil
-        guard isNew else { return }
-        // The rows travel as one bound JSON array that the database unpacks itself. Repeats of a
-        // (name, architecture, version) within one set are one row.
-        let elements = selectRows(leading: [SQLBind(softwareSet.id)], from: softwareSet.rowsJSON, as: [.text, .text, .text, .text, .text])
-        try await database.raw("""
-            INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor) \(elements) WHERE true
-            ON CONFLICT (set_id, name, architecture, version) DO NOTHING
-            """).run()
+        var sets: [String: SoftwareSet] = [:]
+        for row in inventories { sets[row.softwareSet.id] = row.softwareSet }
+        let newSets = database.insert(into: "software_sets").columns("set_id", "package_count")
+        for set in sets.values { newSets.values(SQLBind(set.id), SQLBind(set.count)) }
+        let fresh = try await newSets.ignoringConflicts(with: ["set_id"]).returning("set_id").all(decodingColumn: "set_id", as: String.self)
+        for id in fresh {
+            guard let set = sets[id] else { continue }
+            // The rows travel as one bound JSON array that the database unpacks itself. Repeats of a
+            // (name, architecture, version) within one set are one row.
+            let elements = selectRows(leading: [SQLBind(set.id)], from: set.rowsJSON, as: [.text, .text, .text, .text, .text])
+            try await database.raw("""
+                INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor) \(elements) WHERE true
+                ON CONFLICT (set_id, name, architecture, version) DO NOTHING
+                """).run()
+        }
+    }
+
+    /// The devices' sighting times always; their inventory columns only where this snapshot is the
+    /// newest (an older one that arrives late is history only).
+    private func upsertDevices(_ rows: [InventoryRow]) async throws {
+        let newer = "devices.inventory_at IS NULL OR excluded.inventory_at >= devices.inventory_at"
+        let devices = database.insert(into: "devices").columns(["device_id", "hostname", "fqdn", "first_seen", "last_seen"] + Self.inventoryColumns)
+        for row in rows {
+            let inventory = row.document
+            let header = inventory.header
+            let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
+            let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
+            devices.values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt),
+                           SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
+                           SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
+                           SQLBind(storage), SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(header.collectedAt))
+        }
+        try await devices.onConflict(with: ["device_id"]) { update in
+            var update = Self.sightings(update)
+            for column in Self.inventoryColumns {
+                update = update.set(SQLIdentifier(column), to: SQLRaw("CASE WHEN \(newer) THEN excluded.\(column) ELSE devices.\(column) END"))
+            }
+            return update
+        }.run()
     }
 
     enum RowField { case text, integer }
