@@ -335,6 +335,34 @@ struct IngestTests {
         }
     }
 
+    @Test("daily rollups (ING-3) are the same whether a day comes whole, in parts, or again", arguments: CatalogBackend.testable)
+    func dailyRollups(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await UploadFixture.make(app, configuration)
+            let tenantDB = try await fixture.tenantDatabase(app)
+            let start: Int64 = 1_764_374_400  // a midnight, UTC
+            func ingest(_ document: [UInt8]) async throws {
+                _ = try await IngestWriter.ingest(document, uploadID: UUID(), receivedAt: Date(), into: tenantDB as! any Database)
+            }
+            func cpu(_ device: String) async throws -> [Int64] {
+                let row = try #require(try await tenantDB.raw("SELECT p50, p95, max, buckets FROM daily_usage WHERE metric = 'cpu' AND device_id = \(bind: device)").first())
+                return try ["p50", "p95", "max", "buckets"].map { try row.decode(column: $0, as: Int64.self) }
+            }
+            // Whole: the summary comes from the document itself (nothing else in that day).
+            try await ingest(try consumptionDocument(device: "whole", start: start, buckets: 24))
+            #expect(try await cpu("whole") == [210, 520, 900, 24])
+            // In two parts: the second part's day already has samples, so the day is read again.
+            try await ingest(try consumptionDocument(device: "halves", start: start, buckets: 12))
+            #expect(try await cpu("halves") == [150, 410, 900, 12])
+            try await ingest(try consumptionDocument(device: "halves", start: start + 3_600, buckets: 12))
+            #expect(try await cpu("halves") == [150, 410, 900, 24])
+            // Again, as another upload: nothing new is stored and the summary stands.
+            try await ingest(try consumptionDocument(device: "whole", start: start, buckets: 24))
+            #expect(try await cpu("whole") == [210, 520, 900, 24])
+            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM samples WHERE device_id = 'whole'").first()?.decode(column: "n", as: Int.self) == 72)
+        }
+    }
+
     @Test("rows handed to the database as JSON keep every character: quotes, backslashes, control characters, non-ASCII")
     func jsonRows() throws {
         var writer = JSONArrayWriter()
@@ -359,9 +387,9 @@ struct IngestTests {
         #expect(set([("a", "b", nil)]).hasPrefix("sha256:") && set([("a", "b", nil)]).count == 71)
     }
 
-    @Test("the upload token opens the upload endpoints and nothing else")
-    func uploadTokenIsUploadOnly() async throws {
-        try await withTestApp { app, configuration in
+    @Test("the upload token opens the upload endpoints and nothing else", arguments: CatalogBackend.testable)
+    func uploadTokenIsUploadOnly(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
             let fixture = try await UploadFixture.make(app, configuration)
             let bearer: HTTPHeaders = ["Authorization": "Bearer \(fixture.uploadToken)", "Origin": configuration.publicURL, "Accept": "text/html"]
             let routes: [(HTTPMethod, String)] = [

@@ -43,6 +43,18 @@ struct LeastPrivilegeTests {
             #expect(try !runPSQLSucceeds(roleURL, "ALTER TABLE users ADD COLUMN x text"))
             #expect(try !runPSQLSucceeds(roleURL, "CREATE TABLE scratch (x int)"))
             #expect(try !runPSQLSucceeds(roleURL, "DELETE FROM _fluent_migrations"), "the migration ledger is the owner's")
+
+            // A tenant's own database admits its owner only: another role on the server cannot even connect.
+            let fixture = try await UploadFixture.make(app, configuration, name: "Globex", email: "hank.scorpio@globex.example")
+            _ = try await fixture.tenantDatabase(app)
+            let regionURL = try #require(configuration.regions.first { $0.databaseURL != nil }?.databaseURL)
+            var tenantURL = try #require(URLComponents(string: regionURL))
+            tenantURL.path = "/" + TenantDatabases.databaseName(fixture.tenantID)
+            let asOwner = try #require(tenantURL.string)
+            #expect(try runPSQLSucceeds(asOwner, "SELECT count(*) FROM devices"))
+            tenantURL.user = role
+            let asOther = try #require(tenantURL.string)
+            #expect(try !runPSQLSucceeds(asOther, "SELECT 1"), "another role must not connect to a tenant database")
         }
         #expect(throws: CatalogGrants.InvalidRole.self) { try CatalogGrants.statements(role: "app\"; DROP TABLE users; --") }
     }

@@ -93,6 +93,9 @@ public actor TenantDatabases {
         if exists.isEmpty {
             do {
                 try await server.raw("CREATE DATABASE \(ident: name)").run()
+                // SEC-6: PostgreSQL lets every role connect to a new database (and make temporary
+                // tables in it); a tenant's database is its owner's alone.
+                try await server.raw("REVOKE ALL ON DATABASE \(ident: name) FROM PUBLIC").run()
             } catch {
                 // Another replica created it at the same moment.
                 let again = try await server.raw("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").all()

@@ -152,8 +152,12 @@ func load() async throws {
 
     guard let port = URL(string: base)?.port.flatMap({ UInt16(exactly: $0) }) else { fatalError("--base must be http://127.0.0.1:PORT") }
     let digests = bodies.map { body in SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined() }
+    // --rate N: open loop, upload i is due at start + i/N and its latency counts from then (a late
+    // start is the service's delay too); without it, each connection sends as fast as it is answered.
+    let rate = Double(option("rate", "0"))!
     let started = Date()
     let deadline = started.addingTimeInterval(seconds)
+    let startNanos = DispatchTime.now().uptimeNanoseconds
     let cursor = Atomic<Int>(0)
     let shared = bodies
     // Each thread: its own keep-alive connection, one upload at a time, until the deadline.
@@ -164,7 +168,13 @@ func load() async throws {
             while Date() < deadline {
                 let index = cursor.add(1, ordering: .relaxed).oldValue
                 guard index < shared.count else { break }
-                let sent = DispatchTime.now().uptimeNanoseconds
+                var sent = DispatchTime.now().uptimeNanoseconds
+                if rate > 0 {
+                    let due = startNanos + UInt64(Double(index) / rate * 1e9)
+                    guard due < startNanos + UInt64(seconds * 1e9) else { break }
+                    if due > sent { usleep(useconds_t((due - sent) / 1000)) }
+                    sent = due
+                }
                 let response = try connection.send(method: "POST", path: "/api/v1/uploads",
                                                    headers: [("Authorization", "Bearer \(token)"), ("X-Content-SHA256", digests[index])], body: shared[index])
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
@@ -204,8 +214,9 @@ func load() async throws {
     }
     let endToEnd = Date().timeIntervalSince(started)
     let latencies = results.map { $0.0 * 1000 }
-    print(String(format: "%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed; client CPU %.1f s",
-                 kind, results.count, uploadSeconds, Double(results.count) / uploadSeconds, Double(results.count) / endToEnd, endToEnd,
+    let mode = rate > 0 ? String(format: " (offered at %.0f/s)", rate) : ""
+    print(String(format: "%@%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s, the last %.1f s after the last upload); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed; client CPU %.1f s",
+                 kind, mode, results.count, uploadSeconds, Double(results.count) / uploadSeconds, Double(results.count) / endToEnd, endToEnd, endToEnd - uploadSeconds,
                  percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed, clientCPU))
 }
 

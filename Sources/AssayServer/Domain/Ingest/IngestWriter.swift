@@ -377,34 +377,78 @@ public struct IngestWriter {
                 rows.row(series.metric, [buckets[index], series.avg[index], series.p95[index], series.max[index]])
             }
         }
+        var inserted = 0
+        var offered = 0
         if !metrics.isEmpty {
+            offered = metrics.count * buckets.count
             let elements = selectRows(leading: [SQLBind(header.device.id), SQLBind(document.bucketSeconds)], from: rows.text,
                                       as: [.text, .integer, .integer, .integer, .integer])
-            try await database.raw("""
+            let insert: SQLQueryString = """
                 INSERT INTO samples (device_id, bucket_seconds, metric, bucket_start, avg, p95, max) \(elements) WHERE true
                 ON CONFLICT (device_id, metric, bucket_start) DO NOTHING
-                """).run()
+                """
+            if database.dialect.name == "postgresql" {
+                inserted = try await database.raw("WITH inserted AS (\(insert) RETURNING 1) SELECT COUNT(*) AS n FROM inserted").first()?.decode(column: "n", as: Int.self) ?? 0
+            } else {
+                try await database.raw(insert).run()
+                inserted = try await database.raw("SELECT changes() AS n").first()?.decode(column: "n", as: Int.self) ?? 0
+            }
         }
         try await write(document.connections, header: header)
         // ING-3: the days these buckets touch are summarised again, from every sample of those days.
         guard let first = buckets.min(), let last = buckets.max(), !metrics.isEmpty else { return }
-        try await rollUp(device: header.device.id, metrics: metrics, from: first - first % 86_400, to: last - last % 86_400 + 86_400)
+        let (from, to) = (first - first % 86_400, last - last % 86_400 + 86_400)
+        // When every sample of those days is one this document just added (the usual case: a new
+        // day, or a device's first document), the summary is the document's own: no re-reading.
+        if inserted == offered, try await storedSamples(device: header.device.id, metrics: metrics, from: from, to: to) == offered {
+            var days: [String: [Int64: DaySummary]] = [:]
+            for series in all where series.metric.utf8.count <= 300 {
+                for (index, bucket) in buckets.enumerated() {
+                    days[series.metric, default: [:]][bucket - bucket % 86_400, default: DaySummary()].add(average: series.avg[index], high: series.p95[index], peak: series.max[index])
+                }
+            }
+            try await storeDailyUsage(device: header.device.id, days: days)
+        } else {
+            try await rollUp(device: header.device.id, metrics: metrics, from: from, to: to)
+        }
     }
 
+    func storedSamples(device: String, metrics: [String], from start: Int64, to end: Int64) async throws -> Int {
+        try await database.select().column(SQLFunction("COUNT", args: SQLLiteral.all), as: "n").from("samples")
+            .where("device_id", .equal, device).where("metric", .in, SQLBind.group(metrics))
+            .where("bucket_start", .greaterThanOrEqual, start).where("bucket_start", .lessThan, end)
+            .first()?.decode(column: "n", as: Int.self) ?? 0
+    }
+
+    /// One metric's day: the buckets' averages, their 95th percentiles and the peak.
+    struct DaySummary {
+        var averages: [Int64] = []
+        var highs: [Int64] = []
+        var peak = Int64.min
+
+        mutating func add(average: Int64, high: Int64, peak value: Int64) {
+            averages.append(average)
+            highs.append(high)
+            peak = max(peak, value)
+        }
+    }
+
+    /// Summarises the days from every stored sample of them.
     func rollUp(device: String, metrics: [String], from start: Int64, to end: Int64) async throws {
         let rows = try await database.select().columns("metric", "bucket_start", "avg", "p95", "max").from("samples")
             .where("device_id", .equal, device).where("metric", .in, SQLBind.group(metrics))
             .where("bucket_start", .greaterThanOrEqual, start).where("bucket_start", .lessThan, end).all()
-        struct Day { var averages: [Int64] = []; var highs: [Int64] = []; var peak = Int64.min }
-        var days: [String: [Int64: Day]] = [:]
+        var days: [String: [Int64: DaySummary]] = [:]
         for row in rows {
             let metric = try row.decode(column: "metric", as: String.self)
             let bucket = try row.decode(column: "bucket_start", as: Int64.self)
-            let dayStart = bucket - bucket % 86_400
-            days[metric, default: [:]][dayStart, default: Day()].averages.append(try row.decode(column: "avg", as: Int64.self))
-            days[metric]![dayStart]!.highs.append(try row.decode(column: "p95", as: Int64.self))
-            days[metric]![dayStart]!.peak = max(days[metric]![dayStart]!.peak, try row.decode(column: "max", as: Int64.self))
+            days[metric, default: [:]][bucket - bucket % 86_400, default: DaySummary()].add(
+                average: try row.decode(column: "avg", as: Int64.self), high: try row.decode(column: "p95", as: Int64.self), peak: try row.decode(column: "max", as: Int64.self))
         }
+        try await storeDailyUsage(device: device, days: days)
+    }
+
+    func storeDailyUsage(device: String, days: [String: [Int64: DaySummary]]) async throws {
         guard !days.isEmpty else { return }
         func percentile(_ sorted: [Int64], _ p: Double) -> Int64 { sorted[min(sorted.count - 1, max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1))] }
         let insert = database.insert(into: "daily_usage").columns("device_id", "day", "metric", "p50", "p95", "max", "buckets")
