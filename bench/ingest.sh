@@ -29,8 +29,14 @@ export ASSAY_TEST_PG_PORT=54359
 export ASSAY_TEST_PG_FSYNC=on  # durable as in production: a 202 means on disk (the tests run with fsync off)
 source scripts/test-services.sh
 cleanup() {
+  local status=$?
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   stop_test_services
+  if [ "$status" -ne 0 ]; then  # keep the servers' logs of a failed run
+    local kept=/tmp/assay-ingest-bench-logs.$$
+    mkdir -p "$kept" && cp "$work"/*/server.log "$kept"/ 2>/dev/null || true
+    echo "failed (exit $status); server logs kept in $kept" >&2
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,7 +54,7 @@ cpu_seconds() {  # user + system CPU seconds of a process so far
 run() {  # run BACKEND: one server, inventory then consumption
   local backend=$1 data="$work/$1"
   mkdir -p "$data"
-  local env=(ASSAY_DATA_DIR="$data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=${ASSAY_BENCH_WORKERS:-2} ASSAY_KEY_UNWRAPS_PER_MINUTE=100000)
+  local env=(ASSAY_DATA_DIR="$data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=${ASSAY_BENCH_WORKERS:-2})
   if [ "$backend" = postgres ]; then
     env+=(ASSAY_REGIONS=local DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/assay_bench" DATABASE_URL_LOCAL="postgres://postgres@127.0.0.1:$pg_port/postgres")
     psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE DATABASE assay_bench" >/dev/null

@@ -569,6 +569,36 @@ struct IngestTests {
         }
     }
 
+    @Test("unwraps beyond the rate, or naming uploads that are not being processed, lock the key (KEY-4)", arguments: CatalogBackend.testable)
+    func unwrapPatterns(backend: CatalogBackend) async throws {
+        try await withTestApp(backend, adjust: { $0.keyUnwrapsPerMinute = 2 }) { app, configuration in
+            let acme = try await UploadFixture.make(app, configuration)
+            let globex = try await UploadFixture.make(app, configuration, name: "Globex", email: "hank.scorpio@globex.example")
+            let keyring = try app.keyring()
+            let worker = try app.ingestWorker(name: "test-worker")
+
+            // Rate: two unwraps for claimed work pass; the third within the minute locks the key.
+            _ = try await acme.upload(app, try acme.encrypt(try consumptionDocument()))
+            let claimed = try await worker.claim().compactMap(\.id)
+            #expect(claimed.count == 1)
+            for _ in 0 ..< 2 { _ = try await keyring.unwrap(tenantID: acme.tenantID, purpose: .ingest(uploadIDs: claimed), worker: "test-worker") }
+            await #expect(throws: TenantKeyring.Failure.self) {
+                try await keyring.unwrap(tenantID: acme.tenantID, purpose: .ingest(uploadIDs: claimed), worker: "test-worker")
+            }
+            #expect(try await Tenant.find(acme.tenantID, on: app.db)?.keyLockReason?.contains("more than 2 unwraps") == true)
+
+            // An unwrap naming an upload that is queued, not claimed, locks Globex's key too.
+            let (_, queued) = try await globex.upload(app, try globex.encrypt(try consumptionDocument()))
+            let waiting = try #require(queued?.id)
+            await #expect(throws: TenantKeyring.Failure.self) {
+                try await keyring.unwrap(tenantID: globex.tenantID, purpose: .ingest(uploadIDs: [waiting]), worker: "rogue")
+            }
+            #expect(try await Tenant.find(globex.tenantID, on: app.db)?.keyLockReason?.contains("not being processed") == true)
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.key-locked").count() == 2)
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "key.unwrapped").count() == 2)
+        }
+    }
+
     @Test("tenant key rotation: the new key is published, messages to the old key still open; the KEK rotates too")
     func rotation() async throws {
         try await withTestApp { app, configuration in

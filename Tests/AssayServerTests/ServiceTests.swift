@@ -1,5 +1,6 @@
 @testable import AssayServer
 import Fluent
+import FluentPostgresDriver
 import Foundation
 import SQLKit
 import Testing
@@ -101,6 +102,31 @@ struct ServiceTests {
                 let body = try response.content.decode(ErrorResponseMiddleware.Body.self)
                 #expect(body.requestID == response.headers.first(name: "X-Request-ID"))
                 #expect(!response.body.string.contains("swift"))
+            })
+        }
+    }
+
+    @Test("a database out of reach or out of connections answers 503 with Retry-After, not 500")
+    func unavailable() async throws {
+        try await withTestApp { app, _ in
+            app.get("test", "pool") { _ -> String in throw ConnectionPoolTimeoutError.connectionRequestTimeout }
+            // A real refused connection: nothing listens on port 1.
+            app.get("test", "refused") { request -> String in
+                let configuration = PostgresConnection.Configuration(host: "127.0.0.1", port: 1, username: "assay", password: nil, database: nil, tls: .disable)
+                _ = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: request.logger)
+                return "connected?"
+            }
+            app.get("test", "bug") { _ -> String in throw CancellationError() }
+            for path in ["test/pool", "test/refused"] {
+                try await app.testing().test(.GET, path, afterResponse: { response in
+                    #expect(response.status == .serviceUnavailable, "\(path)")
+                    #expect(response.headers.first(name: .retryAfter) == "5")
+                    let body = try? response.content.decode(ErrorResponseMiddleware.Body.self)
+                    #expect(body?.error.contains("try again") == true)
+                })
+            }
+            try await app.testing().test(.GET, "test/bug", afterResponse: { response in
+                #expect(response.status == .internalServerError && response.headers.first(name: .retryAfter) == nil)
             })
         }
     }

@@ -1,3 +1,4 @@
+import FluentPostgresDriver
 import Vapor
 
 /// Turns every error into a JSON answer with a request id and a safe reason: never a stack trace,
@@ -24,6 +25,29 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
     }
 
     /// A browser asking for a page (not the API) gets a small HTML page instead of JSON.
+    /// A database that is out of reach or out of connections: a passing condition, not a fault.
+    static func isUnavailable(_ error: any Error) -> Bool {
+        if error is ConnectionPoolTimeoutError { return true }
+        if let pool = error as? ConnectionPoolError, case .shutdown = pool { return true }
+        if let postgres = error as? PSQLError {
+            if [.connectionError, .uncleanShutdown, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(postgres.code) { return true }
+            // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57P (shutting down, cannot connect now)
+            if let state = postgres.serverInfo?[.sqlState] { return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") }
+        }
+        return false
+    }
+
+    /// What an operator may read about a failure: its type and, for PostgreSQL, the kind and the
+    /// SQLSTATE; never a message, which can quote the data.
+    static func describe(_ error: any Error) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["error": .string(String(describing: type(of: error)))]
+        if let postgres = error as? PSQLError {
+            metadata["postgres"] = .string(postgres.code.description)
+            if let state = postgres.serverInfo?[.sqlState] { metadata["sqlstate"] = .string(state) }
+        }
+        return metadata
+    }
+
     static func wantsPage(_ request: Request) -> Bool {
         !request.url.path.hasPrefix("/api/") && request.method == .GET
             && (request.headers.first(name: .accept)?.contains("text/html") ?? false)
@@ -62,12 +86,16 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             } else if let abort = error as? any AbortError {
                 status = abort.status
                 reason = status == .internalServerError ? "internal error" : abort.reason
+            } else if Self.isUnavailable(error) {
+                // Nothing was stored, and the client may simply try again (the console does).
+                status = .serviceUnavailable
+                reason = "the service is busy or its database is not answering; nothing was stored, try again shortly"
             } else {
                 status = .internalServerError
                 reason = "internal error"
             }
             if status.code >= 500 {
-                request.logger.error("request failed", metadata: ["error": .string(String(describing: type(of: error)))])
+                request.logger.error("request failed", metadata: Self.describe(error))
             }
             let response = Response(status: status)
             if Self.wantsPage(request) {
@@ -76,6 +104,7 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             } else {
                 try response.content.encode(Body(error: reason, requestID: request.id))
             }
+            if status == .serviceUnavailable { response.headers.replaceOrAdd(name: .retryAfter, value: "5") }
             if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.map(\.rawValue).joined(separator: ", ")) }
             response.headers.replaceOrAdd(name: "X-Request-ID", value: request.id)
             return response

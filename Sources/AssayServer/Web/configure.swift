@@ -84,7 +84,9 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
                                                               eventLoopGroup: app.eventLoopGroup),
                              cache: AggregateCache())
     if let url = configuration.databaseURL {
-        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
+        // Four connections per event loop: an acknowledgement's token lookup need not wait behind a
+        // group commit's flush or a worker's claim on the loop's only connection.
+        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), maxConnectionsPerEventLoop: 4, sqlLogLevel: .trace), as: .psql)
     } else {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])

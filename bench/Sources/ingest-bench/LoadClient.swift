@@ -10,7 +10,10 @@ import Synchronization
 
 struct LoadResponse {
     let status: Int
+    let headers: [(String, String)]
     let body: [UInt8]
+
+    func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
 }
 
 enum LoadClientError: Error, CustomStringConvertible {
@@ -79,14 +82,16 @@ final class LoadConnection {
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "), let status = Int(statusLine.dropFirst(9).prefix(3)) else {
             throw LoadClientError.malformed(String(head.prefix(40)))
         }
-        var length = 0
-        for line in lines.dropFirst() where line.lowercased().hasPrefix("content-length:") {
-            length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+        var headers: [(String, String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.append((line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
+        let length = headers.first { $0.0 == "content-length" }.flatMap { Int($0.1) } ?? 0
         while buffer.count < headerEnd! + length { try fill() }
         let body = Array(buffer[headerEnd! ..< headerEnd! + length])
         buffer.removeFirst(headerEnd! + length)
-        return LoadResponse(status: status, body: body)
+        return LoadResponse(status: status, headers: headers, body: body)
     }
 
     private func fill() throws {

@@ -159,6 +159,7 @@ func load() async throws {
     let deadline = started.addingTimeInterval(seconds)
     let startNanos = DispatchTime.now().uptimeNanoseconds
     let cursor = Atomic<Int>(0)
+    let retries = Atomic<Int>(0)
     let shared = bodies
     // Each thread: its own keep-alive connection, one upload at a time, until the deadline.
     let perThread: [Result<[(Double, UUID)], LoadClientError>] = onThreads(concurrency) { _ in
@@ -175,8 +176,16 @@ func load() async throws {
                     if due > sent { usleep(useconds_t((due - sent) / 1000)) }
                     sent = due
                 }
-                let response = try connection.send(method: "POST", path: "/api/v1/uploads",
+                var response = try connection.send(method: "POST", path: "/api/v1/uploads",
                                                    headers: [("Authorization", "Bearer \(token)"), ("X-Content-SHA256", digests[index])], body: shared[index])
+                // 503 + Retry-After: nothing was stored; a console tries again, and so does this
+                // (the wait counts in the upload's latency, and the retries are reported).
+                while response.status == 503 {
+                    retries.add(1, ordering: .relaxed)
+                    sleep(UInt32(min(5, max(1, Int(response.header("retry-after") ?? "1") ?? 1))))
+                    response = try connection.send(method: "POST", path: "/api/v1/uploads",
+                                                   headers: [("Authorization", "Bearer \(token)"), ("X-Content-SHA256", digests[index])], body: shared[index])
+                }
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - sent) / 1e9
                 guard response.status == 202, let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(response.body)) else {
                     return .failure(.malformed("upload refused (\(response.status)): \(String(decoding: response.body.prefix(200), as: UTF8.self))"))
@@ -215,9 +224,9 @@ func load() async throws {
     let endToEnd = Date().timeIntervalSince(started)
     let latencies = results.map { $0.0 * 1000 }
     let mode = rate > 0 ? String(format: " (offered at %.0f/s)", rate) : ""
-    print(String(format: "%@%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s, the last %.1f s after the last upload); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed; client CPU %.1f s",
+    print(String(format: "%@%@ uploads: %d acknowledged in %.1f s = %.0f/s acknowledged; ingested end to end %.0f/s (%.1f s, the last %.1f s after the last upload); ack p50 %.1f ms, p99 %.1f ms; %d bytes each; last 50 checked: %d done, %d failed; client CPU %.1f s; %d answers 503 (retried)",
                  kind, mode, results.count, uploadSeconds, Double(results.count) / uploadSeconds, Double(results.count) / endToEnd, endToEnd, endToEnd - uploadSeconds,
-                 percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed, clientCPU))
+                 percentile(latencies, 0.5), percentile(latencies, 0.99), averageSize, done, failed, clientCPU, retries.load(ordering: .relaxed)))
 }
 
 /// Where one upload's time goes, in process: RSA (session key), AES + inflate (the rest of

@@ -14,9 +14,9 @@ public struct TenantKeyring: Sendable {
 
     public struct Policy: Sendable {
         /// Unwraps per tenant per minute before the key locks.
-        public var maxUnwrapsPerMinute: Int = 600
+        public var maxUnwrapsPerMinute: Int = 3000
         public var keyBits: SecretKey.KeySize = .bits3072
-        public init(maxUnwrapsPerMinute: Int = 600, keyBits: SecretKey.KeySize = .bits3072) {
+        public init(maxUnwrapsPerMinute: Int = 3000, keyBits: SecretKey.KeySize = .bits3072) {
             self.maxUnwrapsPerMinute = maxUnwrapsPerMinute
             self.keyBits = keyBits
         }
