@@ -84,9 +84,9 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
                                                               eventLoopGroup: app.eventLoopGroup),
                              cache: AggregateCache())
     if let url = configuration.databaseURL {
-        // Four connections per event loop: an acknowledgement's token lookup need not wait behind a
-        // group commit's flush or a worker's claim on the loop's only connection.
-        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), maxConnectionsPerEventLoop: 4, sqlLogLevel: .trace), as: .psql)
+        // One connection per event loop (the default): measured, four made acknowledgements slower
+        // (p99 58 ms against 49 ms at 200/s), as more PostgreSQL backends contend for the same cores.
+        app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
     } else {
         try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
