@@ -165,12 +165,7 @@ private struct Cursor {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let raw = UnsafeBufferPointer(rebasing: bytes[start ..< index])
-                if ascii {
-                    index += 1
-                    return String(decoding: raw, as: UTF8.self)
-                }
-                return try finish(raw, at: start)
+                return try finish(UnsafeBufferPointer(rebasing: bytes[start ..< index]), at: start, ascii: ascii)
             }
             ascii = ascii && byte < 0x80
             if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
@@ -181,8 +176,9 @@ private struct Cursor {
         throw failure("the text ends inside a string")
     }
 
-    mutating func finish(_ raw: UnsafeBufferPointer<UInt8>, at start: Int) throws(JSONReader.Failure) -> String {
-        guard let text = String(validating: raw, as: UTF8.self) else {
+    /// The string of `raw`, past its closing quote; ASCII needs no validation.
+    mutating func finish(_ raw: UnsafeBufferPointer<UInt8>, at start: Int, ascii: Bool = false) throws(JSONReader.Failure) -> String {
+        guard let text = ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self) else {
             throw JSONReader.Failure(offset: start, reason: "a string is not valid UTF-8")
         }
         index += 1

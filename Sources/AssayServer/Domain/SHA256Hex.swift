@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 
 /// Lower-case hex SHA-256: how the catalog stores token, code and fingerprint hashes and the audit chain.
-func sha256Hex(_ data: some DataProtocol) -> String {
+public func sha256Hex(_ data: some DataProtocol) -> String {
     lowercaseHex(SHA256.hash(data: data))
 }
 

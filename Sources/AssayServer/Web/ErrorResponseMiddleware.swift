@@ -32,7 +32,7 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
         if let postgres = error as? PSQLError {
             if [.connectionError, .uncleanShutdown, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(postgres.code) { return true }
             // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57P (shutting down, cannot connect now)
-            if let state = postgres.serverInfo?[.sqlState] { return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") }
+            if let state = postgres.sqlState { return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") }
         }
         return false
     }
@@ -43,7 +43,7 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
         var metadata: Logger.Metadata = ["error": .string(String(describing: type(of: error)))]
         if let postgres = error as? PSQLError {
             metadata["postgres"] = .string(postgres.code.description)
-            if let state = postgres.serverInfo?[.sqlState] { metadata["sqlstate"] = .string(state) }
+            if let state = postgres.sqlState { metadata["sqlstate"] = .string(state) }
         }
         return metadata
     }
@@ -110,4 +110,9 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             return response
         }
     }
+}
+
+private extension PSQLError {
+    /// The server's five-character error class and condition, when the server answered.
+    var sqlState: String? { serverInfo?[.sqlState] }
 }

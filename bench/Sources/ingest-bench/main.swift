@@ -151,7 +151,7 @@ func load() async throws {
     FileHandle.standardError.write(Data("prepared \(target) \(kind) documents (\(averageSize) bytes encrypted on average) in \(String(format: "%.0f", Date().timeIntervalSince(prepared))) s\n".utf8))
 
     guard let port = URL(string: base)?.port.flatMap({ UInt16(exactly: $0) }) else { fatalError("--base must be http://127.0.0.1:PORT") }
-    let digests = bodies.map { body in SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined() }
+    let digests = bodies.map { sha256Hex($0) }
     // --rate N: open loop, upload i is due at start + i/N and its latency counts from then (a late
     // start is the service's delay too); without it, each connection sends as fast as it is answered.
     let rate = Double(option("rate", "0"))!

@@ -369,10 +369,10 @@ public struct IngestWriter {
         }
         try await touchDevice(header)
         // All samples in one statement, as one bound JSON array the database unpacks.
+        let stored = all.filter { $0.metric.utf8.count <= 300 }
+        let metrics = stored.map(\.metric)
         var rows = JSONArrayWriter()
-        var metrics: [String] = []
-        for series in all where series.metric.utf8.count <= 300 {
-            metrics.append(series.metric)
+        for series in stored {
             for index in buckets.indices {
                 rows.row(series.metric, [buckets[index], series.avg[index], series.p95[index], series.max[index]])
             }
@@ -397,14 +397,14 @@ public struct IngestWriter {
         try await write(document.connections, header: header)
         // ING-3: the days these buckets touch are summarised again, from every sample of those days.
         guard let first = buckets.min(), let last = buckets.max(), !metrics.isEmpty else { return }
-        let (from, to) = (first - first % 86_400, last - last % 86_400 + 86_400)
+        let (from, to) = (Self.dayStart(first), Self.dayStart(last) + 86_400)
         // When every sample of those days is one this document just added (the usual case: a new
         // day, or a device's first document), the summary is the document's own: no re-reading.
         if inserted == offered, try await storedSamples(device: header.device.id, metrics: metrics, from: from, to: to) == offered {
             var days: [String: [Int64: DaySummary]] = [:]
-            for series in all where series.metric.utf8.count <= 300 {
+            for series in stored {
                 for (index, bucket) in buckets.enumerated() {
-                    days[series.metric, default: [:]][bucket - bucket % 86_400, default: DaySummary()].add(average: series.avg[index], high: series.p95[index], peak: series.max[index])
+                    days[series.metric, default: [:]][Self.dayStart(bucket), default: DaySummary()].add(average: series.avg[index], high: series.p95[index], peak: series.max[index])
                 }
             }
             try await storeDailyUsage(device: header.device.id, days: days)
@@ -419,6 +419,9 @@ public struct IngestWriter {
             .where("bucket_start", .greaterThanOrEqual, start).where("bucket_start", .lessThan, end)
             .first()?.decode(column: "n", as: Int.self) ?? 0
     }
+
+    /// The UTC midnight at or before a time, in seconds.
+    static func dayStart(_ time: Int64) -> Int64 { time - time % 86_400 }
 
     /// One metric's day: the buckets' averages, their 95th percentiles and the peak.
     struct DaySummary {
@@ -442,7 +445,7 @@ public struct IngestWriter {
         for row in rows {
             let metric = try row.decode(column: "metric", as: String.self)
             let bucket = try row.decode(column: "bucket_start", as: Int64.self)
-            days[metric, default: [:]][bucket - bucket % 86_400, default: DaySummary()].add(
+            days[metric, default: [:]][Self.dayStart(bucket), default: DaySummary()].add(
                 average: try row.decode(column: "avg", as: Int64.self), high: try row.decode(column: "p95", as: Int64.self), peak: try row.decode(column: "max", as: Int64.self))
         }
         try await storeDailyUsage(device: device, days: days)
