@@ -50,7 +50,7 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
     adjust(&configuration)
     try await withApp { app in
         try await configure(app, configuration: configuration, hasher: PasswordHasher(iterations: 1000), now: now)
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         try await body(app, configuration)
         if backend == .postgres, let adminURL {
             for tenant in (try? await Tenant.query(on: app.db).all()) ?? [] {
@@ -162,12 +162,12 @@ struct ServiceTests {
         try await withTestApp(backend) { app, _ in
             try await TenantService(database: app.db, configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
                 .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
-            try await app.autoRevert()
+            try await app.catalogMigrator.revertAll()
             let sql = try #require(app.db as? any SQLDatabase)
             for table in [Tenant.schema, User.schema, Invitation.schema, AuditEvent.schema, Session.schema] {
                 await #expect(throws: (any Error).self, "\(table) should be gone") { try await sql.raw("SELECT count(*) FROM \(ident: table)").run() }
             }
-            try await app.autoMigrate()
+            try await app.migrateCatalog()
             #expect(try await Tenant.query(on: app.db).count() == 0)
             #expect(try await Session.query(on: app.db).count() == 0)
         }

@@ -24,7 +24,7 @@ struct TenantOption: CommandSignature {
     /// The named tenant, after migrating the catalog; a clear failure when there is none.
     func tenant(in app: Application) async throws -> Tenant {
         let id = try tenantID()
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         guard let tenant = try await Tenant.find(id, on: app.db) else { throw CommandFailure("no tenant \(id)") }
         return tenant
     }
@@ -73,7 +73,7 @@ struct KEKRotateCommand: AsyncCommand {
         guard app.keyEncryptionKeys?.previous != nil else {
             throw CommandFailure("set ASSAY_KEK_PREVIOUS_FILE to the old key and ASSAY_KEK_FILE to the new one")
         }
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         let count = try await app.keyring().rewrapAll(actor: "operator")
         context.console.print("re-wrapped \(count) tenant keys under \(app.keyEncryptionKeys!.current.id)")
     }
@@ -97,7 +97,7 @@ struct UploadTokenCommand: AsyncCommand {
         let hours = signature.hours ?? 1
         guard (1 ... 12).contains(hours) else { throw CommandFailure("--hours must be 1 to 12") }
         let app = context.application
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         guard try await Tenant.find(id, on: app.db) != nil else { throw CommandFailure("no tenant \(id)") }
         let token = try await ConsoleCredentials(database: app.db, now: app.clock).issueOperatorUploadToken(tenantID: id, hours: hours)
         context.console.output(ConsoleText(stringLiteral: token))

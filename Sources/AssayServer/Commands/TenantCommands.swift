@@ -29,7 +29,7 @@ struct TenantCreateCommand: AsyncCommand {
         let app = context.application
         let configuration = app.assayConfiguration
         let region = signature.region ?? configuration.regions[0].id
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
                                     keyring: try app.keyring())
         do {
@@ -61,7 +61,7 @@ struct QuickstartCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
         let configuration = app.assayConfiguration
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         if let existing = try await Tenant.query(on: app.db).first() {
             context.console.print("Assay is already set up: tenant \(existing.name).")
             context.console.print("tenant-id: \(try existing.requireID().uuidString.lowercased())")
@@ -193,7 +193,7 @@ struct AuditVerifyCommand: AsyncCommand {
 
     func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        try await app.autoMigrate()
+        try await app.migrateCatalog()
         let (count, chainBreak) = try await AuditLog(database: app.db).verify()
         if let chainBreak {
             throw CommandFailure("audit chain broken: \(chainBreak.description) (\(count) events read)")

@@ -70,11 +70,10 @@ public actor TenantDatabases {
             // Write-ahead logging: one fsync per commit, and the portal reads while a worker writes.
             try await (databases.database(id, logger: logger, on: eventLoopGroup.any()) as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
         }
-        let migrations = Migrations()
-        TenantSchema.register(in: migrations, on: id)
-        let migrator = Migrator(databases: databases, migrations: migrations, logger: logger, on: eventLoopGroup.any(), migrationLogLevel: .debug)
-        try await migrator.setupIfNeeded().get()
-        try await migrator.prepareBatch().get()
+        guard let database = databases.database(id, logger: logger, on: eventLoopGroup.any()) else {
+            throw Failure(description: "the tenant database is not registered")
+        }
+        try await TenantSchema.migrate(database, logger: logger)
         return id
     }
 

@@ -94,14 +94,6 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
         // Write-ahead logging: readers do not wait for the writer, and a commit is one fsync.
         try await (app.db as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
     }
-    app.migrations.add(M001_CreateTenants())
-    app.migrations.add(M002_CreateUsers())
-    app.migrations.add(M003_CreateInvitations())
-    app.migrations.add(M004_CreateAuditEvents())
-    app.migrations.add(M005_CreateSessions())
-    app.migrations.add(M006_AddSessionCSRFToken())
-    app.migrations.add(M007_CreateTenantKeysAndUploads())
-    app.migrations.add(M008_IndexAuditByTenantAction())
 
     app.http.server.configuration.hostname = configuration.host
     app.http.server.configuration.port = configuration.port
@@ -117,6 +109,7 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     app.middleware.use(SessionMiddleware(rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
                                          guesses: SessionGuessCounter(), now: now))
 
+    app.asyncCommands.use(MigrateCommand(), as: "migrate")  // in place of Fluent's
     app.asyncCommands.use(TenantCommands(), as: "tenant")
     app.asyncCommands.use(QuickstartCommand(), as: "quickstart")
     app.asyncCommands.use(AuditCommands(), as: "audit")

@@ -253,11 +253,7 @@ func split() async throws {
     let app = try await Application.make(.testing)
     app.logger.logLevel = .warning
     app.databases.use(.sqlite(.file(directory.appendingPathComponent("tenant.sqlite").path), sqlLogLevel: .trace), as: .sqlite)
-    let migrations = Migrations()
-    TenantSchema.register(in: migrations, on: .sqlite)
-    let migrator = Migrator(databases: app.databases, migrations: migrations, logger: app.logger, on: app.eventLoopGroup.any())
-    try await migrator.setupIfNeeded().get()
-    try await migrator.prepareBatch().get()
+    try await TenantSchema.migrate(app.db, logger: app.logger)
     // In batches of 16 in one transaction, as the workers write them.
     let start = DispatchTime.now().uptimeNanoseconds
     for batch in stride(from: 0, to: rounds, by: 16).map({ documents[$0 ..< min($0 + 16, rounds)] }) {

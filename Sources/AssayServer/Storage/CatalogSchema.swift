@@ -1,0 +1,23 @@
+import Fluent
+import Vapor
+
+/// The catalog's tables, numbered; each migration commits with its ledger row (`SchemaMigrator`).
+enum CatalogSchema {
+    static let migrations: [any Migration] = [
+        M001_CreateTenants(),
+        M002_CreateUsers(),
+        M003_CreateInvitations(),
+        M004_CreateAuditEvents(),
+        M005_CreateSessions(),
+        M006_AddSessionCSRFToken(),
+        M007_CreateTenantKeysAndUploads(),
+        M008_IndexAuditByTenantAction(),
+    ]
+}
+
+extension Application {
+    var catalogMigrator: SchemaMigrator { SchemaMigrator(database: db, migrations: CatalogSchema.migrations, logger: logger) }
+
+    /// Brings the catalog up to date; what is already there is left alone.
+    func migrateCatalog() async throws { try await catalogMigrator.prepare() }
+}
