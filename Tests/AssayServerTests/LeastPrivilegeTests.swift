@@ -55,6 +55,17 @@ struct LeastPrivilegeTests {
             tenantURL.user = role
             let asOther = try #require(tenantURL.string)
             #expect(try !runPSQLSucceeds(asOther, "SELECT 1"), "another role must not connect to a tenant database")
+
+            // A database left created but never closed to others (a process killed between CREATE
+            // and REVOKE) is closed when the service opens it.
+            let interrupted = try await UploadFixture.make(app, configuration, name: "Initech", email: "bill.lumbergh@initech.example")
+            let interruptedName = TenantDatabases.databaseName(interrupted.tenantID)
+            try runPSQL(regionURL, "CREATE DATABASE \(interruptedName)")
+            tenantURL.path = "/" + interruptedName
+            let asOtherBefore = try #require(tenantURL.string)
+            #expect(try runPSQLSucceeds(asOtherBefore, "SELECT 1"), "PostgreSQL's default lets every role connect: the case this covers")
+            _ = try await interrupted.tenantDatabase(app)
+            #expect(try !runPSQLSucceeds(asOtherBefore, "SELECT 1"), "a tenant database created before an interruption stays open to other roles")
         }
         #expect(throws: CatalogGrants.InvalidRole.self) { try CatalogGrants.statements(role: "app\"; DROP TABLE users; --") }
     }

@@ -92,15 +92,16 @@ public actor TenantDatabases {
         if exists.isEmpty {
             do {
                 try await server.raw("CREATE DATABASE \(ident: name)").run()
-                // SEC-6: PostgreSQL lets every role connect to a new database (and make temporary
-                // tables in it); a tenant's database is its owner's alone.
-                try await server.raw("REVOKE ALL ON DATABASE \(ident: name) FROM PUBLIC").run()
             } catch {
                 // Another replica created it at the same moment.
                 let again = try await server.raw("SELECT 1 FROM pg_database WHERE datname = \(bind: name)").all()
                 if again.isEmpty { throw error }
             }
         }
+        // SEC-6: PostgreSQL lets every role connect to a new database (and make temporary tables in
+        // it); a tenant's database is its owner's alone. Every time it is opened, not only when it
+        // is created: a process killed between CREATE and REVOKE must not leave it open.
+        try await server.raw("REVOKE ALL ON DATABASE \(ident: name) FROM PUBLIC").run()
     }
 }
 
