@@ -3,7 +3,7 @@ import SQLKit
 
 /// The tables of a tenant database (ING-1, ING-3). Numbered like the catalog's, each with a revert.
 public enum TenantSchema {
-    static let migrations: [any Migration] = [T001_CreateInventory(), T002_CreateUsage(), T003_ShareSoftwareSets()]
+    static let migrations: [any Migration] = [T001_CreateInventory(), T002_CreateUsage(), T003_ShareSoftwareSets(), T004_IntegerSetKeys()]
 
     /// Brings one tenant database up to date (`TenantDatabases` does this before the first query).
     public static func migrate(_ database: any Database, logger: Logger) async throws {
@@ -175,5 +175,76 @@ struct T003_ShareSoftwareSets: AsyncMigration {
         try await database.schema("devices").deleteField("software_set").update()
         try await database.schema("software_set_packages").delete()
         try await database.schema("software_sets").delete()
+    }
+}
+
+/// A set's packages keyed by a small integer instead of the 71-character content id: measured with
+/// the sqlite3 shell, writing a new 729-package set fell from 2.8 ms to 1.5 ms, as every package
+/// row and its index entry no longer carry the id (and on SQLite the table is its own primary key,
+/// WITHOUT ROWID). The content id stays the set's name everywhere else (devices, snapshots).
+struct T004_IntegerSetKeys: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        let sql = database as! any SQLDatabase
+        let postgres = sql.dialect.name == "postgresql"
+        let key = postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY" : "INTEGER"
+        try await sql.raw("""
+            CREATE TABLE software_sets_keyed (set_key \(unsafeRaw: key) CONSTRAINT software_sets_key PRIMARY KEY,
+                set_id TEXT NOT NULL CONSTRAINT software_sets_content_id UNIQUE, package_count BIGINT NOT NULL)
+            """).run()
+        try await sql.raw("""
+            CREATE TABLE software_set_rows (set_key BIGINT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
+                architecture TEXT NOT NULL, source TEXT NOT NULL, vendor TEXT,
+                CONSTRAINT software_set_rows_key PRIMARY KEY (set_key, name, architecture, version))\(unsafeRaw: postgres ? "" : " WITHOUT ROWID")
+            """).run()
+        try await sql.raw("INSERT INTO software_sets_keyed (set_id, package_count) SELECT set_id, package_count FROM software_sets ORDER BY set_id").run()
+        try await sql.raw("""
+            INSERT INTO software_set_rows (set_key, name, version, architecture, source, vendor)
+            SELECT s.set_key, p.name, p.version, p.architecture, p.source, p.vendor
+            FROM software_set_packages p JOIN software_sets_keyed s ON s.set_id = p.set_id
+            """).run()
+        try await sql.raw("DROP VIEW software").run()
+        try await database.schema("software_set_packages").delete()
+        try await database.schema("software_sets").delete()
+        try await sql.raw("ALTER TABLE software_sets_keyed RENAME TO software_sets").run()
+        try await sql.raw("ALTER TABLE software_set_rows RENAME TO software_set_packages").run()
+        try await sql.raw("""
+            CREATE VIEW software AS
+            SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
+            FROM devices d JOIN software_sets s ON s.set_id = d.software_set JOIN software_set_packages p ON p.set_key = s.set_key
+            """).run()
+    }
+
+    func revert(on database: any Database) async throws {
+        let sql = database as! any SQLDatabase
+        try await sql.raw("DROP VIEW software").run()
+        try await sql.raw("ALTER TABLE software_sets RENAME TO software_sets_keyed").run()
+        try await sql.raw("ALTER TABLE software_set_packages RENAME TO software_set_rows").run()
+        // T003's shapes, as T003 made them.
+        try await database.schema("software_sets")
+            .field("set_id", .string, .identifier(auto: false))
+            .field("package_count", .int, .required)
+            .create()
+        try await database.schema("software_set_packages")
+            .field("set_id", .string, .required)
+            .field("name", .string, .required)
+            .field("version", .string, .required)
+            .field("architecture", .string, .required)
+            .field("source", .string, .required)
+            .field("vendor", .string)
+            .unique(on: "set_id", "name", "architecture", "version")
+            .create()
+        try await sql.raw("INSERT INTO software_sets (set_id, package_count) SELECT set_id, package_count FROM software_sets_keyed").run()
+        try await sql.raw("""
+            INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor)
+            SELECT s.set_id, p.name, p.version, p.architecture, p.source, p.vendor
+            FROM software_set_rows p JOIN software_sets_keyed s ON s.set_key = p.set_key
+            """).run()
+        try await sql.raw("DROP TABLE software_set_rows").run()
+        try await sql.raw("DROP TABLE software_sets_keyed").run()
+        try await sql.raw("""
+            CREATE VIEW software AS
+            SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
+            FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
+            """).run()
     }
 }
