@@ -5,6 +5,7 @@
 #   ASSAY_BENCH_BACKENDS="sqlite postgres"  ASSAY_BENCH_KINDS="paced inventory inventory-distinct consumption"  (to run fewer)
 #   ASSAY_BENCH_PERF=/tmp/x   records the server with `perf record -g` while the load runs
 #   ASSAY_BENCH_WORKERS=0 ASSAY_BENCH_NO_WAIT=1   acknowledgements alone (nothing is ingested)
+#   ASSAY_BENCH_PG_STATEMENTS=1   after each PostgreSQL run, the statements that took its time
 # "paced" offers inventories at the target rate for the whole run (open loop: each upload's
 # latency counts from when it was due, so a slow answer delays the next and counts against it);
 # the other kinds take as much as 16 connections can send.
@@ -27,6 +28,8 @@ chmod 755 "$work"
 server_pid=""
 export ASSAY_TEST_PG_PORT=54359
 export ASSAY_TEST_PG_FSYNC=on  # durable as in production: a 202 means on disk (the tests run with fsync off)
+# ASSAY_BENCH_PG_STATEMENTS=1: after each PostgreSQL run, the statements that took the server's time.
+[ -n "${ASSAY_BENCH_PG_STATEMENTS:-}" ] && export ASSAY_TEST_PG_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
 source scripts/test-services.sh
 cleanup() {
   local status=$?
@@ -79,9 +82,15 @@ run() {  # run BACKEND: one server, inventory then consumption
     fi
     local before
     before=$(cpu_seconds "$server_pid")
+    [ "$backend" = postgres ] && [ -n "${ASSAY_BENCH_PG_STATEMENTS:-}" ] &&
+      psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null
     ASSAY_BENCH_TOKEN="$token" "$bench" load --base "http://127.0.0.1:$port" --key "$data/tenant.asc" --inventory "$work/inventory.json" \
       --kind "$kind" --rate "$rate" --seconds "$seconds" --concurrency 16 --documents "$(documents_for "$kind")" | tee -a "$work/results.txt"
     echo "  server CPU during that run: $(echo "$(cpu_seconds "$server_pid") - $before" | bc) s (the client's is in its own line)"
+    [ "$backend" = postgres ] && [ -n "${ASSAY_BENCH_PG_STATEMENTS:-}" ] &&
+      psql "postgres://postgres@127.0.0.1:$pg_port/postgres" -P pager=off -c "SELECT round(total_exec_time) AS total_ms, calls,
+        round((total_exec_time / calls)::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS statement
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
   done
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 }

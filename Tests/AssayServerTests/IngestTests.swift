@@ -266,6 +266,12 @@ struct IngestTests {
             #expect(try latest.decode(column: "software_count", as: Int.self) == 1)
             #expect(try latest.decode(column: "inventory_at", as: Int64.self) == 1_764_500_000)
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM inventory_snapshots").first()?.decode(column: "n", as: Int.self) == 4)
+
+            // A package listed twice (same name, architecture and version) is one row of its set.
+            let repeated = try IngestWriter.prepare(try snapshot(at: 1_764_600_000, hostname: "newest", packages: ["b", "a", "b", "c", "a"]), uploadID: UUID(), receivedAt: Date())
+            _ = try await IngestWriter.ingest([repeated], into: tenantDB as! any Database)
+            let listed = try await tenantDB.raw("SELECT name FROM software ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
+            #expect(listed == ["a", "b", "c"])
         }
     }
 

@@ -178,10 +178,12 @@ struct T003_ShareSoftwareSets: AsyncMigration {
     }
 }
 
-/// A set's packages keyed by a small integer instead of the 71-character content id: measured with
-/// the sqlite3 shell, writing a new 729-package set fell from 2.8 ms to 1.5 ms, as every package
-/// row and its index entry no longer carry the id (and on SQLite the table is its own primary key,
-/// WITHOUT ROWID). The content id stays the set's name everywhere else (devices, snapshots).
+/// A set's packages keyed by a small integer instead of the 71-character content id, with an index
+/// on that key alone: a set is written once, whole, by the transaction that adds its `software_sets`
+/// row, and the writer drops repeats of a (name, architecture, version) itself, so a unique index
+/// over the text columns only cost time. Measured for a new 729-package set: PostgreSQL 3.7 ms →
+/// 1.6 ms (and 40 % less space), SQLite 2.8 ms → 1.7 ms. The content id stays the set's name
+/// everywhere else (devices, snapshots).
 struct T004_IntegerSetKeys: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
@@ -193,9 +195,9 @@ struct T004_IntegerSetKeys: AsyncMigration {
             """).run()
         try await sql.raw("""
             CREATE TABLE software_set_rows (set_key BIGINT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL,
-                architecture TEXT NOT NULL, source TEXT NOT NULL, vendor TEXT,
-                CONSTRAINT software_set_rows_key PRIMARY KEY (set_key, name, architecture, version))\(unsafeRaw: postgres ? "" : " WITHOUT ROWID")
+                architecture TEXT NOT NULL, source TEXT NOT NULL, vendor TEXT)
             """).run()
+        try await sql.raw("CREATE INDEX software_set_packages_by_set ON software_set_rows (set_key)").run()
         try await sql.raw("INSERT INTO software_sets_keyed (set_id, package_count) SELECT set_id, package_count FROM software_sets ORDER BY set_id").run()
         try await sql.raw("""
             INSERT INTO software_set_rows (set_key, name, version, architecture, source, vendor)

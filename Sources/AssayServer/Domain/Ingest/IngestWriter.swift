@@ -139,10 +139,20 @@ public struct IngestWriter {
             id = "sha256:" + lowercaseHex(SHA256.hash(data: bytes))
         }
 
+        /// The set's rows, a repeat of a (name, architecture, version) dropped (the first one is kept):
+        /// the table has no unique index over them to do it (T004).
         var rowsJSON: String {
+            struct Identity: Hashable {
+                let name: String
+                let architecture: String
+                let version: String
+            }
+            var seen = Set<Identity>(minimumCapacity: software.count)
             var rows = JSONArrayWriter()
             for index in 0 ..< software.count {
-                rows.row([software.name[index], software.version[index], software.architecture[index] ?? "", software.source[index].rawValue, software.vendor[index]])
+                let architecture = software.architecture[index] ?? ""
+                guard seen.insert(Identity(name: software.name[index], architecture: architecture, version: software.version[index])).inserted else { continue }
+                rows.row([software.name[index], software.version[index], architecture, software.source[index].rawValue, software.vendor[index]])
             }
             return rows.text
         }
@@ -270,14 +280,11 @@ public struct IngestWriter {
         let fresh = try await newSets.ignoringConflicts(with: ["set_id"]).returning("set_key", "set_id").all()
         for row in fresh {
             guard let set = sets[try row.decode(column: "set_id", as: String.self)] else { continue }
-            // The rows travel as one bound JSON array that the database unpacks itself. Repeats of a
-            // (name, architecture, version) within one set are one row.
+            // The rows travel as one bound JSON array that the database unpacks itself. The set is
+            // new to this tenant (its row was just added, in this transaction): nothing to conflict with.
             let key = try row.decode(column: "set_key", as: Int64.self)
             let elements = selectRows(leading: [SQLBind(key)], from: set.rowsJSON, as: [.text, .text, .text, .text, .text])
-            try await database.raw("""
-                INSERT INTO software_set_packages (set_key, name, version, architecture, source, vendor) \(elements) WHERE true
-                ON CONFLICT (set_key, name, architecture, version) DO NOTHING
-                """).run()
+            try await database.raw("INSERT INTO software_set_packages (set_key, name, version, architecture, source, vendor) \(elements)").run()
         }
     }
 
