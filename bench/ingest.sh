@@ -35,10 +35,11 @@ cleanup() {
   local status=$?
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   stop_test_services
-  if [ "$status" -ne 0 ]; then  # keep the servers' logs of a failed run
+  # The servers' logs are kept when a run fails, or when any upload was answered 5xx.
+  if [ "$status" -ne 0 ] || grep -qE '" (5[0-9][0-9]) |status=5[0-9][0-9]|warning|error' "$work"/*/server.log 2>/dev/null; then
     local kept=/tmp/assay-ingest-bench-logs.$$
     mkdir -p "$kept" && cp "$work"/*/server.log "$kept"/ 2>/dev/null || true
-    echo "failed (exit $status); server logs kept in $kept" >&2
+    echo "server logs kept in $kept (exit $status)" >&2
   fi
   rm -rf "$work"
 }
