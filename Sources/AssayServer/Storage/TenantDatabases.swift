@@ -33,7 +33,10 @@ public actor TenantDatabases {
 
     /// The tenant's database, migrated. `catalog` is where the tenant row (and its region) is read.
     public func database(for scope: TenantScope, catalog: any Database) async throws -> any Database {
-        let id = try await databaseID(for: scope, catalog: catalog)
+        try registered(try await databaseID(for: scope, catalog: catalog))
+    }
+
+    private func registered(_ id: DatabaseID) throws -> any Database {
         guard let database = databases.database(id, logger: logger, on: eventLoopGroup.any()) else {
             throw Failure(description: "the tenant database is not registered")
         }
@@ -68,12 +71,9 @@ public actor TenantDatabases {
             try FileManager.default.createDirectory(atPath: region.storage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             databases.use(.sqlite(.file(region.storage + "/" + name + ".sqlite"), sqlLogLevel: .trace), as: id, isDefault: false)
             // Write-ahead logging: one fsync per commit, and the portal reads while a worker writes.
-            try await (databases.database(id, logger: logger, on: eventLoopGroup.any()) as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
+            try await (try registered(id) as? any SQLDatabase)?.raw("PRAGMA journal_mode=WAL").run()
         }
-        guard let database = databases.database(id, logger: logger, on: eventLoopGroup.any()) else {
-            throw Failure(description: "the tenant database is not registered")
-        }
-        try await TenantSchema.migrate(database, logger: logger)
+        try await TenantSchema.migrate(try registered(id), logger: logger)
         return id
     }
 
