@@ -40,6 +40,18 @@ struct T001_CreateInventory: AsyncMigration {
             .field("software_count", .int, .required)
             .field("document", .string, .required)
             .create()
+        try await Self.createSoftwareTable(on: database)
+        // Exactly once: a document's rows and this row commit together.
+        try await database.schema("ingested_uploads")
+            .field("upload_id", .string, .identifier(auto: false))
+            .field("kind", .string, .required)
+            .field("device_id", .string, .required)
+            .field("ingested_at", .int64, .required)
+            .create()
+    }
+
+    /// The per-device package table as T001 makes it (T003's revert makes it again).
+    static func createSoftwareTable(on database: any Database) async throws {
         try await database.schema("software")
             .field("device_id", .string, .required)
             .field("name", .string, .required)
@@ -48,13 +60,6 @@ struct T001_CreateInventory: AsyncMigration {
             .field("source", .string, .required)
             .field("vendor", .string)
             .unique(on: "device_id", "name", "architecture", "version")
-            .create()
-        // Exactly once: a document's rows and this row commit together.
-        try await database.schema("ingested_uploads")
-            .field("upload_id", .string, .identifier(auto: false))
-            .field("kind", .string, .required)
-            .field("device_id", .string, .required)
-            .field("ingested_at", .int64, .required)
             .create()
     }
 
@@ -118,19 +123,7 @@ struct T002_CreateUsage: AsyncMigration {
 struct T003_ShareSoftwareSets: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
-        try await database.schema("software_sets")
-            .field("set_id", .string, .identifier(auto: false))
-            .field("package_count", .int, .required)
-            .create()
-        try await database.schema("software_set_packages")
-            .field("set_id", .string, .required)
-            .field("name", .string, .required)
-            .field("version", .string, .required)
-            .field("architecture", .string, .required)
-            .field("source", .string, .required)
-            .field("vendor", .string)
-            .unique(on: "set_id", "name", "architecture", "version")
-            .create()
+        try await Self.createSetTables(on: database)
         try await database.schema("devices").field("software_set", .string).update()
         try await database.schema("inventory_snapshots").field("software_set", .string).update()
         // What T001 stored per device becomes one set per device.
@@ -147,25 +140,13 @@ struct T003_ShareSoftwareSets: AsyncMigration {
             WHERE device_id IN (SELECT DISTINCT device_id FROM software)
             """).run()
         try await database.schema("software").delete()
-        try await sql.raw("""
-            CREATE VIEW software AS
-            SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
-            FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
-            """).run()
+        try await Self.createSoftwareView(on: sql)
     }
 
     func revert(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
         try await sql.raw("DROP VIEW software").run()
-        try await database.schema("software")
-            .field("device_id", .string, .required)
-            .field("name", .string, .required)
-            .field("version", .string, .required)
-            .field("architecture", .string, .required)
-            .field("source", .string, .required)
-            .field("vendor", .string)
-            .unique(on: "device_id", "name", "architecture", "version")
-            .create()
+        try await T001_CreateInventory.createSoftwareTable(on: database)
         try await sql.raw("""
             INSERT INTO software (device_id, name, version, architecture, source, vendor)
             SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
@@ -175,6 +156,32 @@ struct T003_ShareSoftwareSets: AsyncMigration {
         try await database.schema("devices").deleteField("software_set").update()
         try await database.schema("software_set_packages").delete()
         try await database.schema("software_sets").delete()
+    }
+
+    /// The set tables as T003 makes them (T004's revert makes them again).
+    static func createSetTables(on database: any Database) async throws {
+        try await database.schema("software_sets")
+            .field("set_id", .string, .identifier(auto: false))
+            .field("package_count", .int, .required)
+            .create()
+        try await database.schema("software_set_packages")
+            .field("set_id", .string, .required)
+            .field("name", .string, .required)
+            .field("version", .string, .required)
+            .field("architecture", .string, .required)
+            .field("source", .string, .required)
+            .field("vendor", .string)
+            .unique(on: "set_id", "name", "architecture", "version")
+            .create()
+    }
+
+    /// `software` as T003 defines it: a device's packages through its set.
+    static func createSoftwareView(on sql: any SQLDatabase) async throws {
+        try await sql.raw("""
+            CREATE VIEW software AS
+            SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
+            FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
+            """).run()
     }
 }
 
@@ -187,8 +194,7 @@ struct T003_ShareSoftwareSets: AsyncMigration {
 struct T004_IntegerSetKeys: AsyncMigration {
     func prepare(on database: any Database) async throws {
         let sql = database as! any SQLDatabase
-        let postgres = sql.dialect.name == "postgresql"
-        let key = postgres ? "BIGINT GENERATED ALWAYS AS IDENTITY" : "INTEGER"
+        let key = sql.isPostgreSQL ? "BIGINT GENERATED ALWAYS AS IDENTITY" : "INTEGER"
         try await sql.raw("""
             CREATE TABLE software_sets_keyed (set_key \(unsafeRaw: key) CONSTRAINT software_sets_key PRIMARY KEY,
                 set_id TEXT NOT NULL CONSTRAINT software_sets_content_id UNIQUE, package_count BIGINT NOT NULL)
@@ -222,19 +228,7 @@ struct T004_IntegerSetKeys: AsyncMigration {
         try await sql.raw("ALTER TABLE software_sets RENAME TO software_sets_keyed").run()
         try await sql.raw("ALTER TABLE software_set_packages RENAME TO software_set_rows").run()
         // T003's shapes, as T003 made them.
-        try await database.schema("software_sets")
-            .field("set_id", .string, .identifier(auto: false))
-            .field("package_count", .int, .required)
-            .create()
-        try await database.schema("software_set_packages")
-            .field("set_id", .string, .required)
-            .field("name", .string, .required)
-            .field("version", .string, .required)
-            .field("architecture", .string, .required)
-            .field("source", .string, .required)
-            .field("vendor", .string)
-            .unique(on: "set_id", "name", "architecture", "version")
-            .create()
+        try await T003_ShareSoftwareSets.createSetTables(on: database)
         try await sql.raw("INSERT INTO software_sets (set_id, package_count) SELECT set_id, package_count FROM software_sets_keyed").run()
         try await sql.raw("""
             INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor)
@@ -243,10 +237,6 @@ struct T004_IntegerSetKeys: AsyncMigration {
             """).run()
         try await sql.raw("DROP TABLE software_set_rows").run()
         try await sql.raw("DROP TABLE software_sets_keyed").run()
-        try await sql.raw("""
-            CREATE VIEW software AS
-            SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
-            FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
-            """).run()
+        try await T003_ShareSoftwareSets.createSoftwareView(on: sql)
     }
 }

@@ -83,7 +83,7 @@ public struct IngestWorker: Sendable {
     func claim() async throws -> [Upload] {
         guard let sql = catalog as? any SQLDatabase else { return [] }
         let time = now()
-        let lock = sql.dialect.name == "postgresql" ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
+        let lock = sql.isPostgreSQL ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
         // Due uploads in the order of the (state, next_attempt_at) index, so that a claim reads
         // only the rows it takes however long the queue is; claims that expired (their worker
         // died) are taken first.

@@ -318,7 +318,7 @@ public struct IngestWriter {
     /// dialect's own way to unpack many rows from one parameter (`json_each` on SQLite,
     /// `jsonb_array_elements` on PostgreSQL, which also needs integers cast).
     func selectRows(leading: [SQLBind], from json: String, as fields: [RowField]) -> SQLQueryString {
-        let postgres = database.dialect.name == "postgresql"
+        let postgres = database.isPostgreSQL
         var query: SQLQueryString = "SELECT "
         for value in leading { query.appendInterpolation(value); query.appendLiteral(", ") }
         for (index, field) in fields.enumerated() {
@@ -397,7 +397,7 @@ public struct IngestWriter {
                 INSERT INTO samples (device_id, bucket_seconds, metric, bucket_start, avg, p95, max) \(elements) WHERE true
                 ON CONFLICT (device_id, metric, bucket_start) DO NOTHING
                 """
-            if database.dialect.name == "postgresql" {
+            if database.isPostgreSQL {
                 inserted = try await database.raw("WITH inserted AS (\(insert) RETURNING 1) SELECT COUNT(*) AS n FROM inserted").first()?.decode(column: "n", as: Int.self) ?? 0
             } else {
                 try await database.raw(insert).run()
