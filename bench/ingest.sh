@@ -65,7 +65,7 @@ run() {  # run BACKEND: one server, inventory then consumption
   fi
   local tenant
   tenant=$(env "${env[@]}" "$server" quickstart --no-scan | sed -n 's/^tenant-id: //p')
-  env "${env[@]}" "$server" keys public --tenant "$tenant" > "$data/tenant.asc"
+  env "${env[@]}" "$server" key public --tenant "$tenant" > "$data/tenant.asc"
   local token
   token=$(env "${env[@]}" "$server" upload-token --tenant "$tenant" --hours 2)
   env "${env[@]}" "$server" serve > "$data/server.log" 2>&1 &

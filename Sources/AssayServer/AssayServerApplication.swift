@@ -1,13 +1,27 @@
+import AssayModel
 import Foundation
 import Logging
 import Vapor
 
 /// Starts the service or runs one of its commands (serve, migrate, tenant, quickstart, audit).
 public enum AssayServerApplication {
+    /// `key` subcommands that act on the catalog (the others work on files, in OpenPGPCommands).
+    public static let tenantKeySubcommands = TenantKeyCommands.subcommands
+
+    /// The release this binary was built from.
+    public static let version = "0.6.0"
+
     public static func main(arguments: [String]) async -> Int32 {
+        let command = arguments.dropFirst().first { !$0.hasPrefix("-") }
+        if command == "version" || (command == nil && arguments.contains("--version")) {
+            print("assay-server \(version) (bot document schema \(Schema.version))")
+            return 0
+        }
+        // Help touches nothing: no configuration file is required, no database or key file is made.
+        let wantsHelp = arguments.contains("--help") || arguments.contains("-h") || command == "help"
         let configuration: ServerConfiguration
         do {
-            configuration = try ServerConfiguration.load()
+            configuration = wantsHelp ? ServerConfiguration() : try ServerConfiguration.load()
         } catch {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))
             return 78  // EX_CONFIG
@@ -45,10 +59,13 @@ public enum AssayServerApplication {
         }
         var status: Int32 = 0
         do {
-            try await configure(app, configuration: configuration)
-            // Workers run with the server, not with one-shot commands.
-            let command = arguments.dropFirst().first { !$0.hasPrefix("-") }
-            if command == nil || command == "serve" { app.lifecycle.use(IngestLifecycle()) }
+            if wantsHelp {
+                registerCommands(app)
+            } else {
+                try await configure(app, configuration: configuration)
+                // Workers run with the server, not with one-shot commands.
+                if command == nil || command == "serve" { app.lifecycle.use(IngestLifecycle()) }
+            }
             try await app.execute()
         } catch {
             FileHandle.standardError.write(Data("assay-server: \(error)\n".utf8))

@@ -102,11 +102,11 @@ struct AdminTests {
                 try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "called Sam back on +33 6 12 34 56 78"])
             }, afterResponse: { response in #expect(response.status == .noContent) })
             #expect(try await User.find(colleague.id, on: app.db)?.lockedUntil == nil)
-            let records = try await AuditLog(database: app.db).events(tenantID: tenantID)
+            let records = try await Catalog(app.db).audit.events(tenantID: TenantID(tenantID))
             #expect(records.contains { $0.action == "reauthentication.failed" })
             #expect(records.contains { $0.action == "claims.changed" && $0.detail == "claims=read,write" })
             #expect(records.contains { $0.action == "user.unlocked" && $0.detail.contains("called Sam back") })
-            #expect(try await AuditLog(database: app.db).verify().break == nil)
+            #expect(try await Catalog(app.db).audit.verify().break == nil)
         }
     }
 

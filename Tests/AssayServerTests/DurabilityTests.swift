@@ -94,7 +94,7 @@ struct DurabilityTests {
         defer { server.stop(); server.cleanUp() }
         let setup = try server.command(["quickstart", "--no-scan", "--admin-email", "jane.doe@acme.example"])
         let tenant = try #require(setup.split(separator: "\n").first { $0.hasPrefix("tenant-id: ") }?.dropFirst(11))
-        let certificate = try Certificate(importing: Array(try server.command(["keys", "public", "--tenant", String(tenant)]).utf8))
+        let certificate = try Certificate(importing: Array(try server.command(["key", "public", "--tenant", String(tenant)]).utf8))
         let token = try server.command(["upload-token", "--tenant", String(tenant), "--hours", "2"]).trimmingCharacters(in: .whitespacesAndNewlines)
         try server.start()
 
@@ -181,7 +181,7 @@ struct DurabilityTests {
         try await withApp { app in
             try await configure(app, configuration: configuration)
             let tenantID = try #require(UUID(uuidString: String(tenant)))
-            let database = try await app.ingest.tenantDatabases.database(for: TenantScope(ingestTenantID: tenantID), catalog: app.db) as! any SQLDatabase
+            let database = try await app.ingest.tenantDatabases.store(for: .forTests(tenantID), catalog: Catalog(app.db)).database.sql()
             let rows = try await database.raw("SELECT upload_id, device_id FROM ingested_uploads").all()
             var seen: [String: Int] = [:]
             for row in rows { seen[try row.decode(column: "upload_id", as: String.self), default: 0] += 1 }

@@ -34,16 +34,16 @@ struct UploadFixture {
     }
 
     static func make(_ app: Application, _ configuration: ServerConfiguration, name: String = "Acme", email: String = email) async throws -> UploadFixture {
-        let tenants = TenantService(database: app.db, configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(),
+        let tenants = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(),
                                     keyring: try app.keyring())
         let created = try await tenants.create(name: name, region: "eu-west", adminEmail: email)
         let token = String(created.invitationLink.split(separator: "#").last!)
-        _ = try await AccountService(database: app.db, mailer: MemoryMailer(), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+        _ = try await AccountService(catalog: Catalog(app.db), mailer: MemoryMailer(), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
                                      emailPolicy: try EmailPolicy.bundled()).register(invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958",
                                                                                       password: password)
         let credentials = try await consoleSignIn(app, configuration, email: email)
-        let tenantID = try created.tenant.requireID()
-        let armored = try await app.keyring().publicKey(tenantID: tenantID).publicKey
+        let tenantID = created.tenantID.uuid
+        let armored = try await app.keyring().publicKey(tenantID: created.tenantID).publicKey
         return UploadFixture(tenantID: tenantID, uploadToken: credentials.uploadToken, grant: credentials.grant,
                              certificate: try Certificate(importing: Array(armored.utf8)))
     }
@@ -102,8 +102,7 @@ struct UploadFixture {
     }
 
     func tenantDatabase(_ app: Application, _ tenantID: UUID? = nil) async throws -> any SQLDatabase {
-        let database = try await app.ingest.tenantDatabases.database(for: TenantScope(ingestTenantID: tenantID ?? self.tenantID), catalog: app.db)
-        return database as! any SQLDatabase
+        try await app.ingest.tenantDatabases.store(for: .forTests(tenantID ?? self.tenantID), catalog: Catalog(app.db)).database.sql()
     }
 }
 
@@ -181,12 +180,12 @@ struct IngestTests {
             // ING-3: the daily rollup and the cached aggregates.
             let rollup = try #require(try await tenantDB.raw("SELECT p50, p95, max FROM daily_usage WHERE metric = 'cpu'").first())
             #expect(try rollup.decode(column: "p50", as: Int64.self) == 150 && rollup.decode(column: "p95", as: Int64.self) == 410 && rollup.decode(column: "max", as: Int64.self) == 900)
-            let aggregates = try await app.ingest.cache.aggregates(for: fixture.tenantID) { try await AggregateCache.compute(on: tenantDB as! any Database) }
+            let aggregates = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) { try await TenantReports(database: tenantDB).aggregates() }
             #expect(aggregates.devices.count == 2 && aggregates.connections.first?.remote == "10.0.0.9:5432")
             // New data drops the cached aggregates: the next read sees the third device.
             #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
             #expect(try await worker.runOnce() == 1)
-            let refreshed = try await app.ingest.cache.aggregates(for: fixture.tenantID) { try await AggregateCache.compute(on: tenantDB as! any Database) }
+            let refreshed = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) { try await TenantReports(database: tenantDB).aggregates() }
             #expect(refreshed.devices.count == 3)
 
             // The other tenant's database exists and holds nothing of this.
@@ -198,7 +197,7 @@ struct IngestTests {
             // Every unwrap is in the audit log, naming the uploads.
             let unwraps = try await AuditEvent.query(on: app.db).filter(\.$action == "key.unwrapped").all()
             #expect(unwraps.count == 2 && unwraps.contains { $0.detail.contains(id.uuidString.lowercased()) })
-            #expect(try await AuditLog(database: app.db).verify().break == nil)
+            #expect(try await Catalog(app.db).audit.verify().break == nil)
         }
     }
 
@@ -226,11 +225,11 @@ struct IngestTests {
                     document["software"] = software
                 }
             }
-            let newer = try IngestWriter.prepare(try snapshot(at: 1_764_400_000, hostname: "new-name", packages: ["a", "b", "c"]), uploadID: UUID(), receivedAt: Date())
-            let older = try IngestWriter.prepare(try snapshot(at: 1_764_300_000, hostname: "old-name", packages: ["a", "x"]), uploadID: UUID(), receivedAt: Date())
+            let newer = try DocumentPreparation.prepare(try snapshot(at: 1_764_400_000, hostname: "new-name", packages: ["a", "b", "c"]), uploadID: UUID(), receivedAt: Date())
+            let older = try DocumentPreparation.prepare(try snapshot(at: 1_764_300_000, hostname: "old-name", packages: ["a", "x"]), uploadID: UUID(), receivedAt: Date())
             // the newer arrives first, the older late, and the newer once more in the same batch as the older
-            let first = try await IngestWriter.ingest([newer], into: tenantDB as! any Database)
-            let second = try await IngestWriter.ingest([older, newer], into: tenantDB as! any Database)
+            let first = try await TenantWriter.ingest([newer], into: tenantDB as! any Database)
+            let second = try await TenantWriter.ingest([older, newer], into: tenantDB as! any Database)
             #expect(first.map(\.alreadyIngested) == [false] && second.map(\.alreadyIngested) == [false, true])
 
             let device = try #require(try await tenantDB.raw("SELECT hostname, software_count, inventory_at, first_seen, last_seen FROM devices").all().first)
@@ -258,9 +257,9 @@ struct IngestTests {
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
 
             // Two new snapshots of one device in one batch, the newest first: it still wins.
-            let newest = try IngestWriter.prepare(try snapshot(at: 1_764_500_000, hostname: "newest", packages: ["a"]), uploadID: UUID(), receivedAt: Date())
-            let between = try IngestWriter.prepare(try snapshot(at: 1_764_450_000, hostname: "between", packages: ["a", "b"]), uploadID: UUID(), receivedAt: Date())
-            _ = try await IngestWriter.ingest([newest, between], into: tenantDB as! any Database)
+            let newest = try DocumentPreparation.prepare(try snapshot(at: 1_764_500_000, hostname: "newest", packages: ["a"]), uploadID: UUID(), receivedAt: Date())
+            let between = try DocumentPreparation.prepare(try snapshot(at: 1_764_450_000, hostname: "between", packages: ["a", "b"]), uploadID: UUID(), receivedAt: Date())
+            _ = try await TenantWriter.ingest([newest, between], into: tenantDB as! any Database)
             let latest = try #require(try await tenantDB.raw("SELECT hostname, software_count, inventory_at FROM devices").all().first)
             #expect(try latest.decode(column: "hostname", as: String.self) == "newest")
             #expect(try latest.decode(column: "software_count", as: Int.self) == 1)
@@ -268,8 +267,8 @@ struct IngestTests {
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM inventory_snapshots").first()?.decode(column: "n", as: Int.self) == 4)
 
             // A package listed twice (same name, architecture and version) is one row of its set.
-            let repeated = try IngestWriter.prepare(try snapshot(at: 1_764_600_000, hostname: "newest", packages: ["b", "a", "b", "c", "a"]), uploadID: UUID(), receivedAt: Date())
-            _ = try await IngestWriter.ingest([repeated], into: tenantDB as! any Database)
+            let repeated = try DocumentPreparation.prepare(try snapshot(at: 1_764_600_000, hostname: "newest", packages: ["b", "a", "b", "c", "a"]), uploadID: UUID(), receivedAt: Date())
+            _ = try await TenantWriter.ingest([repeated], into: tenantDB as! any Database)
             let listed = try await tenantDB.raw("SELECT name FROM software ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
             #expect(listed == ["a", "b", "c"])
         }
@@ -280,7 +279,7 @@ struct IngestTests {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await UploadFixture.make(app, configuration)
             let tenantDB = try await fixture.tenantDatabase(app)
-            let id = DatabaseID(string: TenantDatabases.databaseName(fixture.tenantID))
+            let id = DatabaseID(string: TenantDatabases.databaseName(TenantID(fixture.tenantID)))
             let database = try #require(app.databases.database(id, logger: app.logger, on: app.eventLoopGroup.any()))
             func migrator(_ migrations: [any Migration]) -> SchemaMigrator { SchemaMigrator(database: database, migrations: migrations, logger: app.logger) }
             let all = migrator(TenantSchema.migrations)
@@ -321,7 +320,7 @@ struct IngestTests {
                 header["device"] = ["id": "d3", "hostname": "h3"]
                 document["header"] = header
             }
-            _ = try await IngestWriter.ingest([try IngestWriter.prepare(inventory, uploadID: UUID(), receivedAt: Date())], into: database)
+            _ = try await TenantWriter.ingest([try DocumentPreparation.prepare(inventory, uploadID: UUID(), receivedAt: Date())], into: database)
             let listed = try await tenantDB.raw("SELECT COUNT(*) AS n FROM software WHERE device_id = 'd3'").first()?.decode(column: "n", as: Int.self)
             let counted = try await tenantDB.raw("SELECT software_count FROM devices WHERE device_id = 'd3'").first()?.decode(column: "software_count", as: Int.self)
             #expect(listed != nil && listed! > 10 && listed == counted)
@@ -362,7 +361,7 @@ struct IngestTests {
             let tenantDB = try await fixture.tenantDatabase(app)
             let start: Int64 = 1_764_374_400  // a midnight, UTC
             func ingest(_ document: [UInt8]) async throws {
-                _ = try await IngestWriter.ingest(document, uploadID: UUID(), receivedAt: Date(), into: tenantDB as! any Database)
+                _ = try await TenantWriter.ingest(document, uploadID: UUID(), receivedAt: Date(), into: tenantDB as! any Database)
             }
             func cpu(_ device: String) async throws -> [Int64] {
                 let row = try #require(try await tenantDB.raw("SELECT p50, p95, max, buckets FROM daily_usage WHERE metric = 'cpu' AND device_id = \(bind: device)").first())
@@ -396,7 +395,7 @@ struct IngestTests {
     @Test("a software set's id is its content: equal sets share it, sets that differ only in where a field ends or in a missing vendor do not")
     func softwareSetIDs() {
         func set(_ packages: [(String, String, String?)]) -> String {
-            IngestWriter.SoftwareSet(SoftwareInventory(packages.map {
+            DocumentPreparation.SoftwareSet(SoftwareInventory(packages.map {
                 SoftwarePackage(name: $0.0, version: $0.1, architecture: "amd64", source: .dpkg, vendor: $0.2, installedSizeBytes: nil, installedAt: nil)
             })).id
         }
@@ -559,7 +558,7 @@ struct IngestTests {
 
             // An unwrap for no upload at all, and one naming an upload that is not being processed.
             let keyring = try app.keyring()
-            await #expect(throws: TenantKeyring.Failure.self) { try await keyring.unwrap(tenantID: acme.tenantID, purpose: .other("curiosity"), worker: "rogue") }
+            await #expect(throws: TenantKeyring.Failure.self) { try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .other("curiosity"), worker: "rogue") }
             let locked = try #require(try await Tenant.find(acme.tenantID, on: app.db))
             #expect(locked.keyLockedAt != nil && locked.keyLockReason?.contains("other than ingest") == true)
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.key-locked").count() == 1)
@@ -573,7 +572,7 @@ struct IngestTests {
             #expect(try await Upload.query(on: app.db).filter(\.$tenantID == globex.tenantID).first()?.state == .done)
 
             // Only the operator command unlocks; then the waiting upload lands.
-            try await keyring.unlock(tenantID: acme.tenantID, reason: "checked the worker logs with the security team", actor: "operator")
+            try await keyring.unlock(tenantID: TenantID(acme.tenantID), reason: "checked the worker logs with the security team", actor: "operator")
             #expect(try await worker.runOnce() == 1)
             #expect(try await acme.state(app, try #require(queued?.id)).1?.state == "done")
 
@@ -601,9 +600,9 @@ struct IngestTests {
             _ = try await acme.upload(app, try acme.encrypt(try consumptionDocument()))
             let claimed = try await worker.claim().compactMap(\.id)
             #expect(claimed.count == 1)
-            for _ in 0 ..< 2 { _ = try await keyring.unwrap(tenantID: acme.tenantID, purpose: .ingest(uploadIDs: claimed), worker: "test-worker") }
+            for _ in 0 ..< 2 { _ = try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .ingest(uploadIDs: claimed), worker: "test-worker") }
             await #expect(throws: TenantKeyring.Failure.self) {
-                try await keyring.unwrap(tenantID: acme.tenantID, purpose: .ingest(uploadIDs: claimed), worker: "test-worker")
+                try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .ingest(uploadIDs: claimed), worker: "test-worker")
             }
             #expect(try await Tenant.find(acme.tenantID, on: app.db)?.keyLockReason?.contains("more than 2 unwraps") == true)
 
@@ -611,7 +610,7 @@ struct IngestTests {
             let (_, queued) = try await globex.upload(app, try globex.encrypt(try consumptionDocument()))
             let waiting = try #require(queued?.id)
             await #expect(throws: TenantKeyring.Failure.self) {
-                try await keyring.unwrap(tenantID: globex.tenantID, purpose: .ingest(uploadIDs: [waiting]), worker: "rogue")
+                try await keyring.unwrap(tenantID: TenantID(globex.tenantID), purpose: .ingest(uploadIDs: [waiting]), worker: "rogue")
             }
             #expect(try await Tenant.find(globex.tenantID, on: app.db)?.keyLockReason?.contains("not being processed") == true)
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.key-locked").count() == 2)
@@ -625,8 +624,8 @@ struct IngestTests {
             let fixture = try await UploadFixture.make(app, configuration)
             let oldBody = try fixture.encrypt(try consumptionDocument())
             let keyring = try app.keyring()
-            let fresh = try await keyring.createKey(tenantID: fixture.tenantID, tenantName: "Acme", actor: "operator")
-            #expect(try await keyring.publicKey(tenantID: fixture.tenantID).fingerprint == fresh.fingerprint)
+            let fresh = try await keyring.createKey(tenantID: TenantID(fixture.tenantID), tenantName: "Acme", actor: "operator")
+            #expect(try await keyring.publicKey(tenantID: TenantID(fixture.tenantID)).fingerprint == fresh.fingerprint)
             #expect(fresh.fingerprint != fixture.certificate.fingerprint.description)
             let newCertificate = try Certificate(importing: Array(fresh.publicKey.utf8))
             let newBody = try MessageEncryptor.encrypt(try consumptionDocument(device: "device-0002"), to: [newCertificate])
@@ -637,13 +636,13 @@ struct IngestTests {
 
             // KEK rotation: every key re-wrapped under the new KEK, and still opens.
             let newKEK = try KeyEncryptionKey(bytes: (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) })
-            let rotated = TenantKeyring(database: app.db, keys: KeyEncryptionKeys(current: newKEK, previous: app.keyEncryptionKeys!.current))
+            let rotated = TenantKeyring(catalog: Catalog(app.db), keys: KeyEncryptionKeys(current: newKEK, previous: app.keyEncryptionKeys!.current))
             #expect(try await rotated.rewrapAll(actor: "operator") == 2)
             #expect(try await TenantKey.query(on: app.db).filter(\.$kekID == newKEK.id).count() == 2)
-            let afterRotation = TenantKeyring(database: app.db, keys: KeyEncryptionKeys(current: newKEK))
+            let afterRotation = TenantKeyring(catalog: Catalog(app.db), keys: KeyEncryptionKeys(current: newKEK))
             #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
             let claimed = try await app.ingestWorker(name: "w").claim()
-            let secrets = try await afterRotation.unwrap(tenantID: fixture.tenantID, purpose: .ingest(uploadIDs: claimed.compactMap(\.id)), worker: "w")
+            let secrets = try await afterRotation.unwrap(tenantID: TenantID(fixture.tenantID), purpose: .ingest(uploadIDs: claimed.map(\.id)), worker: "w")
             #expect(secrets.count == 2)
         }
     }

@@ -28,9 +28,9 @@ struct LeastPrivilegeTests {
             asRole.databaseURL = roleURL
             try await withApp { roleApp in
                 try await configure(roleApp, configuration: asRole, hasher: PasswordHasher(iterations: 1000))
-                let tenants = TenantService(database: roleApp.db, configuration: asRole, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
+                let tenants = TenantService(catalog: Catalog(roleApp.db), configuration: asRole, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
                 _ = try await tenants.create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
-                let verified = try await AuditLog(database: roleApp.db).verify()
+                let verified = try await Catalog(roleApp.db).audit.verify()
                 #expect(verified.count >= 1 && verified.break == nil)
             }
 
@@ -49,7 +49,7 @@ struct LeastPrivilegeTests {
             _ = try await fixture.tenantDatabase(app)
             let regionURL = try #require(configuration.regions.first { $0.databaseURL != nil }?.databaseURL)
             var tenantURL = try #require(URLComponents(string: regionURL))
-            tenantURL.path = "/" + TenantDatabases.databaseName(fixture.tenantID)
+            tenantURL.path = "/" + TenantDatabases.databaseName(TenantID(fixture.tenantID))
             let asOwner = try #require(tenantURL.string)
             #expect(try runPSQLSucceeds(asOwner, "SELECT count(*) FROM devices"))
             tenantURL.user = role
@@ -59,7 +59,7 @@ struct LeastPrivilegeTests {
             // A database left created but never closed to others (a process killed between CREATE
             // and REVOKE) is closed when the service opens it.
             let interrupted = try await UploadFixture.make(app, configuration, name: "Initech", email: "bill.lumbergh@initech.example")
-            let interruptedName = TenantDatabases.databaseName(interrupted.tenantID)
+            let interruptedName = TenantDatabases.databaseName(TenantID(interrupted.tenantID))
             try runPSQL(regionURL, "CREATE DATABASE \(interruptedName)")
             tenantURL.path = "/" + interruptedName
             let asOtherBefore = try #require(tenantURL.string)

@@ -194,13 +194,13 @@ struct SMTPTests {
         defer { server.stop() }
         try await withTestApp(backend) { app, configuration in
             let mailer = SMTPMailer(configuration: try SMTPConfiguration(url: server.url, trustedCAFile: server.caFile), sender: "no-reply@assay.example")
-            let tenants = TenantService(database: app.db, configuration: configuration, mailer: mailer, emailPolicy: try EmailPolicy.bundled())
+            let tenants = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: mailer, emailPolicy: try EmailPolicy.bundled())
             _ = try await tenants.create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
             // The invitation link arrives by mail too: take the token from it.
             let invitation = try #require(try server.received().last?.message)
             let link = try #require(invitation.split(whereSeparator: \.isNewline).first { $0.contains("/register#") })
             let token = String(link.split(separator: "#").last!).trimmingCharacters(in: .whitespaces)
-            let service = AccountService(database: app.db, mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+            let service = AccountService(catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
                                          emailPolicy: try EmailPolicy.bundled(), now: Date.init)
             _ = try await service.register(invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958", password: "Tr0ub4dor & 3 horses")
             let browser = ClientFingerprint(ipAddress: "192.0.2.10", browser: "Chrome 131", resolution: "1920x1080")

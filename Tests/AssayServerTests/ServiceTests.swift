@@ -54,7 +54,7 @@ func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable (
         try await body(app, configuration)
         if backend == .postgres, let adminURL {
             for tenant in (try? await Tenant.query(on: app.db).all()) ?? [] {
-                try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(TenantDatabases.databaseName(tenant.id!)) WITH (FORCE)")
+                try? runPSQL(adminURL, "DROP DATABASE IF EXISTS \(TenantDatabases.databaseName(TenantID(tenant.id!))) WITH (FORCE)")
             }
         }
     }
@@ -160,7 +160,7 @@ struct ServiceTests {
     @Test("every catalog migration reverts for real, and migrates again", arguments: CatalogBackend.testable)
     func migrationsRevert(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            try await TenantService(database: app.db, configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
+            _ = try await TenantService(catalog: Catalog(app.db), configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
                 .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
             try await app.catalogMigrator.revertAll()
             let sql = try #require(app.db as? any SQLDatabase)
@@ -189,9 +189,9 @@ struct ServiceTests {
     @Test("creating a tenant: GUID, region, invitation stored hashed, mail in the outbox, audit events", arguments: CatalogBackend.testable)
     func createTenant(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, configuration in
-            let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+            let service = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
             let created = try await service.create(name: "Acme Corp", region: "eu-west", adminEmail: "Jane.Doe@Acme.example")
-            let tenant = try #require(try await Tenant.find(created.tenant.id, on: app.db))
+            let tenant = try #require(try await Tenant.find(created.tenantID.uuid, on: app.db))
             #expect(tenant.region == "eu-west")
             #expect(tenant.state == .active)
             let token = String(created.invitationLink.split(separator: "#").last ?? "")
@@ -214,7 +214,7 @@ struct ServiceTests {
             let mail = try String(contentsOfFile: outbox + "/" + mails[0], encoding: .utf8)
             #expect(mail.contains(created.invitationLink))
             #expect(mail.contains("To: jane.doe@acme.example"))
-            let events = try await AuditLog(database: app.db).events(tenantID: try tenant.requireID())
+            let events = try await Catalog(app.db).audit.events(tenantID: TenantID(try tenant.requireID()))
             #expect(events.map(\.action).sorted() == ["invitation.sent", "tenant.created"])
         }
     }
@@ -222,7 +222,7 @@ struct ServiceTests {
     @Test("tenant creation refuses unknown regions, public mail, duplicate e-mail (any case) and bad names", arguments: CatalogBackend.testable)
     func createTenantRefusals(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, configuration in
-            let service = TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+            let service = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
             await #expect(throws: TenantService.Failure.unknownRegion("mars-1", known: ["eu-west", "us-west"])) {
                 try await service.create(name: "A", region: "mars-1", adminEmail: "a@corp.example")
             }
@@ -243,7 +243,7 @@ struct ServiceTests {
     @Test("editing an audit row breaks the chain, and verify names the event", arguments: CatalogBackend.testable)
     func auditChain(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            let log = AuditLog(database: app.db)
+            let log = Catalog(app.db).audit
             for index in 1 ... 5 {
                 try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s")
             }
@@ -264,7 +264,7 @@ struct ServiceTests {
     @Test("concurrent appends keep one unbroken chain", arguments: CatalogBackend.testable)
     func concurrentAudit(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            let log = AuditLog(database: app.db)
+            let log = Catalog(app.db).audit
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0 ..< 20 {
                     group.addTask { try await log.append(tenantID: nil, actor: "t\(index)", action: "a", subject: "s") }

@@ -53,7 +53,7 @@ struct SessionHTTPTests {
 
     /// Registers from the invitation and signs in with the code; returns the session cookie pair.
     func signedIn(_ app: Application, _ configuration: ServerConfiguration) async throws -> String {
-        let created = try await TenantService(database: app.db, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
+        let created = try await TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
             .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
         let token = String(created.invitationLink.split(separator: "#").last!)
         try await app.testing().test(.POST, "api/v1/auth/register", headers: headers(configuration), beforeRequest: { request in

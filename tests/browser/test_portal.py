@@ -65,7 +65,7 @@ def server(tmp_path):
 def upload_this_machine(env, tmp_path, base, tenant):
     """The bot's inventory of this machine, encrypted to the tenant key, through the upload API."""
     key = tmp_path / "tenant.asc"
-    key.write_bytes(subprocess.run([SERVER, "keys", "public", "--tenant", tenant], env=env, check=True, capture_output=True, cwd=tmp_path).stdout)
+    key.write_bytes(subprocess.run([SERVER, "key", "public", "--tenant", tenant], env=env, check=True, capture_output=True, cwd=tmp_path).stdout)
     body_path = tmp_path / "inventory.pgp"
     subprocess.run([BOT, "inventory", "--recipient", str(key), "--out", str(body_path)], check=True, capture_output=True)
     token = subprocess.run([SERVER, "upload-token", "--tenant", tenant], env=env, check=True, capture_output=True, cwd=tmp_path, text=True).stdout.strip()

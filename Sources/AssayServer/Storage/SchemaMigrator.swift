@@ -1,4 +1,4 @@
-import Fluent
+import FluentKit
 import Logging
 
 /// Runs schema migrations so that each one and its ledger row commit together, in one transaction
@@ -36,6 +36,13 @@ struct SchemaMigrator: Sendable {
             logger.debug("schema migration prepared", metadata: ["migration": .string(migration.name)])
         }
         return prepared
+    }
+
+    /// The names of the migrations the ledger lacks (all of them on a database never migrated).
+    /// Reads only: it creates nothing, not even the ledger.
+    func pending() async throws -> [String] {
+        let ledger = (try? await readLedger()) ?? [:]
+        return migrations.map(\.name).filter { ledger[$0] == nil }
     }
 
     /// Reverts the newest batch, newest migration first, each with its ledger row in one transaction.

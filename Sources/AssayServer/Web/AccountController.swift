@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -6,7 +5,9 @@ import Vapor
 struct AccountController: Sendable {
     let hasher: PasswordHasher
     let limiter: HashingLimiter
+    let emailPolicy: EmailPolicy
     let mailer: any Mailer
+    let now: @Sendable () -> Date
 
     func register(_ routes: any RoutesBuilder) {
         let account = routes.grouped("account")
@@ -32,49 +33,35 @@ struct AccountController: Sendable {
         let me = try request.requireUser()
         let body = try request.content.decode(PasswordBody.self)
         guard body.currentPassword.utf8.count <= 1024, body.newPassword.utf8.count <= 1024 else { throw Abort(.badRequest, reason: "a field is too long") }
-        guard let user = try await User.find(me.userID, on: request.db) else { throw Abort(.unauthorized) }
-        let hasher = self.hasher
-        let stored = user.passwordHash
-        let current = body.currentPassword
-        guard await limiter.run({ hasher.verify(current, against: stored) }) != .mismatch else {
-            try await AuditLog(database: request.db).append(tenantID: me.tenantID, actor: "user:\(me.userID)", action: "password.change.refused",
-                                                            subject: "user:\(me.userID)")
-            throw Abort(.forbidden, reason: "the current password is not right")
+        do {
+            try await accounts(request).changePassword(of: me.session, current: body.currentPassword, new: body.newPassword,
+                                                       endOtherSessions: body.endOtherSessions)
+        } catch let failure as AccountService.PasswordChangeFailure {
+            switch failure {
+            case .wrongCurrentPassword: throw Abort(.forbidden, reason: failure.description)
+            case .weak: throw Abort(.badRequest, reason: failure.description)
+            case .unknownUser: throw Abort(.unauthorized)
+            }
         }
-        let problems = PasswordPolicy.violations(body.newPassword, email: user.email)
-        guard problems.isEmpty else {
-            throw Abort(.badRequest, reason: "the new password needs a change: " + problems.map(\.description).joined(separator: "; "))
-        }
-        let fresh = body.newPassword
-        user.passwordHash = try await limiter.run { try hasher.hash(fresh) }
-        try await user.save(on: request.db)
-        if body.endOtherSessions {
-            try await Session.query(on: request.db).filter(\.$user.$id == me.userID).filter(\.$id != me.sessionID).delete()
-        }
-        try await AuditLog(database: request.db).append(tenantID: me.tenantID, actor: "user:\(me.userID)", action: "password.changed",
-                                                        subject: "user:\(me.userID)", detail: "other sessions ended=\(body.endOtherSessions)")
-        try await mailer.send(MailMessage(
-            to: user.email, subject: "Your Assay password was changed",
-            body: "The password of your Assay account was changed just now.\nIf this was not you, tell your administrator at once.",
-            purpose: "password change confirmation"))
         return .noContent
     }
 
     func sessions(_ request: Request) async throws -> [SessionSummary] {
         let me = try request.requireUser()
-        return try await Session.query(on: request.db).filter(\.$user.$id == me.userID).sort(\.$createdAt, .descending).all().map {
-            SessionSummary(id: try $0.requireID(), createdAt: $0.createdAt, expiresAt: $0.expiresAt, current: try $0.requireID() == me.sessionID)
+        return try await SessionLifecycle(catalog: request.catalog, now: now).sessions(of: me.session).map {
+            SessionSummary(id: $0.id, createdAt: $0.createdAt, expiresAt: $0.expiresAt, current: $0.id == me.sessionID)
         }
     }
 
     func endSession(_ request: Request) async throws -> HTTPStatus {
         let me = try request.requireUser()
         guard let id = request.parameters.get("sessionID", as: UUID.self),
-              let session = try await Session.query(on: request.db).filter(\.$id == id).filter(\.$user.$id == me.userID).first()
+              try await SessionLifecycle(catalog: request.catalog, now: now).end(sessionID: id, by: me.session)
         else { throw Abort(.notFound) }
-        try await session.delete(on: request.db)
-        try await AuditLog(database: request.db).append(tenantID: me.tenantID, actor: "user:\(me.userID)", action: "session.ended",
-                                                        subject: "session:\(id)")
         return .noContent
+    }
+
+    private func accounts(_ request: Request) -> AccountService {
+        AccountService(catalog: request.catalog, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now)
     }
 }

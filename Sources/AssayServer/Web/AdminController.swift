@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -12,6 +11,12 @@ struct AdminController: Sendable {
     let emailPolicy: EmailPolicy
     let mailer: any Mailer
     let publicURL: String
+    let now: @Sendable () -> Date
+
+    func administration(_ request: Request) -> TenantAdministration {
+        TenantAdministration(catalog: request.catalog, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: mailer,
+                             publicURL: publicURL, now: now)
+    }
 
     func register(_ routes: any RoutesBuilder) {
         let admin = routes.grouped("admin").grouped(RequireClaim(claim: .admin))
@@ -62,104 +67,74 @@ struct AdminController: Sendable {
     }
 
     func invite(_ request: Request) async throws -> Response {
-        let scope = try request.requireTenant()
-        let actor = try request.requireUser()
+        let admin = try request.requireUser()
         let body = try request.content.decode(InviteBody.self)
-        guard !body.claims.isEmpty else { throw Abort(.badRequest, reason: "give at least one claim") }
-        let email: String
-        do { email = try emailPolicy.validate(body.email) } catch { throw Abort(.badRequest, reason: error.description) }
-        let token = SecretToken(prefix: "asi_")
-        try await request.db.transaction { transaction in
-            guard try await User.find(email: email, on: transaction) == nil,
-                  try await Invitation.query(on: transaction).filter(\.$email == email).filter(\.$usedAt == nil).filter(\.$expiresAt > Date()).first() == nil
-            else { throw Abort(.conflict, reason: "that e-mail address already belongs to a user or a pending invitation") }
-            try await Invitation(tenantID: scope.tenantID, email: email, tokenHash: token.hash, claims: body.claims,
-                                 invitedBy: actor.userID.uuidString, expiresAt: Date().addingTimeInterval(Invitation.validity)).create(on: transaction)
-        }
-        try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(actor.userID)", action: "invitation.sent",
-                                                        subject: "email:\(email)", detail: "claims=\(Claim.encode(body.claims))")
-        try await mailer.send(MailMessage(to: email, subject: "You are invited to Assay",
-                                          body: "You have been invited to Assay.\n\nOpen this link within 48 hours to choose your password:\n\(publicURL)/register#\(token.value)\n",
-                                          purpose: "invitation"))
+        try await answering { try await administration(request).invite(email: body.email, claims: body.claims, by: admin.session) }
         return Response(status: .created)
     }
 
     func users(_ request: Request) async throws -> [UserSummary] {
-        let scope = try request.requireTenant()
-        try await request.recordTenantView("users.viewed")
-        return try await Self.userSummaries(of: scope, on: request.db)
-    }
-
-    static func userSummaries(of scope: TenantScope, on database: any Database) async throws -> [UserSummary] {
-        try await User.query(on: database).filter(\.$tenant.$id == scope.tenantID).sort(\.$email).all().map { user in
-            UserSummary(id: try user.requireID(), email: user.email, name: user.name, claims: Claim.decode(user.claims).sorted().map(\.rawValue),
-                        state: user.state.rawValue, locked: (user.lockedUntil ?? .distantPast) > Date())
-        }
+        let admin = try request.requireUser()
+        return try await administration(request).users(for: admin.session).map(UserSummary.init)
     }
 
     func setClaims(_ request: Request) async throws -> HTTPStatus {
+        let admin = try request.requireUser()
         let body = try request.content.decode(ClaimsBody.self)
-        let (actor, target) = try await authorize(request, password: body.password)
-        target.claims = Claim.encode(body.claims)
-        try await target.save(on: request.db)
-        // A privilege change ends the user's sessions: the next sign-in gets a fresh token.
-        try await Session.query(on: request.db).filter(\.$user.$id == target.requireID()).delete()
-        try await AuditLog(database: request.db).append(tenantID: actor.tenantID, actor: "user:\(actor.userID)", action: "claims.changed",
-                                                        subject: "user:\(try target.requireID())", detail: "claims=\(target.claims)")
+        let target = try targetUser(request)
+        try await answering { try await administration(request).setClaims(of: target, to: body.claims, by: admin.session, password: body.password) }
         return .noContent
     }
 
     func disable(_ request: Request) async throws -> HTTPStatus {
+        let admin = try request.requireUser()
         let body = try request.content.decode(ConfirmBody.self)
-        let (actor, target) = try await authorize(request, password: body.password)
-        guard try target.requireID() != actor.userID else { throw Abort(.badRequest, reason: "you cannot disable yourself") }
-        target.state = .disabled
-        try await target.save(on: request.db)
-        try await Session.query(on: request.db).filter(\.$user.$id == target.requireID()).delete()
-        try await AuditLog(database: request.db).append(tenantID: actor.tenantID, actor: "user:\(actor.userID)", action: "user.disabled",
-                                                        subject: "user:\(try target.requireID())")
+        let target = try targetUser(request)
+        try await answering { try await administration(request).disable(target, by: admin.session, password: body.password) }
         return .noContent
     }
 
     func unlock(_ request: Request) async throws -> HTTPStatus {
+        let admin = try request.requireUser()
         let body = try request.content.decode(UnlockBody.self)
-        let check = body.identityCheck.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (10 ... 500).contains(check.count) else {
-            throw Abort(.badRequest, reason: "say how you checked the user's identity (10 to 500 characters)")
+        let target = try targetUser(request)
+        try await answering {
+            try await administration(request).unlock(target, identityCheck: body.identityCheck, by: admin.session, password: body.password)
         }
-        let (actor, target) = try await authorize(request, password: body.password)
-        target.lockedUntil = nil
-        target.failedAttempts = 0
-        target.state = .active
-        try await target.save(on: request.db)
-        try await AuditLog(database: request.db).append(tenantID: actor.tenantID, actor: "user:\(actor.userID)", action: "user.unlocked",
-                                                        subject: "user:\(try target.requireID())", detail: "identity checked: \(check)")
         return .noContent
     }
 
     func audit(_ request: Request) async throws -> [AuditEntry] {
-        let scope = try request.requireTenant()
-        try await request.recordTenantView("audit.viewed")
-        return try await AuditLog(database: request.db).events(tenantID: scope.tenantID).map {
+        let admin = try request.requireUser()
+        return try await administration(request).auditEvents(for: admin.session).map {
             AuditEntry(sequence: $0.sequence, occurredAt: $0.occurredAt, actor: $0.actor, action: $0.action, subject: $0.subject)
         }
     }
 
-    /// The acting administrator (password checked again) and the target user of the same tenant.
-    private func authorize(_ request: Request, password: String) async throws -> (AuthenticatedUser, User) {
-        let actor = try request.requireUser()
-        let scope = try request.requireTenant()
-        guard let actorRecord = try await User.find(actor.userID, on: request.db) else { throw Abort(.unauthorized) }
-        let hasher = self.hasher
-        let storedHash = actorRecord.passwordHash
-        guard await limiter.run({ hasher.verify(password, against: storedHash) }) != .mismatch else {
-            try await AuditLog(database: request.db).append(tenantID: scope.tenantID, actor: "user:\(actor.userID)", action: "reauthentication.failed",
-                                                            subject: request.url.path)
-            throw Abort(.forbidden, reason: "confirm this change with your password")
+    /// A user id that is not a UUID is as absent as one that does not exist.
+    private func targetUser(_ request: Request) throws -> UUID {
+        guard let id = request.parameters.get("userID", as: UUID.self) else { throw Abort(.notFound) }
+        return id
+    }
+
+    /// The domain's refusals as HTTP answers.
+    private func answering(_ action: () async throws -> Void) async throws {
+        do {
+            try await action()
+        } catch let refusal as TenantAdministration.Refusal {
+            switch refusal {
+            case .noClaims, .email, .cannotDisableSelf, .identityCheckRequired: throw Abort(.badRequest, reason: refusal.description)
+            case .addressTaken: throw Abort(.conflict, reason: refusal.description)
+            case .passwordNotConfirmed: throw Abort(.forbidden, reason: refusal.description)
+            case .noSuchUser: throw Abort(.notFound)
+            }
         }
-        guard let id = request.parameters.get("userID", as: UUID.self),
-              let target = try await User.query(on: request.db).filter(\.$id == id).filter(\.$tenant.$id == scope.tenantID).first()
-        else { throw Abort(.notFound) }
-        return (actor, target)
+    }
+}
+
+extension AdminController.UserSummary {
+    init(_ user: UserAccount) {
+        self.init(id: user.id, email: user.email, name: user.name, claims: user.claims.sorted().map(\.rawValue), state: user.state.rawValue,
+                  locked: user.isLocked(at: Date()))
     }
 }

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -14,7 +13,7 @@ struct AuthController: Sendable {
 
     /// Per request: the service works on the request's own database handle.
     func accounts(_ request: Request) -> AccountService {
-        AccountService(database: request.db, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now)
+        AccountService(catalog: request.catalog, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now)
     }
 
     func register(_ routes: any RoutesBuilder) {
@@ -56,7 +55,7 @@ struct AuthController: Sendable {
 
     struct Me: Content {
         let email: String
-        let tenantID: UUID
+        let tenantID: TenantID
         let claims: [String]
         /// For the portal's script, which sends it back in X-CSRF-Token.
         let csrfToken: String
@@ -85,7 +84,7 @@ struct AuthController: Sendable {
             return response
         case .codeSent(let attempt):
             let response = try await Status(status: "code-sent", redirect: LocalRedirect.page("/code", next: body.next)).encodeResponse(status: .accepted, for: request)
-            response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: Date().addingTimeInterval(SignInChallenge.validity))
+            response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: Date().addingTimeInterval(AccountService.codeValidity))
             return response
         case .refused:
             throw Abort(.unauthorized, reason: "sign-in failed: the e-mail or password is wrong, or the account is locked")
@@ -116,9 +115,7 @@ struct AuthController: Sendable {
 
     func signOut(_ request: Request) async throws -> Response {
         let user = try request.requireUser()
-        try await Session.query(on: request.db).filter(\.$id == user.sessionID).delete()
-        try await AuditLog(database: request.db).append(tenantID: user.tenantID, actor: "user:\(user.userID)", action: "session.ended",
-                                                        subject: "session:\(user.sessionID)")
+        try await SessionLifecycle(catalog: request.catalog, now: now).signOut(user.session)
         request.auth.logout(AuthenticatedUser.self)
         let response = Response(status: .noContent)
         response.cookies[SessionCookie.session] = SessionCookie.expired

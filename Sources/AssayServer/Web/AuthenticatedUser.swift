@@ -1,24 +1,18 @@
 import Foundation
 import Vapor
 
-/// The signed-in user as handlers see it. A handler that reads tenant data takes its tenant from
-/// here (`request.requireTenant()`), never from the request's parameters or body.
+/// The signed-in user as handlers see it: a live session. A handler that reads tenant data takes
+/// its scope from here (`request.requireTenant()`), never from the request's parameters or body.
 public struct AuthenticatedUser: Authenticatable, Sendable {
-    public let userID: UUID
-    public let tenantID: UUID
-    public let email: String
-    public let claims: Set<Claim>
-    public let sessionID: UUID
-    /// What state-changing requests of this session must echo in X-CSRF-Token.
-    let csrfToken: String
-}
+    public let session: LiveSession
 
-/// A tenant id that only authentication can produce.
-public struct TenantScope: Sendable, Equatable {
-    public let tenantID: UUID
-    fileprivate init(_ tenantID: UUID) { self.tenantID = tenantID }
-    /// Only for `TenantScope.forClaimedUpload` and upload tokens.
-    init(ingestTenantID: UUID) { self.tenantID = ingestTenantID }
+    public var userID: UUID { session.userID }
+    public var tenantID: TenantID { session.tenantID }
+    public var email: String { session.email }
+    public var claims: Set<Claim> { session.claims }
+    public var sessionID: UUID { session.sessionID }
+    /// What state-changing requests of this session must echo in X-CSRF-Token.
+    var csrfToken: String { session.csrfToken }
 }
 
 extension Request {
@@ -27,14 +21,7 @@ extension Request {
         return user
     }
 
-    public func requireTenant() throws -> TenantScope { TenantScope(try requireUser().tenantID) }
-
-    /// SEC-4: every view or export of a tenant's data goes into that tenant's audit log.
-    func recordTenantView(_ action: String, detail: String = "") async throws {
-        let user = try requireUser()
-        try await AuditLog(database: db).append(tenantID: user.tenantID, actor: "user:\(user.userID)", action: action,
-                                                subject: "tenant:\(user.tenantID)", detail: detail)
-    }
+    public func requireTenant() throws -> TenantScope { try requireUser().session.scope }
 
     /// The client address: the peer, unless the peer is a trusted proxy (ING/SEC-1 deployments behind
     /// a reverse proxy); see `TrustedProxies.clientAddress`.

@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Vapor
 
@@ -44,7 +43,7 @@ struct ConsoleController: Sendable {
         let grantExpiresAt: Date
         let uploadToken: String
         let uploadTokenExpiresAt: Date
-        let tenantID: UUID
+        let tenantID: TenantID
     }
 
     struct CodeSent: Content {
@@ -57,7 +56,7 @@ struct ConsoleController: Sendable {
     }
 
     func accounts(_ request: Request, machine: String) -> AccountService {
-        AccountService(database: request.db, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now,
+        AccountService(catalog: request.catalog, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now,
                        channel: .console(machine: machine))
     }
 
@@ -93,19 +92,17 @@ struct ConsoleController: Sendable {
         }
     }
 
-    private func credentials(_ request: Request, grant: AccountService.SessionGrant) async throws -> Response {
-        let service = ConsoleCredentials(database: request.db, now: now)
-        let upload = try await service.issueUploadToken(grantID: grant.sessionID)
-        guard let stored = try await ConsoleGrant.find(grant.sessionID, on: request.db) else { throw Abort(.internalServerError) }
+    private func credentials(_ request: Request, grant: SessionLifecycle.Grant) async throws -> Response {
+        let upload = try await ConsoleCredentials(catalog: request.catalog, now: now).issueUploadToken(grantID: grant.sessionID)
         return try await Credentials(status: "signed-in", grant: grant.token, grantExpiresAt: grant.expiresAt, uploadToken: upload.token,
-                                     uploadTokenExpiresAt: upload.expiresAt, tenantID: stored.tenantID).encodeResponse(for: request)
+                                     uploadTokenExpiresAt: upload.expiresAt, tenantID: upload.tenantID).encodeResponse(for: request)
     }
 
     func exchange(_ request: Request) async throws -> Credentials {
         let body = try request.content.decode(ExchangeBody.self)
         if let machine = body.machineID, !Self.validMachine(machine) { throw Abort(.badRequest, reason: "machineID must be 8 to 128 letters, digits or dashes") }
         do {
-            let issued = try await ConsoleCredentials(database: request.db, now: now).exchange(grant: body.grant, machine: body.machineID ?? "")
+            let issued = try await ConsoleCredentials(catalog: request.catalog, now: now).exchange(grant: body.grant, machine: body.machineID ?? "")
             return Credentials(status: "renewed", grant: issued.grant, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.uploadToken,
                                uploadTokenExpiresAt: issued.uploadTokenExpiresAt, tenantID: issued.tenantID)
         } catch let refusal as ConsoleCredentials.Refusal {

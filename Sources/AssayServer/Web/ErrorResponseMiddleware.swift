@@ -1,4 +1,4 @@
-import FluentPostgresDriver
+import Foundation
 import Vapor
 
 /// Turns every error into a JSON answer with a request id and a safe reason: never a stack trace,
@@ -24,30 +24,10 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
         }.map(\.method)
     }
 
+    static func isUnavailable(_ error: any Error) -> Bool { DatabaseErrors.isUnavailable(error) }
+    static func describe(_ error: any Error) -> Logger.Metadata { DatabaseErrors.describe(error) }
+
     /// A browser asking for a page (not the API) gets a small HTML page instead of JSON.
-    /// A database that is out of reach or out of connections: a passing condition, not a fault.
-    static func isUnavailable(_ error: any Error) -> Bool {
-        if error is ConnectionPoolTimeoutError { return true }
-        if let pool = error as? ConnectionPoolError, case .shutdown = pool { return true }
-        if let postgres = error as? PSQLError {
-            if [.connectionError, .uncleanShutdown, .serverClosedConnection, .clientClosedConnection, .poolClosed].contains(postgres.code) { return true }
-            // SQLSTATE classes 08 (connection), 53 (insufficient resources), 57P (shutting down, cannot connect now)
-            if let state = postgres.sqlState { return state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57P") }
-        }
-        return false
-    }
-
-    /// What an operator may read about a failure: its type and, for PostgreSQL, the kind and the
-    /// SQLSTATE; never a message, which can quote the data.
-    static func describe(_ error: any Error) -> Logger.Metadata {
-        var metadata: Logger.Metadata = ["error": .string(String(describing: type(of: error)))]
-        if let postgres = error as? PSQLError {
-            metadata["postgres"] = .string(postgres.code.description)
-            if let state = postgres.sqlState { metadata["sqlstate"] = .string(state) }
-        }
-        return metadata
-    }
-
     static func wantsPage(_ request: Request) -> Bool {
         !request.url.path.hasPrefix("/api/") && request.method == .GET
             && (request.headers.first(name: .accept)?.contains("text/html") ?? false)
@@ -110,9 +90,4 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             return response
         }
     }
-}
-
-private extension PSQLError {
-    /// The server's five-character error class and condition, when the server answered.
-    var sqlState: String? { serverInfo?[.sqlState] }
 }

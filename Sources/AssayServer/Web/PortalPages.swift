@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import Leaf
 import Vapor
@@ -7,6 +6,8 @@ import Vapor
 /// claim it needs, takes the tenant from the session only, and carries the session's CSRF token in
 /// every form. A visitor without a session is sent to the sign-in page with a local `next` path.
 struct PortalPages: Sendable {
+    let administration: @Sendable (Request) -> TenantAdministration
+
     func register(_ app: Application) {
         let pages = app.grouped(SignInRedirect())
         pages.get("dashboard", use: dashboard)
@@ -46,6 +47,29 @@ struct PortalPages: Sendable {
         }
     }
 
+    /// One device as the dashboard shows it.
+    struct DeviceRow: Encodable {
+        let deviceID: String
+        let hostname: String
+        let os: String
+        let cpuThreads: Int
+        let memoryGiB: String
+        let softwareCount: Int
+        let lastSeen: String
+        let cpuP95: String
+
+        init(_ device: TenantAggregates.Device) {
+            deviceID = device.deviceID
+            hostname = device.hostname
+            os = device.os
+            cpuThreads = device.cpuThreads
+            memoryGiB = device.memoryBytes.map { String(format: "%.1f", Double($0) / 1_073_741_824) } ?? ""
+            softwareCount = device.softwareCount
+            lastSeen = PortalPages.format(device.lastSeen)
+            cpuP95 = device.cpuP95Permille.map { String(format: "%.1f %%", Double($0) / 10) } ?? "–"
+        }
+    }
+
     struct DashboardPage: Encodable {
         let tenantName: String
         let tenantID: String
@@ -53,39 +77,28 @@ struct PortalPages: Sendable {
         let claimList: String
         let keyLocked: Bool
         let canWrite: Bool
-        let aggregates: AggregateCache.TenantAggregates?
+        let devices: [DeviceRow]
+        let software: [TenantAggregates.SoftwareCount]
+        let connections: [TenantAggregates.ConnectionPair]
+        let softwareTotal: Int
+        let hasData: Bool
+    }
 
-        enum CodingKeys: CodingKey { case tenantName, tenantID, region, claimList, keyLocked, canWrite, devices, software, connections, softwareTotal, hasData }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(tenantName, forKey: .tenantName)
-            try container.encode(tenantID, forKey: .tenantID)
-            try container.encode(region, forKey: .region)
-            try container.encode(claimList, forKey: .claimList)
-            try container.encode(keyLocked, forKey: .keyLocked)
-            try container.encode(canWrite, forKey: .canWrite)
-            try container.encode(aggregates?.devices ?? [], forKey: .devices)
-            try container.encode(Array((aggregates?.software ?? []).prefix(25)), forKey: .software)
-            try container.encode(Array((aggregates?.connections ?? []).prefix(25)), forKey: .connections)
-            try container.encode(aggregates?.softwareTotal ?? 0, forKey: .softwareTotal)
-            try container.encode(!(aggregates?.devices.isEmpty ?? true), forKey: .hasData)
-        }
+    func reports(_ request: Request) -> PortalReports {
+        PortalReports(catalog: request.catalog, tenantDatabases: request.application.ingest.tenantDatabases, cache: request.application.ingest.cache)
     }
 
     func dashboard(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let scope = try request.requireTenant()
-        let tenant = try await Tenant.find(scope.tenantID, on: request.db)
-        var aggregates: AggregateCache.TenantAggregates?
-        if user.claims.contains(.read) || user.claims.contains(.admin) {
-            let tenantDatabase = try await request.application.ingest.tenantDatabases.database(for: scope, catalog: request.db)
-            aggregates = try await request.application.ingest.cache.aggregates(for: scope.tenantID) { try await AggregateCache.compute(on: tenantDatabase) }
-            try await request.recordTenantView("inventory.viewed", detail: "dashboard")
-        }
+        let dashboard = try await reports(request).dashboard(for: user.session)
+        let aggregates = dashboard.aggregates
         return try await request.view.render("dashboard", Page(frame: Frame(user, title: "Dashboard", page: "dashboard"), body: DashboardPage(
-            tenantName: tenant?.name ?? "", tenantID: scope.tenantID.uuidString,
-            region: tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
-            keyLocked: tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin), aggregates: aggregates)))
+            tenantName: dashboard.tenant?.name ?? "", tenantID: user.tenantID.description,
+            region: dashboard.tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
+            keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin),
+            devices: (aggregates?.devices ?? []).map(DeviceRow.init), software: Array((aggregates?.software ?? []).prefix(25)),
+            connections: Array((aggregates?.connections ?? []).prefix(25)), softwareTotal: aggregates?.softwareTotal ?? 0,
+            hasData: !(aggregates?.devices.isEmpty ?? true))))
     }
 
     struct UploadRow: Encodable {
@@ -106,27 +119,21 @@ struct PortalPages: Sendable {
     /// Who uploaded what, when, and what became of it.
     func uploads(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let scope = try request.requireTenant()
-        let uploads = try await Upload.query(on: request.db).filter(\.$tenantID == scope.tenantID).sort(\.$createdAt, .descending).limit(500).all()
-        let users = try await User.query(on: request.db).filter(\.$tenant.$id == scope.tenantID).all()
-        let emails = Dictionary(users.compactMap { user in user.id.map { ($0, user.email) } }, uniquingKeysWith: { first, _ in first })
-        let rows = try uploads.map {
-            UploadRow(id: try $0.requireID().uuidString.lowercased(), createdAt: Self.format($0.createdAt), uploader: $0.userID.flatMap { emails[$0] } ?? "operator",
-                      size: $0.size, state: $0.state.rawValue, kind: $0.kind ?? "", device: $0.deviceID ?? "", failure: $0.failure ?? "")
+        let rows = try await reports(request).uploads(for: user.session).map { listing in
+            let upload = listing.upload
+            return UploadRow(id: upload.id.uuidString.lowercased(), createdAt: Self.format(upload.createdAt), uploader: listing.uploader,
+                             size: upload.size, state: upload.state, kind: upload.kind ?? "", device: upload.deviceID ?? "", failure: upload.failure ?? "")
         }
-        try await request.recordTenantView("uploads.viewed")
         return try await request.view.render("uploads", Page(frame: Frame(user, title: "Uploads", page: "uploads"), body: UploadsPage(uploads: rows)))
     }
 
     /// The tenant's published public key, for writers (KEY-1): what the console encrypts to.
     func publicKey(_ request: Request) async throws -> Response {
         let user = try request.requireUser()
-        let scope = try request.requireTenant()
-        let key = try await request.application.keyring().publicKey(tenantID: scope.tenantID)
-        try await request.recordTenantView("key.public.downloaded", detail: "fingerprint=\(key.fingerprint)")
+        let key = try await reports(request).publicKey(for: user.session, keyring: try request.application.keyring())
         var headers = HTTPHeaders()
         headers.contentType = HTTPMediaType(type: "application", subType: "pgp-keys")
-        headers.contentDisposition = .init(.attachment, filename: "assay-tenant-\(scope.tenantID.uuidString.lowercased()).asc")
+        headers.contentDisposition = .init(.attachment, filename: "assay-tenant-\(user.tenantID.lowercased).asc")
         return Response(status: .ok, headers: headers, body: .init(string: key.publicKey))
     }
 
@@ -143,10 +150,9 @@ struct PortalPages: Sendable {
 
     func account(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let sessions = try await Session.query(on: request.db).filter(\.$user.$id == user.userID).sort(\.$createdAt, .descending).all()
-        let rows = try sessions.map {
-            SessionRow(id: try $0.requireID().uuidString, createdAt: Self.format($0.createdAt), expiresAt: Self.format($0.expiresAt),
-                       current: try $0.requireID() == user.sessionID)
+        let sessions = try await SessionLifecycle(catalog: request.catalog, now: request.application.clock).sessions(of: user.session)
+        let rows = sessions.map {
+            SessionRow(id: $0.id.uuidString, createdAt: Self.format($0.createdAt), expiresAt: Self.format($0.expiresAt), current: $0.id == user.sessionID)
         }
         return try await request.view.render("account", Page(frame: Frame(user, title: "Account", page: "account"), body: AccountPage(sessions: rows)))
     }
@@ -158,9 +164,7 @@ struct PortalPages: Sendable {
 
     func users(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let scope = try request.requireTenant()
-        try await request.recordTenantView("users.viewed")
-        let users = try await AdminController.userSummaries(of: scope, on: request.db)
+        let users = try await administration(request).users(for: user.session).map(AdminController.UserSummary.init)
         return try await request.view.render("admin-users", Page(frame: Frame(user, title: "Users", page: "admin-users"),
                                                                  body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
     }
@@ -182,10 +186,8 @@ struct PortalPages: Sendable {
 
     func audit(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let scope = try request.requireTenant()
         let limit = 500
-        try await request.recordTenantView("audit.viewed")
-        let events = try await AuditLog(database: request.db).events(tenantID: scope.tenantID, limit: limit).map {
+        let events = try await administration(request).auditEvents(for: user.session, limit: limit).map {
             AuditRow(sequence: $0.sequence, occurredAt: Self.format($0.occurredAt), actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
         }
         return try await request.view.render("admin-audit", Page(frame: Frame(user, title: "Audit log", page: "admin-audit"),

@@ -246,7 +246,7 @@ func split() async throws {
     let dbOnly = ProcessInfo.processInfo.environment["SPLIT_DB_ONLY"] != nil
     let rsa = dbOnly ? 0 : try time { for _ in 0 ..< rounds { _ = try MessageDecryptor.decrypt(emptyBody, with: [secret]) } }
     let decrypt = dbOnly ? 0 : try time { for body in bodies { _ = try MessageDecryptor.decrypt(body, with: [secret]) } }
-    let json = try time { for document in documents { _ = try IngestWriter.decode(document) } }
+    let json = try time { for document in documents { _ = try DocumentPreparation.decode(document) } }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ingest-split-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -257,7 +257,7 @@ func split() async throws {
     // In batches of 16 in one transaction, as the workers write them.
     let start = DispatchTime.now().uptimeNanoseconds
     for batch in stride(from: 0, to: rounds, by: 16).map({ documents[$0 ..< min($0 + 16, rounds)] }) {
-        _ = try await IngestWriter.ingest(try batch.map { try IngestWriter.prepare($0, uploadID: UUID(), receivedAt: Date()) }, into: app.db)
+        _ = try await TenantWriter.ingest(try batch.map { try DocumentPreparation.prepare($0, uploadID: UUID(), receivedAt: Date()) }, into: app.db)
     }
     let database = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(rounds) - json
     if ProcessInfo.processInfo.environment["SPLIT_DETAIL"] != nil {
@@ -275,7 +275,7 @@ func split() async throws {
         try await timed("empty select") { _ in _ = try await sql.raw("SELECT 1").all() }
         try await timed("snapshot 100 KB") { i in try await sql.raw("INSERT INTO inventory_snapshots (upload_id, device_id, collected_at, software_count, document) VALUES (\(bind: "x\(i)"), 'd', 1, 1, \(bind: text))").run() }
         try await timed("snapshot empty") { i in try await sql.raw("INSERT INTO inventory_snapshots (upload_id, device_id, collected_at, software_count, document) VALUES (\(bind: "y\(i)"), 'd', 1, 1, '')").run() }
-        let decoded = try IngestWriter.decode(documents[0]).1 as! InventoryDocument
+        let decoded = try DocumentPreparation.decode(documents[0]).1 as! InventoryDocument
         try await timed("software json_each") { i in
             try await sql.raw("DELETE FROM software WHERE device_id = \(bind: "z\(i)")").run()
             var rows: [String] = []

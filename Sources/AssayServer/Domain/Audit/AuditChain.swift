@@ -6,7 +6,7 @@ import Foundation
 public struct AuditRecord: Sendable, Equatable {
     public var sequence: Int64
     public var occurredAt: Date
-    public var tenantID: UUID?
+    public var tenantID: TenantID?
     public var actor: String
     public var action: String
     public var subject: String
@@ -14,7 +14,7 @@ public struct AuditRecord: Sendable, Equatable {
     public var previousHash: String
     public var hash: String
 
-    public init(sequence: Int64, occurredAt: Date, tenantID: UUID?, actor: String, action: String, subject: String, detail: String, previousHash: String, hash: String = "") {
+    public init(sequence: Int64, occurredAt: Date, tenantID: TenantID?, actor: String, action: String, subject: String, detail: String, previousHash: String, hash: String = "") {
         self.sequence = sequence
         self.occurredAt = occurredAt
         self.tenantID = tenantID
@@ -40,7 +40,7 @@ public enum AuditChain {
         }
         field(String(record.sequence))
         field(String(Int64((record.occurredAt.timeIntervalSince1970 * 1000).rounded())))
-        field(record.tenantID?.uuidString ?? "")
+        field(record.tenantID?.uuid.uuidString ?? "")
         field(record.actor)
         field(record.action)
         field(record.subject)

@@ -1,12 +1,11 @@
 import Crypto
-import Fluent
 import Foundation
-import SQLKit
 
-/// Registration from an invitation, and the two-step sign-in (AUTH-3 … AUTH-8). Plain Swift over
-/// the catalog: the web layer turns its answers into pages, cookies and status codes.
+/// Registration from an invitation, the two-step sign-in (AUTH-3 … AUTH-8), and the user's own
+/// password change. Plain Swift over the catalog's stores: the web tier turns its answers into
+/// pages, cookies and status codes.
 public struct AccountService: Sendable {
-    let database: any Database
+    let catalog: Catalog
     let mailer: any Mailer
     let hasher: PasswordHasher
     let limiter: HashingLimiter
@@ -24,16 +23,18 @@ public struct AccountService: Sendable {
     public static let maxFailedPasswords = 3
     public static let lockDuration: TimeInterval = 30 * 60
 
-    public init(database: any Database, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
+    public init(catalog: Catalog, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
                 emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser) {
         self.channel = channel
-        self.database = database
+        self.catalog = catalog
         self.mailer = mailer
         self.hasher = hasher
         self.limiter = limiter
         self.emailPolicy = emailPolicy
         self.now = now
     }
+
+    var sessions: SessionLifecycle { SessionLifecycle(catalog: catalog, now: now) }
 
     // MARK: registration
 
@@ -54,9 +55,9 @@ public struct AccountService: Sendable {
         }
     }
 
-    public func register(invitationToken: String, name: String, phone: String, password: String) async throws -> User {
-        let tokenHash = SecretToken.hash(invitationToken)
-        guard let invitation = try await Invitation.query(on: database).filter(\.$tokenHash == tokenHash).first(),
+    @discardableResult
+    func register(invitationToken: String, name: String, phone: String, password: String) async throws -> UserAccount {
+        guard let invitation = try await catalog.invitations.find(tokenHash: SecretToken.hash(invitationToken)),
               invitation.usedAt == nil, invitation.expiresAt > now()
         else { throw RegistrationFailure.invitationInvalid }
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -70,41 +71,34 @@ public struct AccountService: Sendable {
         let hasher = self.hasher
         let passwordHash = try await limiter.run { try hasher.hash(password) }
 
-        let user = User(tenantID: invitation.$tenant.id, email: invitation.email, name: trimmedName, phone: canonicalPhone,
-                        passwordHash: passwordHash, claims: Array(Claim.decode(invitation.claims)))
+        let new = UserStore.NewUser(tenantID: invitation.tenantID, email: invitation.email, name: trimmedName, phone: canonicalPhone,
+                                    passwordHash: passwordHash, claims: invitation.claims)
         let claimed = now()
+        let user: UserAccount
         do {
-            try await database.transaction { transaction in
+            user = try await catalog.transaction { transaction in
                 // Single use: only the first registration turns used_at from NULL; the unique
                 // e-mail index stops a second one even if two arrive at the same instant.
-                try await Invitation.query(on: transaction).filter(\.$id == invitation.id!).filter(\.$usedAt == nil)
-                    .set(\.$usedAt, to: claimed).update()
-                guard let fresh = try await Invitation.find(invitation.id, on: transaction), let usedAt = fresh.usedAt,
-                      abs(usedAt.timeIntervalSince(claimed)) < 0.001 else { throw RegistrationFailure.invitationInvalid }
-                try await user.create(on: transaction)
+                guard try await transaction.invitations.markUsed(invitationID: invitation.id, at: claimed) else {
+                    throw RegistrationFailure.invitationInvalid
+                }
+                return try await transaction.users.create(new)
             }
         } catch let failure as RegistrationFailure {
             throw failure
         } catch {
-            if try await User.find(email: invitation.email, on: database) != nil { throw RegistrationFailure.invitationInvalid }
+            if try await catalog.users.find(email: invitation.email) != nil { throw RegistrationFailure.invitationInvalid }
             throw error
         }
-        try await AuditLog(database: database).append(tenantID: invitation.$tenant.id, actor: "user:\(try user.requireID())",
-                                                      action: "user.registered", subject: "email:\(user.email)", at: claimed)
+        try await catalog.audit.append(tenantID: invitation.tenantID, actor: "user:\(user.id)", action: "user.registered",
+                                       subject: "email:\(user.email)", at: claimed)
         return user
     }
 
     // MARK: sign-in, step one
 
-    public struct SessionGrant: Sendable, Equatable {
-        /// Goes into the cookie and nowhere else.
-        public let token: String
-        public let sessionID: UUID
-        public let expiresAt: Date
-    }
-
     public enum SignInResult: Sendable, Equatable {
-        case signedIn(SessionGrant)
+        case signedIn(SessionLifecycle.Grant)
         /// A code was mailed; the attempt token binds the code to this browser's attempt.
         case codeSent(attemptToken: String)
         /// Wrong e-mail, wrong password, locked or disabled: one answer for all (AUTH-7).
@@ -118,33 +112,26 @@ public struct AccountService: Sendable {
     public func signIn(email rawEmail: String, password: String, fingerprint: ClientFingerprint) async throws -> SignInResult {
         let email = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let hasher = self.hasher
-        guard let user = try await User.find(email: email, on: database) else {
+        guard let user = try await catalog.users.find(email: email) else {
             _ = await limiter.run { hasher.verify(password, against: Self.decoyHash) }
             return .refused
         }
-        let userID = try user.requireID()
-        let audit = AuditLog(database: database)
+        let audit = catalog.audit
+        let actor = "user:\(user.id)"
         let verification = await limiter.run { hasher.verify(password, against: user.passwordHash) }
         let time = now()
-        if let lockedUntil = user.lockedUntil, lockedUntil > time {
-            try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.refused.locked", subject: "email:\(email)", at: time)
+        if user.isLocked(at: time) {
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.locked", subject: "email:\(email)", at: time)
             return .refused
         }
         guard user.state == .active else {
-            try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.refused.disabled", subject: "email:\(email)", at: time)
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.disabled", subject: "email:\(email)", at: time)
             return .refused
         }
         guard verification != .mismatch else {
-            user.failedAttempts += 1
-            var action = "signin.failed"
-            if user.failedAttempts >= Self.maxFailedPasswords {
-                user.failedAttempts = 0
-                user.lockedUntil = time.addingTimeInterval(Self.lockDuration)
-                action = "account.locked"
-            }
-            try await user.save(on: database)
-            try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: action, subject: "email:\(email)", at: time)
-            if action == "account.locked" {
+            let outcome = try await catalog.users.recordFailedPassword(user, lockAfter: Self.maxFailedPasswords, lockUntil: time.addingTimeInterval(Self.lockDuration))
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
+            if outcome.locked {
                 try await mailer.send(MailMessage(
                     to: email, subject: "Your Assay account is locked for 30 minutes",
                     body: "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
@@ -152,33 +139,33 @@ public struct AccountService: Sendable {
             }
             return .refused
         }
-        if case .console = channel, !Claim.decode(user.claims).contains(.write), !Claim.decode(user.claims).contains(.admin) {
-            try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "console.signin.refused.claim", subject: "email:\(email)", at: time)
+        if case .console = channel, user.claims.isDisjoint(with: [.write, .admin]) {
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: "console.signin.refused.claim", subject: "email:\(email)", at: time)
             return .refused
         }
-        user.failedAttempts = 0
-        user.lockedUntil = nil
-        if verification == .matchNeedsRehash {
-            user.passwordHash = try await limiter.run { try hasher.hash(password) }
-        }
-        try await user.save(on: database)
+        let rehashed = verification == .matchNeedsRehash ? try await limiter.run { try hasher.hash(password) } : nil
+        try await catalog.users.recordGoodPassword(user, newHash: rehashed)
 
         let digest = fingerprint.digest
-        if try await KnownFingerprint.query(on: database).filter(\.$user.$id == userID).filter(\.$digest == digest).first() != nil {
+        if try await catalog.signIns.isKnown(fingerprint: digest, of: user.id) {
             return .signedIn(try await openSession(for: user, fingerprint: digest, at: time))
         }
         // A new system: a 7-digit code by e-mail, bound to this attempt.
         let attempt = SecretToken(prefix: "asa_")
         let code = String(format: "%07d", Int.random(in: 0 ... 9_999_999))
-        try await SignInChallenge(userID: userID, attemptHash: attempt.hash, codeHash: Self.codeHash(attempt: attempt.value, code: code),
-                                  fingerprint: digest, expiresAt: time.addingTimeInterval(SignInChallenge.validity)).create(on: database)
-        try await audit.append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.code.sent", subject: "email:\(email)", at: time)
+        try await catalog.signIns.createChallenge(userID: user.id, attemptHash: attempt.hash, codeHash: Self.codeHash(attempt: attempt.value, code: code),
+                                                  fingerprint: digest, expiresAt: time.addingTimeInterval(Self.codeValidity))
+        try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.code.sent", subject: "email:\(email)", at: time)
         try await mailer.send(MailMessage(
             to: email, subject: "Your Assay sign-in code",
             body: "Someone, probably you, signed in to Assay from a new browser or place.\n\nYour code: \(code)\n\nIt is valid for 10 minutes. If this was not you, change your password.",
             purpose: "sign-in code"))
         return .codeSent(attemptToken: attempt.value)
     }
+
+    /// How long an e-mailed code may be entered, and how many guesses one attempt gets (AUTH-6).
+    public static let codeValidity: TimeInterval = 10 * 60
+    public static let maxCodeTries = 5
 
     static func codeHash(attempt: String, code: String) -> String {
         SecretToken.hash(attempt + ":" + code)
@@ -187,7 +174,7 @@ public struct AccountService: Sendable {
     // MARK: sign-in, step two
 
     public enum CodeResult: Sendable, Equatable {
-        case signedIn(SessionGrant)
+        case signedIn(SessionLifecycle.Grant)
         /// Wrong code; more tries remain.
         case wrongCode(remaining: Int)
         /// Expired, used, or out of tries: sign in again for a new code.
@@ -196,32 +183,22 @@ public struct AccountService: Sendable {
 
     public func verifyCode(attemptToken: String, code: String, fingerprint: ClientFingerprint) async throws -> CodeResult {
         let time = now()
-        guard let challenge = try await SignInChallenge.query(on: database).filter(\.$attemptHash == SecretToken.hash(attemptToken)).first(),
-              challenge.expiresAt > time, challenge.tries < SignInChallenge.maxTries,
+        guard let challenge = try await catalog.signIns.challenge(attemptHash: SecretToken.hash(attemptToken)),
+              challenge.expiresAt > time, challenge.tries < Self.maxCodeTries,
               challenge.fingerprint == fingerprint.digest
         else { return .void }
-        let challengeID = try challenge.requireID()
-        let userID = challenge.$user.id
-        guard let user = try await User.find(userID, on: database) else { return .void }
+        guard let user = try await catalog.users.find(id: challenge.userID) else { return .void }
         let candidate = Self.codeHash(attempt: attemptToken, code: code.filter(\.isNumber))
-        let expected = challenge.codeHash
-        guard constantTimeEquals(candidate.utf8, expected.utf8) else {
-            // Count the failure atomically (concurrent wrong codes all count).
-            try await (database as! any SQLDatabase).raw("UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1 WHERE id = \(bind: challengeID)").run()
-            let tries = try await SignInChallenge.find(challengeID, on: database)?.tries ?? SignInChallenge.maxTries
-            try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.code.wrong",
-                                                          subject: "email:\(user.email)", detail: "tries=\(tries)", at: time)
-            return tries >= SignInChallenge.maxTries ? .void : .wrongCode(remaining: SignInChallenge.maxTries - tries)
+        guard constantTimeEquals(candidate.utf8, challenge.codeHash.utf8) else {
+            let tries = try await catalog.signIns.countWrongCode(challengeID: challenge.id)
+            try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.wrong",
+                                           subject: "email:\(user.email)", detail: "tries=\(tries)", at: time)
+            return tries >= Self.maxCodeTries ? .void : .wrongCode(remaining: Self.maxCodeTries - tries)
         }
-        // Single use even under concurrent submissions: only one DELETE finds the row.
-        let deleted = try await (database as! any SQLDatabase)
-            .raw("DELETE FROM \(ident: SignInChallenge.schema) WHERE id = \(bind: challengeID) RETURNING id").all()
-        guard deleted.count == 1 else { return .void }
-        if try await KnownFingerprint.query(on: database).filter(\.$user.$id == userID).filter(\.$digest == challenge.fingerprint).first() == nil {
-            try await KnownFingerprint(userID: userID, digest: challenge.fingerprint, verifiedAt: time).create(on: database)
-        }
-        try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(userID)", action: "signin.code.used",
-                                                      subject: "email:\(user.email)", at: time)
+        guard try await catalog.signIns.consume(challengeID: challenge.id) else { return .void }
+        try await catalog.signIns.remember(fingerprint: challenge.fingerprint, of: user.id, at: time)
+        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.used",
+                                       subject: "email:\(user.email)", at: time)
         let grant = try await openSession(for: user, fingerprint: challenge.fingerprint, at: time)
         try await mailer.send(MailMessage(
             to: user.email, subject: "New sign-in to Assay",
@@ -230,22 +207,50 @@ public struct AccountService: Sendable {
         return .signedIn(grant)
     }
 
-    private func openSession(for user: User, fingerprint: String, at time: Date) async throws -> SessionGrant {
+    private func openSession(for user: UserAccount, fingerprint: String, at time: Date) async throws -> SessionLifecycle.Grant {
         if case .console(let machine) = channel {
-            let token = SecretToken(prefix: "asg_")
-            let grant = ConsoleGrant(familyID: UUID(), tenantID: user.$tenant.id, userID: try user.requireID(), tokenHash: token.hash, machine: machine, now: time)
-            try await grant.create(on: database)
-            try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(try user.requireID())", action: "console.signin.succeeded",
-                                                          subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
-            return SessionGrant(token: token.value, sessionID: try grant.requireID(), expiresAt: grant.expiresAt)
+            return try await ConsoleCredentials(catalog: catalog, now: now).openGrant(for: user, machine: machine, at: time)
         }
-        let token = SecretToken(prefix: "ass_")
-        let session = Session(userID: try user.requireID(), tenantID: user.$tenant.id, tokenHash: token.hash, fingerprint: fingerprint, now: time)
-        try await session.create(on: database)
-        user.lastActiveAt = time
-        try await user.save(on: database)
-        try await AuditLog(database: database).append(tenantID: user.$tenant.id, actor: "user:\(try user.requireID())", action: "signin.succeeded",
-                                                      subject: "session:\(try session.requireID())", at: time)
-        return SessionGrant(token: token.value, sessionID: try session.requireID(), expiresAt: session.expiresAt)
+        return try await sessions.open(for: user, fingerprint: fingerprint, at: time)
+    }
+
+    // MARK: the user's own password
+
+    public enum PasswordChangeFailure: Error, Equatable, CustomStringConvertible {
+        case wrongCurrentPassword
+        case weak([PasswordPolicy.Rejection])
+        case unknownUser
+
+        public var description: String {
+            switch self {
+            case .wrongCurrentPassword: "the current password is not right"
+            case .weak(let problems): "the new password needs a change: " + problems.map(\.description).joined(separator: "; ")
+            case .unknownUser: "sign in first"
+            }
+        }
+    }
+
+    /// AUTH-4, AUTH-5: the current password first; optionally every other session ends.
+    public func changePassword(of session: LiveSession, current: String, new: String, endOtherSessions: Bool) async throws {
+        let user: UserAccount
+        do {
+            user = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter)
+                .confirm(session, password: current, failureAction: "password.change.refused", subject: "user:\(session.userID)")
+        } catch Reauthentication.Refusal.wrongPassword {
+            throw PasswordChangeFailure.wrongCurrentPassword
+        } catch Reauthentication.Refusal.unknownUser {
+            throw PasswordChangeFailure.unknownUser
+        }
+        let problems = PasswordPolicy.violations(new, email: user.email)
+        guard problems.isEmpty else { throw PasswordChangeFailure.weak(problems) }
+        let hasher = self.hasher
+        try await catalog.users.setPasswordHash(userID: user.id, to: try await limiter.run { try hasher.hash(new) })
+        if endOtherSessions { try await sessions.endAll(of: user.id, except: session.sessionID) }
+        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "password.changed",
+                                       subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")
+        try await mailer.send(MailMessage(
+            to: user.email, subject: "Your Assay password was changed",
+            body: "The password of your Assay account was changed just now.\nIf this was not you, tell your administrator at once.",
+            purpose: "password change confirmation"))
     }
 }

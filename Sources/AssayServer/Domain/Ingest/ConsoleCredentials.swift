@@ -1,16 +1,26 @@
-import Fluent
 import Foundation
-import SQLKit
+
+/// An upload token that checked out, with its tenant's state read in the same query.
+public struct AuthenticatedUploadToken: Sendable {
+    public let tenantID: TenantID
+    public let userID: UUID?
+    public let familyID: UUID
+    public let tenantActive: Bool
+    public let keyLocked: Bool
+
+    /// The only way from an upload token to its tenant's data.
+    public var scope: TenantScope { TenantScope(uploadToken: self) }
+}
 
 /// Console grants and upload tokens (CON-3, CON-4). A grant lives 90 days and is exchanged for a
 /// fresh grant and upload token; each grant works once, and presenting a used one revokes its whole
 /// family (someone holds a copy). Upload tokens live 12 hours and open only the upload endpoints.
 public struct ConsoleCredentials: Sendable {
-    let database: any Database
+    let catalog: Catalog
     let now: @Sendable () -> Date
 
-    public init(database: any Database, now: @escaping @Sendable () -> Date = Date.init) {
-        self.database = database
+    public init(catalog: Catalog, now: @escaping @Sendable () -> Date = Date.init) {
+        self.catalog = catalog
         self.now = now
     }
 
@@ -19,7 +29,7 @@ public struct ConsoleCredentials: Sendable {
         public let grantExpiresAt: Date
         public let uploadToken: String
         public let uploadTokenExpiresAt: Date
-        public let tenantID: UUID
+        public let tenantID: TenantID
     }
 
     public enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -32,108 +42,90 @@ public struct ConsoleCredentials: Sendable {
         }
     }
 
-    /// After a console sign-in: the upload token that goes with the new grant.
-    public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date) {
-        guard let grant = try await ConsoleGrant.find(grantID, on: database) else { throw Refusal.unknown }
+    /// A console's sign-in succeeded: a new grant family.
+    func openGrant(for user: UserAccount, machine: String, at time: Date) async throws -> SessionLifecycle.Grant {
+        let token = SecretToken(prefix: "asg_")
+        let grant = try await catalog.consoleCredentials.createGrant(familyID: UUID(), tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
+                                                                     machine: machine, at: time)
+        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.succeeded",
+                                       subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
+        return SessionLifecycle.Grant(token: token.value, sessionID: grant.id, expiresAt: grant.expiresAt)
+    }
+
+    /// After a console sign-in: the upload token that goes with the new grant, and its tenant.
+    public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date, tenantID: TenantID) {
+        guard let grant = try await catalog.consoleCredentials.grant(id: grantID) else { throw Refusal.unknown }
         let token = SecretToken(prefix: "asu_")
-        let upload = UploadToken(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash, now: now())
-        try await upload.create(on: database)
-        return (token.value, upload.expiresAt)
+        let expiresAt = try await catalog.consoleCredentials.createUploadToken(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID,
+                                                                              tokenHash: token.hash, at: now())
+        return (token.value, expiresAt, grant.tenantID)
     }
 
     /// An operator's upload token (first run, migrations): no user, a chosen lifetime, audited.
-    public func issueOperatorUploadToken(tenantID: UUID, hours: Int) async throws -> String {
+    public func issueOperatorUploadToken(tenantID: TenantID, hours: Int) async throws -> String {
         let token = SecretToken(prefix: "asu_")
-        let upload = UploadToken(familyID: UUID(), tenantID: tenantID, userID: nil, tokenHash: token.hash, now: now(), lifetime: TimeInterval(hours) * 3600)
-        try await upload.create(on: database)
-        try await AuditLog(database: database).append(tenantID: tenantID, actor: "operator", action: "upload-token.issued",
-                                                      subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(upload.familyID)")
+        let family = UUID()
+        _ = try await catalog.consoleCredentials.createUploadToken(familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(),
+                                                                   lifetime: TimeInterval(hours) * 3600)
+        try await catalog.audit.append(tenantID: tenantID, actor: "operator", action: "upload-token.issued",
+                                       subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")
         return token.value
     }
 
     /// Exchanges a grant for a new grant and upload token.
     public func exchange(grant presented: String, machine: String) async throws -> Issued {
         let time = now()
-        let audit = AuditLog(database: database)
-        guard presented.utf8.count <= 128, let grant = try await ConsoleGrant.query(on: database).filter(\.$tokenHash == SecretToken.hash(presented)).first() else {
+        let audit = catalog.audit
+        let store = catalog.consoleCredentials
+        guard presented.utf8.count <= 128, let grant = try await store.grant(tokenHash: SecretToken.hash(presented)) else {
             throw Refusal.unknown
         }
+        let actor = "user:\(grant.userID)"
         if grant.usedAt != nil {
-            try await revokeFamily(grant.familyID, at: time)
-            try await audit.append(tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "security.console-grant-reused",
+            try await store.revokeFamily(grant.familyID, at: time)
+            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused",
                                    subject: "grant-family:\(grant.familyID)", detail: "every grant and upload token of the family revoked", at: time)
             throw Refusal.reused
         }
         guard grant.revokedAt == nil else {
-            try await audit.append(tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "console.grant.refused",
+            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
                                    subject: "grant-family:\(grant.familyID)", detail: "revoked", at: time)
             throw Refusal.revoked
         }
         guard grant.expiresAt > time else {
-            try await audit.append(tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "console.grant.refused",
+            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
                                    subject: "grant-family:\(grant.familyID)", detail: "expired", at: time)
             throw Refusal.expired
         }
-        guard let user = try await User.find(grant.userID, on: database), user.state == .active,
-              !Claim.decode(user.claims).isDisjoint(with: [.write, .admin]) else {
-            try await revokeFamily(grant.familyID, at: time)
+        guard let user = try await catalog.users.find(id: grant.userID), user.state == .active, !user.claims.isDisjoint(with: [.write, .admin]) else {
+            try await store.revokeFamily(grant.familyID, at: time)
             throw Refusal.revoked
         }
-        // Single use even when two exchanges race: only one UPDATE finds the grant unused.
-        let marked = try await (database as! any SQLDatabase)
-            .raw("UPDATE \(ident: ConsoleGrant.schema) SET used_at = \(bind: time) WHERE id = \(bind: try grant.requireID()) AND used_at IS NULL RETURNING id").all()
-        guard marked.count == 1 else {
-            try await revokeFamily(grant.familyID, at: time)
+        guard try await store.markUsed(grantID: grant.id, at: time) else {
+            try await store.revokeFamily(grant.familyID, at: time)
             throw Refusal.reused
         }
         let token = SecretToken(prefix: "asg_")
-        let next = ConsoleGrant(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
-                                machine: machine.isEmpty ? grant.machine : machine, now: time)
-        try await next.create(on: database)
-        let upload = try await issueUploadToken(grantID: try next.requireID())
-        try await audit.append(tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "console.grant.exchanged",
-                               subject: "grant-family:\(grant.familyID)", at: time)
+        let next = try await store.createGrant(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
+                                               machine: machine.isEmpty ? grant.machine : machine, at: time)
+        let upload = try await issueUploadToken(grantID: next.id)
+        try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: "grant-family:\(grant.familyID)", at: time)
         return Issued(grant: token.value, grantExpiresAt: next.expiresAt, uploadToken: upload.token, uploadTokenExpiresAt: upload.expiresAt,
                       tenantID: grant.tenantID)
     }
 
-    func revokeFamily(_ family: UUID, at time: Date) async throws {
-        try await ConsoleGrant.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
-        try await UploadToken.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
-    }
-
-    /// The principal behind an upload token, or why not.
-    /// An upload token that checked out, with its tenant's state read in the same query.
-    public struct AuthenticatedUploadToken: Sendable {
-        public let tenantID: UUID
-        public let userID: UUID?
-        public let familyID: UUID
-        public let tenantActive: Bool
-        public let keyLocked: Bool
-    }
-
-    /// One query on the hot path of every upload (and no model reflection): the token by its hash,
-    /// joined with its tenant.
+    /// The principal behind an upload token, or nil (an expired or revoked one is audited).
     public func authenticate(uploadToken presented: String) async throws -> AuthenticatedUploadToken? {
-        guard presented.hasPrefix("asu_"), presented.utf8.count <= 128, let sql = database as? any SQLDatabase else { return nil }
-        guard let row = try await sql.raw("""
-            SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at
-            FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
-            WHERE t.token_hash = \(bind: SecretToken.hash(presented))
-            """).first() else { return nil }
-        let token = AuthenticatedUploadToken(
-            tenantID: try row.decode(column: "tenant_id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID?.self),
-            familyID: try row.decode(column: "family_id", as: UUID.self), tenantActive: try row.decode(column: "state", as: String.self) == Tenant.State.active.rawValue,
-            keyLocked: try row.decode(column: "key_locked_at", as: Date?.self) != nil)
-        let revoked = try row.decode(column: "revoked_at", as: Date?.self) != nil
+        guard presented.hasPrefix("asu_"), presented.utf8.count <= 128,
+              let row = try await catalog.consoleCredentials.uploadToken(tokenHash: SecretToken.hash(presented)) else { return nil }
         let time = now()
-        guard !revoked, try row.decode(column: "expires_at", as: Date.self) > time else {
-            let actor = token.userID.map { "user:\($0)" } ?? "operator-token:\(token.familyID)"
-            try await AuditLog(database: database).append(tenantID: token.tenantID, actor: actor, action: "upload-token.refused",
-                                                          subject: "grant-family:\(token.familyID)",
-                                                          detail: revoked ? "revoked" : "expired", at: time)
+        guard !row.revoked, row.expiresAt > time else {
+            let actor = row.userID.map { "user:\($0)" } ?? "operator-token:\(row.familyID)"
+            try await catalog.audit.append(tenantID: row.tenantID, actor: actor, action: "upload-token.refused",
+                                           subject: "grant-family:\(row.familyID)", detail: row.revoked ? "revoked" : "expired", at: time)
             return nil
         }
-        return token
+        return AuthenticatedUploadToken(tenantID: row.tenantID, userID: row.userID, familyID: row.familyID, tenantActive: row.tenantActive,
+                                        keyLocked: row.keyLocked)
     }
 }

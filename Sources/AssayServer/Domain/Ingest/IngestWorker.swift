@@ -1,8 +1,6 @@
-import Fluent
 import Foundation
 import Logging
 import OpenPGP
-import SQLKit
 
 /// Takes acknowledged uploads from the catalog queue and writes them to their tenant's database
 /// (ING-1). Any number of workers in any number of replicas share the queue: a claim is one
@@ -11,7 +9,7 @@ import SQLKit
 /// `ingested_uploads` row, written in the same transaction as the data, makes the retry a no-op.
 public struct IngestWorker: Sendable {
     let name: String
-    let catalog: any Database
+    let catalog: Catalog
     let keyring: TenantKeyring
     let tenants: TenantDatabases
     let spool: any SpoolStore
@@ -24,7 +22,7 @@ public struct IngestWorker: Sendable {
     static let batchSize = 32
     static let maxAttempts = 10
 
-    init(name: String, catalog: any Database, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
+    init(name: String, catalog: Catalog, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
          maxUploadBytes: Int, logger: Logger, now: @escaping @Sendable () -> Date) {
         self.name = name
         self.catalog = catalog
@@ -43,15 +41,13 @@ public struct IngestWorker: Sendable {
 
     /// A replica that restarts after a crash gives back what its dead processes on this host had
     /// claimed, instead of waiting for the claims to expire.
-    static func releaseClaimsOfDeadProcesses(host: String, catalog: any Database, logger: Logger) async throws {
-        let claimed = try await Upload.query(on: catalog).filter(\.$state == .processing).all()
+    static func releaseClaimsOfDeadProcesses(host: String, catalog: Catalog, logger: Logger) async throws {
         var released = 0
-        for upload in claimed {
-            guard let owner = upload.claimedBy, owner.hasPrefix(host + "-") else { continue }
+        for (id, owner) in try await catalog.uploads.claimHolders() {
+            guard owner.hasPrefix(host + "-") else { continue }
             let parts = owner.dropFirst(host.count + 1).split(separator: "-")
             guard let pid = parts.first.flatMap({ Int32($0) }), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            try await Upload.query(on: catalog).filter(\.$id == upload.requireID()).filter(\.$claimedBy == owner)
-                .set(\.$state, to: .queued).set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil).update()
+            try await catalog.uploads.release(id, heldBy: owner)
             released += 1
         }
         if released > 0 { logger.notice("released uploads claimed by ended processes", metadata: ["count": .stringConvertible(released)]) }
@@ -80,75 +76,48 @@ public struct IngestWorker: Sendable {
         return batch.count
     }
 
-    func claim() async throws -> [Upload] {
-        guard let sql = catalog as? any SQLDatabase else { return [] }
+    func claim() async throws -> [ClaimedUpload] {
         let time = now()
-        let lock = sql.isPostgreSQL ? SQLRaw(" FOR UPDATE SKIP LOCKED") : SQLRaw("")
-        // Due uploads in the order of the (state, next_attempt_at) index, so that a claim reads
-        // only the rows it takes however long the queue is; claims that expired (their worker
-        // died) are taken first.
-        let due: SQLQueryString = """
-            SELECT id FROM (SELECT id FROM \(ident: Upload.schema) WHERE state = 'processing' AND claimed_until < \(bind: time)
-                            LIMIT \(bind: Self.batchSize)\(lock)) AS expired
-            UNION ALL
-            SELECT id FROM (SELECT id FROM \(ident: Upload.schema) WHERE state = 'queued' AND next_attempt_at <= \(bind: time)
-                              AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
-                            ORDER BY next_attempt_at LIMIT \(bind: Self.batchSize)\(lock)) AS queued
-            """
-        let rows = try await sql.raw("""
-            UPDATE \(ident: Upload.schema) SET state = 'processing', claimed_by = \(bind: name), claimed_until = \(bind: time.addingTimeInterval(Self.claimSeconds)),
-                updated_at = \(bind: time)
-            WHERE id IN (SELECT id FROM (\(due)) AS due LIMIT \(bind: Self.batchSize))
-              AND ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
-            RETURNING id, tenant_id, spool_key, attempts, created_at
-            """).all()
-        // Built from the returned columns: loading the models again would cost a query and reflection.
-        return try rows.map { row in
-            let upload = Upload(id: try row.decode(column: "id", as: UUID.self), tenantID: try row.decode(column: "tenant_id", as: UUID.self), userID: nil,
-                                sha256: "", size: 0, spoolKey: try row.decode(column: "spool_key", as: String.self), now: try row.decode(column: "created_at", as: Date.self))
-            upload.attempts = try row.decode(column: "attempts", as: Int.self)
-            upload.state = .processing
-            return upload
-        }
+        return try await catalog.uploads.claim(worker: name, limit: Self.batchSize, until: time.addingTimeInterval(Self.claimSeconds), at: time)
     }
 
-    func process(tenantID: UUID, uploads: [Upload]) async {
-        let ids = uploads.compactMap(\.id)
+    func process(tenantID: TenantID, uploads: [ClaimedUpload]) async {
+        let ids = uploads.map(\.id)
         let secrets: [SecretKey]
         do {
             secrets = try await keyring.unwrap(tenantID: tenantID, purpose: .ingest(uploadIDs: ids), worker: name)
         } catch let failure as TenantKeyring.Failure {
             // A locked key stops this tenant only: its uploads wait, unharmed, for the operator.
-            logger.warning("ingest paused for a tenant", metadata: ["tenant": .string(tenantID.uuidString), "reason": .string(failure.description)])
+            logger.warning("ingest paused for a tenant", metadata: ["tenant": .string(tenantID.description), "reason": .string(failure.description)])
             for upload in uploads { await retry(upload, after: 60, reason: "waiting: \(failure.description)", countAttempt: false) }
             return
         } catch {
             for upload in uploads { await retry(upload, reason: "the key could not be read") }
             return
         }
-        let tenantDatabase: any Database
+        let tenantStore: TenantStore
         do {
-            tenantDatabase = try await tenants.database(for: TenantScope.forClaimedUpload(uploads[0]), catalog: catalog)
+            tenantStore = try await tenants.store(for: TenantScope(claimedUpload: uploads[0]), catalog: catalog)
         } catch {
-            logger.warning("ingest: the tenant database does not answer", metadata: ["tenant": .string(tenantID.uuidString)])
+            logger.warning("ingest: the tenant database does not answer", metadata: ["tenant": .string(tenantID.description)])
             for upload in uploads { await retry(upload, reason: "the tenant database does not answer") }
             return
         }
         // Decrypt and decode outside the lock, so that workers use every core for the CPU-heavy half,
         // on threads of lower priority than the acknowledgements.
-        var prepared: [(Upload, IngestWriter.Prepared)] = []
+        var prepared: [(ClaimedUpload, DocumentPreparation.Prepared)] = []
         for upload in uploads {
-            guard let id = upload.id else { continue }
+            let id = upload.id
             do {
                 let (spool, limits, createdAt) = (spool, limits, upload.createdAt)
                 let document = try await BackgroundCPU.shared.run {
                     let opened = try MessageDecryptor.decrypt(try spool.get(upload.spoolKey), with: secrets, limits: limits)
-                    return try IngestWriter.prepare(opened.data, uploadID: id, receivedAt: createdAt)
+                    return try DocumentPreparation.prepare(opened.data, uploadID: id, receivedAt: createdAt)
                 }
                 prepared.append((upload, document))
             } catch let error as OpenPGPError {
                 await fail(upload, reason: "cannot be opened with the tenant's key: \(error)")
-            } catch let rejection as IngestWriter.Rejection {
+            } catch let rejection as DocumentPreparation.Rejection {
                 await fail(upload, reason: rejection.description)
             } catch let missing as LocalSpool.Failure {
                 await fail(upload, reason: missing.description)
@@ -161,24 +130,24 @@ public struct IngestWorker: Sendable {
         // read first (SQLITE_BUSY without waiting), and PostgreSQL loses nothing by it. The batch is
         // one transaction: one commit for all its documents.
         await TenantWriteLocks.shared.lock(tenantID)
-        var outcomes: [IngestWriter.Outcome] = []
+        var outcomes: [TenantWriter.Outcome] = []
         var writeError: (any Error)?
         do {
-            outcomes = try await IngestWriter.ingest(prepared.map(\.1), into: tenantDatabase)
+            outcomes = try await tenantStore.ingest(prepared.map(\.1))
         } catch {
             writeError = error
         }
         await TenantWriteLocks.shared.unlock(tenantID)
         if let writeError {
-            if let rejection = writeError as? IngestWriter.Rejection, prepared.count == 1 {
+            if let rejection = writeError as? DocumentPreparation.Rejection, prepared.count == 1 {
                 await fail(prepared[0].0, reason: rejection.description)
-            } else if writeError is IngestWriter.Rejection {
+            } else if writeError is DocumentPreparation.Rejection {
                 // One document broke a rule only visible while writing: write them one by one.
                 for (upload, document) in prepared {
                     do {
-                        let outcome = try await IngestWriter.ingest([document], into: tenantDatabase)[0]
-                        try await finish(upload, state: .done, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID)
-                    } catch let rejection as IngestWriter.Rejection {
+                        let outcome = try await tenantStore.ingest([document])[0]
+                        try await catalog.uploads.finish(upload.id, done: true, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, at: now())
+                    } catch let rejection as DocumentPreparation.Rejection {
                         await fail(upload, reason: rejection.description)
                     } catch {
                         await retry(upload, reason: "the tenant database does not answer")
@@ -186,7 +155,7 @@ public struct IngestWorker: Sendable {
                 }
                 await cache.invalidate(tenantID)
             } else {
-                logger.warning("ingest: a tenant database write failed; the batch will be retried", metadata: ["tenant": .string(tenantID.uuidString)])
+                logger.warning("ingest: a tenant database write failed; the batch will be retried", metadata: ["tenant": .string(tenantID.description)])
                 for (upload, _) in prepared { await retry(upload, reason: "the tenant database does not answer") }
             }
             return
@@ -197,66 +166,36 @@ public struct IngestWorker: Sendable {
         await cache.invalidate(tenantID)
     }
 
-    /// Marks a batch done in one statement: each upload's kind and device picked by its id.
-    func finishDone(_ landed: [(Upload, IngestWriter.Outcome)]) async throws {
-        guard let sql = catalog as? any SQLDatabase, !landed.isEmpty else { return }
-        var kinds = SQLQueryString("CASE id")
-        var devices = SQLQueryString("CASE id")
-        var ids: [SQLBind] = []
-        for (upload, outcome) in landed {
-            let id = SQLBind(try upload.requireID())
-            ids.append(id)
-            kinds.appendLiteral(" WHEN "); kinds.appendInterpolation(id); kinds.appendLiteral(" THEN "); kinds.appendInterpolation(bind: outcome.kind.rawValue)
-            devices.appendLiteral(" WHEN "); devices.appendInterpolation(id); devices.appendLiteral(" THEN "); devices.appendInterpolation(bind: outcome.deviceID)
-        }
-        kinds.appendLiteral(" END")
-        devices.appendLiteral(" END")
-        try await sql.raw("""
-            UPDATE \(ident: Upload.schema) SET state = \(bind: Upload.State.done.rawValue), failure = NULL, kind = \(kinds), device_id = \(devices),
-                claimed_by = NULL, claimed_until = NULL, updated_at = \(bind: now())
-            WHERE id IN \(SQLGroupExpression(ids))
-            """).run()
-    }
-
-    func finish(_ upload: Upload, state: Upload.State, failure: String?, kind: String?, deviceID: String?) async throws {
-        guard let sql = catalog as? any SQLDatabase else { return }
-        try await sql.update(Upload.schema)
-            .set("state", to: SQLBind(state.rawValue)).set("failure", to: SQLBind(failure)).set("kind", to: SQLBind(kind)).set("device_id", to: SQLBind(deviceID))
-            .set("claimed_by", to: SQLBind(String?.none)).set("claimed_until", to: SQLBind(Date?.none)).set("updated_at", to: SQLBind(now()))
-            .where("id", .equal, SQLBind(try upload.requireID()))
-            .run()
+    /// Marks a batch done in one statement.
+    func finishDone(_ landed: [(ClaimedUpload, TenantWriter.Outcome)]) async throws {
+        try await catalog.uploads.finishDone(landed.map { ($0.0.id, $0.1.kind.rawValue, $0.1.deviceID) }, at: now())
     }
 
     /// Permanent: the reason is kept, and so is the encrypted blob in the spool.
-    func fail(_ upload: Upload, reason: String) async {
-        logger.notice("upload failed", metadata: ["upload": .string(upload.id?.uuidString ?? ""), "reason": .string(reason)])
-        try? await finish(upload, state: .failed, failure: String(reason.prefix(500)), kind: nil, deviceID: nil)
+    func fail(_ upload: ClaimedUpload, reason: String) async {
+        logger.notice("upload failed", metadata: ["upload": .string(upload.id.uuidString), "reason": .string(reason)])
+        try? await catalog.uploads.finish(upload.id, done: false, failure: String(reason.prefix(500)), kind: nil, deviceID: nil, at: now())
     }
 
     /// Transient: back to the queue with exponential back-off, until `maxAttempts`.
-    func retry(_ upload: Upload, after delay: TimeInterval? = nil, reason: String, countAttempt: Bool = true) async {
-        guard let id = upload.id else { return }
+    func retry(_ upload: ClaimedUpload, after delay: TimeInterval? = nil, reason: String, countAttempt: Bool = true) async {
         if countAttempt, upload.attempts >= Self.maxAttempts {
             await fail(upload, reason: "gave up after \(upload.attempts) attempts: \(reason)")
             return
         }
         let wait = delay ?? min(300, pow(2, Double(upload.attempts)))
         // Only failures count as attempts: a crash while an upload was claimed costs it nothing.
-        try? await Upload.query(on: catalog).filter(\.$id == id)
-            .set(\.$state, to: .queued).set(\.$claimedBy, to: nil).set(\.$claimedUntil, to: nil)
-            .set(\.$attempts, to: upload.attempts + (countAttempt ? 1 : 0))
-            .set(\.$nextAttemptAt, to: now().addingTimeInterval(wait)).set(\.$updatedAt, to: now())
-            .update()
+        try? await catalog.uploads.requeue(upload.id, attempts: upload.attempts + (countAttempt ? 1 : 0), due: now().addingTimeInterval(wait), at: now())
     }
 }
 
 /// Per-tenant mutual exclusion for the writes of one process (see `IngestWorker.process`).
 actor TenantWriteLocks {
     static let shared = TenantWriteLocks()
-    private var held: Set<UUID> = []
-    private var waiting: [UUID: [CheckedContinuation<Void, Never>]] = [:]
+    private var held: Set<TenantID> = []
+    private var waiting: [TenantID: [CheckedContinuation<Void, Never>]] = [:]
 
-    func lock(_ tenant: UUID) async {
+    func lock(_ tenant: TenantID) async {
         if !held.contains(tenant) {
             held.insert(tenant)
             return
@@ -264,7 +203,7 @@ actor TenantWriteLocks {
         await withCheckedContinuation { waiting[tenant, default: []].append($0) }
     }
 
-    func unlock(_ tenant: UUID) {
+    func unlock(_ tenant: TenantID) {
         if var queue = waiting[tenant], !queue.isEmpty {
             let next = queue.removeFirst()
             waiting[tenant] = queue.isEmpty ? nil : queue

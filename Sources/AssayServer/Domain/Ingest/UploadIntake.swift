@@ -1,13 +1,12 @@
 import Foundation
 import NIOPosix
-import SQLKit
 
 /// Group commit for acknowledgements (ING-1): uploads that arrive while one group is being made
 /// durable form the next group, which is written with one directory sync and one catalog
 /// transaction. Each caller still hears back only once its own body and queue row are durable.
 actor UploadIntake {
     struct Submission: Sendable {
-        let tenantID: UUID
+        let tenantID: TenantID
         let userID: UUID?
         let sha256: String
         let bytes: [UInt8]
@@ -21,7 +20,7 @@ actor UploadIntake {
         case duplicate
     }
 
-    let catalog: any SQLDatabase
+    let queue: UploadQueue
     let spool: any SpoolStore
     let threadPool: NIOThreadPool
     let now: @Sendable () -> Date
@@ -30,8 +29,8 @@ actor UploadIntake {
     private var waiting: [(Submission, CheckedContinuation<Receipt, any Error>)] = []
     private var draining = false
 
-    init(catalog: any SQLDatabase, spool: any SpoolStore, threadPool: NIOThreadPool, now: @escaping @Sendable () -> Date) {
-        self.catalog = catalog
+    init(queue: UploadQueue, spool: any SpoolStore, threadPool: NIOThreadPool, now: @escaping @Sendable () -> Date) {
+        self.queue = queue
         self.spool = spool
         self.threadPool = threadPool
         self.now = now
@@ -69,16 +68,13 @@ actor UploadIntake {
             let missing = group.filter { seen.insert($0.spoolKey).inserted && !spool.exists($0.spoolKey) }
             try spool.putAll(missing.map { ($0.spoolKey, $0.bytes) })
         }
-        let time = now()
         let ids = group.map { _ in UUID() }
-        let insert = catalog.insert(into: Upload.schema)
-            .columns("id", "tenant_id", "user_id", "sha256", "size", "spool_key", "state", "attempts", "next_attempt_at", "created_at", "updated_at")
-        for (submission, id) in zip(group, ids) {
-            insert.values(SQLBind(id), SQLBind(submission.tenantID), SQLBind(submission.userID), SQLBind(submission.sha256), SQLBind(Int64(submission.bytes.count)),
-                          SQLBind(submission.spoolKey), SQLBind(Upload.State.queued.rawValue), SQLBind(0), SQLBind(time), SQLBind(time), SQLBind(time))
+        let entries = zip(group, ids).map { submission, id in
+            UploadQueue.Entry(id: id, tenantID: submission.tenantID, userID: submission.userID, sha256: submission.sha256,
+                              size: Int64(submission.bytes.count), spoolKey: submission.spoolKey)
         }
         // A body seen before (in an earlier group, or twice in this one) keeps its first row.
-        let inserted = Set(try await insert.ignoringConflicts(with: ["tenant_id", "sha256"]).returning("id").all(decodingColumn: "id", as: UUID.self))
+        let inserted = try await queue.enqueue(entries, at: now())
         return ids.map { inserted.contains($0) ? .accepted($0) : .duplicate }
     }
 }

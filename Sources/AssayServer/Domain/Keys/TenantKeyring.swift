@@ -1,4 +1,3 @@
-import Fluent
 import Foundation
 import OpenPGP
 
@@ -7,7 +6,7 @@ import OpenPGP
 /// unwrapped only by an ingest worker for uploads it has claimed, each time written to the audit
 /// log. An unwrap that does not fit that pattern locks the tenant's key until an operator unlocks it.
 public struct TenantKeyring: Sendable {
-    let database: any Database
+    let catalog: Catalog
     let keys: KeyEncryptionKeys
     let policy: Policy
     let now: @Sendable () -> Date
@@ -22,8 +21,8 @@ public struct TenantKeyring: Sendable {
         }
     }
 
-    public init(database: any Database, keys: KeyEncryptionKeys, policy: Policy = Policy(), now: @escaping @Sendable () -> Date = Date.init) {
-        self.database = database
+    public init(catalog: Catalog, keys: KeyEncryptionKeys, policy: Policy = Policy(), now: @escaping @Sendable () -> Date = Date.init) {
+        self.catalog = catalog
         self.keys = keys
         self.policy = policy
         self.now = now
@@ -49,30 +48,27 @@ public struct TenantKeyring: Sendable {
         case other(String)
     }
 
-    static func context(tenantID: UUID, fingerprint: String) -> String { "assay tenant key|\(tenantID.uuidString.lowercased())|\(fingerprint)" }
+    static func context(tenantID: TenantID, fingerprint: String) -> String { "assay tenant key|\(tenantID.lowercased)|\(fingerprint)" }
 
     /// Generates a new key pair; it becomes the published one and the previous ones retire (they
     /// still open what was encrypted to them).
     @discardableResult
-    public func createKey(tenantID: UUID, tenantName: String, actor: String) async throws -> TenantKey {
-        let userID = "Assay tenant \(tenantName.replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")) <tenant-\(tenantID.uuidString.lowercased())@assay.invalid>"
+    public func createKey(tenantID: TenantID, tenantName: String, actor: String) async throws -> TenantKeyRecord {
+        let userID = "Assay tenant \(tenantName.replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")) <tenant-\(tenantID.lowercased)@assay.invalid>"
         let secret = try SecretKey.generate(userID: userID, size: policy.keyBits, created: now())
         let fingerprint = secret.fingerprint.description
         let wrapped = try keys.current.wrap(try secret.exported(passphrase: nil), context: Self.context(tenantID: tenantID, fingerprint: fingerprint))
-        let key = TenantKey(tenantID: tenantID, fingerprint: fingerprint, bits: secret.certificate.bits, publicKey: secret.certificate.armored,
-                            wrappedSecret: Data(wrapped).base64EncodedString(), kekID: keys.current.id, createdAt: now())
-        try await database.transaction { transaction in
-            try await TenantKey.query(on: transaction).filter(\.$tenantID == tenantID).filter(\.$state == .active).set(\.$state, to: .retired).update()
-            try await key.create(on: transaction)
-        }
-        try await AuditLog(database: database).append(tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
+        let key = try await catalog.tenantKeys.publish(tenantID: tenantID, fingerprint: fingerprint, bits: secret.certificate.bits,
+                                                       publicKey: secret.certificate.armored, wrappedSecret: Data(wrapped).base64EncodedString(),
+                                                       kekID: keys.current.id, at: now())
+        try await catalog.audit.append(tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
                                                       detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)")
         return key
     }
 
     /// The published public key, armored.
-    public func publicKey(tenantID: UUID) async throws -> TenantKey {
-        guard let key = try await TenantKey.query(on: database).filter(\.$tenantID == tenantID).filter(\.$state == .active).first() else {
+    public func publicKey(tenantID: TenantID) async throws -> TenantKeyRecord {
+        guard let key = try await catalog.tenantKeys.published(tenantID: tenantID) else {
             throw Failure.noKey
         }
         return key
@@ -81,24 +77,22 @@ public struct TenantKeyring: Sendable {
     /// Every secret key of the tenant (current and retired), for the named uploads. Checks the lock,
     /// the purpose against the upload queue, the rate, and each wrapped key's integrity; any
     /// mismatch locks the key and throws.
-    public func unwrap(tenantID: UUID, purpose: Purpose, worker: String) async throws -> [SecretKey] {
-        guard let tenant = try await Tenant.find(tenantID, on: database) else { throw Failure.noKey }
+    public func unwrap(tenantID: TenantID, purpose: Purpose, worker: String) async throws -> [SecretKey] {
+        guard let tenant = try await catalog.tenants.find(tenantID) else { throw Failure.noKey }
         if let reason = tenant.keyLockReason, tenant.keyLockedAt != nil { throw Failure.locked(reason: reason) }
         guard case .ingest(let uploadIDs) = purpose, !uploadIDs.isEmpty else {
             throw try await lock(tenantID: tenantID, reason: "an unwrap asked for a purpose other than ingest", worker: worker)
         }
-        let claimed = try await Upload.query(on: database).filter(\.$id ~~ uploadIDs).filter(\.$tenantID == tenantID)
-            .filter(\.$state == .processing).count()
+        let claimed = try await catalog.uploads.countProcessing(uploadIDs, tenantID: tenantID)
         guard claimed == uploadIDs.count else {
             throw try await lock(tenantID: tenantID, reason: "an unwrap named uploads that are not being processed for this tenant", worker: worker)
         }
         let since = now().addingTimeInterval(-60)
-        let recent = try await AuditEvent.query(on: database).filter(\.$tenantID == tenantID).filter(\.$action == "key.unwrapped")
-            .filter(\.$occurredAt > since).count()
+        let recent = try await catalog.audit.count(tenantID: tenantID, action: "key.unwrapped", since: since)
         guard recent < policy.maxUnwrapsPerMinute else {
             throw try await lock(tenantID: tenantID, reason: "more than \(policy.maxUnwrapsPerMinute) unwraps in a minute", worker: worker)
         }
-        let stored = try await TenantKey.query(on: database).filter(\.$tenantID == tenantID).sort(\.$createdAt, .descending).all()
+        let stored = try await catalog.tenantKeys.all(tenantID: tenantID)
         guard !stored.isEmpty else { throw Failure.noKey }
         var secrets: [SecretKey] = []
         for key in stored {
@@ -109,38 +103,37 @@ public struct TenantKeyring: Sendable {
             }
             secrets.append(secret)
         }
-        try await AuditLog(database: database).append(
+        try await catalog.audit.append(
             tenantID: tenantID, actor: "worker:\(worker)", action: "key.unwrapped", subject: "tenant:\(tenantID)",
             detail: "uploads=\(uploadIDs.map { $0.uuidString.lowercased() }.joined(separator: ","))", at: now())
         return secrets
     }
 
     /// Locks the tenant's key: its ingestion stops until `assay-server keys unlock`.
-    func lock(tenantID: UUID, reason: String, worker: String) async throws -> Failure {
-        try await Tenant.query(on: database).filter(\.$id == tenantID).set(\.$keyLockedAt, to: now()).set(\.$keyLockReason, to: reason).update()
-        try await AuditLog(database: database).append(tenantID: tenantID, actor: "worker:\(worker)", action: "security.key-locked",
+    func lock(tenantID: TenantID, reason: String, worker: String) async throws -> Failure {
+        try await catalog.tenants.lockKey(tenantID, reason: reason, at: now())
+        try await catalog.audit.append(tenantID: tenantID, actor: "worker:\(worker)", action: "security.key-locked",
                                                       subject: "tenant:\(tenantID)", detail: reason, at: now())
         return .lockedNow(reason: reason)
     }
 
     /// Operator only: ends a lock, recording why.
-    public func unlock(tenantID: UUID, reason: String, actor: String) async throws {
-        try await Tenant.query(on: database).filter(\.$id == tenantID).set(\.$keyLockedAt, to: nil).set(\.$keyLockReason, to: nil).update()
-        try await AuditLog(database: database).append(tenantID: tenantID, actor: actor, action: "key.unlocked", subject: "tenant:\(tenantID)", detail: reason)
+    public func unlock(tenantID: TenantID, reason: String, actor: String) async throws {
+        try await catalog.tenants.unlockKey(tenantID)
+        try await catalog.audit.append(tenantID: tenantID, actor: actor, action: "key.unlocked", subject: "tenant:\(tenantID)", detail: reason)
     }
 
     /// Re-wraps every key wrapped under the previous key-encryption key with the current one.
     public func rewrapAll(actor: String) async throws -> Int {
         guard let previous = keys.previous else { return 0 }
         var count = 0
-        for key in try await TenantKey.query(on: database).filter(\.$kekID == previous.id).all() {
+        for key in try await catalog.tenantKeys.wrapped(underKEK: previous.id) {
             let context = Self.context(tenantID: key.tenantID, fingerprint: key.fingerprint)
             guard let wrapped = Data(base64Encoded: key.wrappedSecret) else { continue }
             let secret = try previous.unwrap(Array(wrapped), context: context)
-            key.wrappedSecret = Data(try keys.current.wrap(secret, context: context)).base64EncodedString()
-            key.kekID = keys.current.id
-            try await key.save(on: database)
-            try await AuditLog(database: database).append(tenantID: key.tenantID, actor: actor, action: "key.rewrapped", subject: "tenant:\(key.tenantID)",
+            try await catalog.tenantKeys.rewrap(keyID: key.id, wrappedSecret: Data(try keys.current.wrap(secret, context: context)).base64EncodedString(),
+                                                kekID: keys.current.id)
+            try await catalog.audit.append(tenantID: key.tenantID, actor: actor, action: "key.rewrapped", subject: "tenant:\(key.tenantID)",
                                                           detail: "fingerprint=\(key.fingerprint) kek=\(keys.current.id)")
             count += 1
         }

@@ -1,17 +1,16 @@
-import Fluent
 import Foundation
 
 /// Creating tenants and inviting their first administrator (ING-2, AUTH-1, AUTH-3).
 public struct TenantService: Sendable {
-    let database: any Database
+    let catalog: Catalog
     let configuration: ServerConfiguration
     let mailer: any Mailer
     let emailPolicy: EmailPolicy
     /// Makes the tenant's key pair (KEY-1). The commands always pass one; tests of accounts alone may not.
     let keyring: TenantKeyring?
 
-    public init(database: any Database, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy, keyring: TenantKeyring? = nil) {
-        self.database = database
+    public init(catalog: Catalog, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy, keyring: TenantKeyring? = nil) {
+        self.catalog = catalog
         self.configuration = configuration
         self.mailer = mailer
         self.emailPolicy = emailPolicy
@@ -35,7 +34,8 @@ public struct TenantService: Sendable {
     }
 
     public struct Created: Sendable {
-        public let tenant: Tenant
+        public let tenantID: TenantID
+        public let name: String
         /// The link to send (the token travels in the fragment, which browsers never send to servers).
         public let invitationLink: String
     }
@@ -51,37 +51,25 @@ public struct TenantService: Sendable {
         let email: String
         do { email = try emailPolicy.validate(adminEmail) } catch { throw Failure.email(error) }
 
-        let token = SecretToken(prefix: "asi_")
-        let tenant = Tenant(name: trimmedName, region: region)
-        try await database.transaction { transaction in
-            guard try await User.find(email: email, on: transaction) == nil,
-                  try await Invitation.query(on: transaction).filter(\.$email == email).filter(\.$usedAt == nil)
-                    .filter(\.$expiresAt > Date()).first() == nil
-            else { throw Failure.emailTaken }
-            try await tenant.create(on: transaction)
-            let invitation = Invitation(tenantID: try tenant.requireID(), email: email, tokenHash: token.hash, claims: Claim.allCases,
-                                        invitedBy: actor, expiresAt: Date().addingTimeInterval(Invitation.validity))
-            try await invitation.create(on: transaction)
+        let invitations = Invitations(publicURL: configuration.publicURL)
+        let time = Date()
+        let (tenant, link): (TenantRecord, String)
+        do {
+            (tenant, link) = try await catalog.transaction { transaction in
+                // The address is checked before the tenant exists, so a refusal leaves nothing behind.
+                guard try await !transaction.invitations.isAddressTaken(email, at: time) else { throw Invitations.Refusal.addressTaken }
+                let tenant = try await transaction.tenants.create(name: trimmedName, region: region)
+                let link = try await invitations.issue(in: transaction, tenantID: tenant.id, email: email, claims: Claim.allCases, invitedBy: actor, at: time)
+                return (tenant, link)
+            }
+        } catch Invitations.Refusal.addressTaken {
+            throw Failure.emailTaken
         }
-        let audit = AuditLog(database: database)
-        let tenantID = try tenant.requireID()
-        try await audit.append(tenantID: tenantID, actor: actor, action: "tenant.created", subject: "tenant:\(tenantID)", detail: "region=\(region)")
-        if let keyring { try await keyring.createKey(tenantID: tenantID, tenantName: trimmedName, actor: actor) }
-        try await audit.append(tenantID: tenantID, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
-        let link = "\(configuration.publicURL)/register#\(token.value)"
-        try await mailer.send(MailMessage(
-            to: email,
-            subject: "You are invited to Assay (\(trimmedName))",
-            body: """
-            You have been invited to administer \(trimmedName) in Assay.
-
-            Open this link within 48 hours to choose your password:
-            \(link)
-
-            If you did not expect this invitation, ignore this message.
-            """,
-            purpose: "invitation"
-        ))
-        return Created(tenant: tenant, invitationLink: link)
+        let audit = catalog.audit
+        try await audit.append(tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)")
+        if let keyring { try await keyring.createKey(tenantID: tenant.id, tenantName: trimmedName, actor: actor) }
+        try await audit.append(tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
+        try await mailer.send(Invitations.message(to: email, link: link, organisation: trimmedName))
+        return Created(tenantID: tenant.id, name: trimmedName, invitationLink: link)
     }
 }

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+
+/// Counts unknown session tokens per client address. Past the threshold within the window it
+/// records a security event once and slows that client down (AUTH-10). Per replica: a guesser
+/// spread over replicas is still slowed on each.
+actor SessionGuessCounter {
+    let threshold: Int
+    let window: TimeInterval
+    private var counts: [String: (first: Date, count: Int, reported: Bool)] = [:]
+
+    init(threshold: Int = 20, window: TimeInterval = 600) {
+        self.threshold = threshold
+        self.window = window
+    }
+
+    func unknownToken(from client: String, at time: Date, catalog: Catalog, logger: Logger) async throws {
+        var entry = counts[client] ?? (time, 0, false)
+        if time.timeIntervalSince(entry.first) > window { entry = (time, 0, false) }
+        entry.count += 1
+        let shouldReport = entry.count >= threshold && !entry.reported
+        if shouldReport { entry.reported = true }
+        counts[client] = entry
+        if counts.count > 100_000 { counts.removeAll() }
+        if shouldReport {
+            logger.warning("security event: unknown session tokens", metadata: ["client": .string(client), "count": .stringConvertible(entry.count)])
+            try await catalog.audit.append(tenantID: nil, actor: "client:\(client)", action: "security.session-token-guessing",
+                                           subject: "client:\(client)", detail: "unknown tokens=\(entry.count)", at: time)
+        }
+        if entry.count >= threshold {
+            try await Task.sleep(nanoseconds: 500_000_000)
+        }
+    }
+
+    func count(for client: String) -> Int { counts[client]?.count ?? 0 }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Administration of one's own tenant (AUTH-9, AUTH-12): invite, list, change claims, disable,
+/// unlock, read the audit log. Everything is scoped by the administrator's session: a user of
+/// another tenant is as absent as one that does not exist. Sensitive actions ask for the
+/// administrator's password again.
+public struct TenantAdministration: Sendable {
+    let catalog: Catalog
+    let hasher: PasswordHasher
+    let limiter: HashingLimiter
+    let emailPolicy: EmailPolicy
+    let mailer: any Mailer
+    let publicURL: String
+    let now: @Sendable () -> Date
+
+    public enum Refusal: Error, Equatable, CustomStringConvertible {
+        case noClaims
+        case email(EmailPolicy.Rejection)
+        case addressTaken
+        case passwordNotConfirmed
+        case noSuchUser
+        case cannotDisableSelf
+        case identityCheckRequired
+
+        public var description: String {
+            switch self {
+            case .noClaims: "give at least one claim"
+            case .email(let rejection): rejection.description
+            case .addressTaken: "that e-mail address already belongs to a user or a pending invitation"
+            case .passwordNotConfirmed: "confirm this change with your password"
+            case .noSuchUser: "no such user"
+            case .cannotDisableSelf: "you cannot disable yourself"
+            case .identityCheckRequired: "say how you checked the user's identity (10 to 500 characters)"
+            }
+        }
+    }
+
+    public func invite(email rawEmail: String, claims: [Claim], by admin: LiveSession) async throws {
+        guard !claims.isEmpty else { throw Refusal.noClaims }
+        let email: String
+        do { email = try emailPolicy.validate(rawEmail) } catch { throw Refusal.email(error) }
+        let invitations = Invitations(publicURL: publicURL)
+        let time = now()
+        let link: String
+        do {
+            link = try await catalog.transaction { transaction in
+                try await invitations.issue(in: transaction, tenantID: admin.tenantID, email: email, claims: claims,
+                                            invitedBy: admin.userID.uuidString, at: time)
+            }
+        } catch Invitations.Refusal.addressTaken {
+            throw Refusal.addressTaken
+        }
+        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent",
+                                       subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
+        try await mailer.send(Invitations.message(to: email, link: link, organisation: nil))
+    }
+
+    /// The tenant's users; the view is audited (SEC-4).
+    public func users(for admin: LiveSession) async throws -> [UserAccount] {
+        try await catalog.audit.recordView("users.viewed", by: admin)
+        return try await catalog.users.all(in: admin.tenantID)
+    }
+
+    public func setClaims(of userID: UUID, to claims: [Claim], by admin: LiveSession, password: String) async throws {
+        let target = try await authorize(admin, password: password, target: userID)
+        try await catalog.users.setClaims(userID: target.id, to: claims)
+        // A privilege change ends the user's sessions: the next sign-in gets a fresh token.
+        try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
+        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "claims.changed",
+                                       subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))")
+    }
+
+    public func disable(_ userID: UUID, by admin: LiveSession, password: String) async throws {
+        let target = try await authorize(admin, password: password, target: userID)
+        guard target.id != admin.userID else { throw Refusal.cannotDisableSelf }
+        try await catalog.users.disable(userID: target.id)
+        try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
+        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.disabled", subject: "user:\(target.id)")
+    }
+
+    /// AUTH-12: only after the administrator says how the person's identity was checked.
+    public func unlock(_ userID: UUID, identityCheck: String, by admin: LiveSession, password: String) async throws {
+        let check = identityCheck.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (10 ... 500).contains(check.count) else { throw Refusal.identityCheckRequired }
+        let target = try await authorize(admin, password: password, target: userID)
+        try await catalog.users.unlock(userID: target.id)
+        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.unlocked",
+                                       subject: "user:\(target.id)", detail: "identity checked: \(check)")
+    }
+
+    /// The tenant's audit log, newest first; reading it is itself audited.
+    public func auditEvents(for admin: LiveSession, limit: Int = 200) async throws -> [AuditRecord] {
+        try await catalog.audit.recordView("audit.viewed", by: admin)
+        return try await catalog.audit.events(tenantID: admin.tenantID, limit: limit)
+    }
+
+    /// The password checked again, then the target user of the administrator's own tenant.
+    private func authorize(_ admin: LiveSession, password: String, target userID: UUID) async throws -> UserAccount {
+        do {
+            _ = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter)
+                .confirm(admin, password: password, failureAction: "reauthentication.failed", subject: "user:\(userID)")
+        } catch is Reauthentication.Refusal {
+            throw Refusal.passwordNotConfirmed
+        }
+        guard let target = try await catalog.users.find(id: userID, in: admin.tenantID) else { throw Refusal.noSuchUser }
+        return target
+    }
+}

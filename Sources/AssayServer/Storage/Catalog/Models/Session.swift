@@ -1,0 +1,80 @@
+import FluentKit
+import Foundation
+
+/// A signed-in browser (AUTH-8, AUTH-10): the token is only in the user's cookie; the catalog keeps
+/// its SHA-256. Absolute lifetime 24 hours from sign-in, whatever the rotations.
+public final class Session: Model, @unchecked Sendable {
+    public static let schema = "sessions"
+    public static let lifetime: TimeInterval = 24 * 3600
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "tenant_id") public var tenantID: UUID
+    @Field(key: "token_hash") public var tokenHash: String
+    @Field(key: "fingerprint") public var fingerprint: String
+    @Field(key: "created_at") public var createdAt: Date
+    @Field(key: "rotated_at") public var rotatedAt: Date
+    @Field(key: "expires_at") public var expiresAt: Date
+    /// The session's CSRF token (AUTH-10): stable across token rotations so that open pages keep
+    /// working, worthless without the session cookie, compared in constant time.
+    @Field(key: "csrf_token") public var csrfToken: String
+
+    public init() {}
+
+    init(userID: UUID, tenantID: UUID, tokenHash: String, fingerprint: String, now: Date) {
+        self.csrfToken = SecretToken(prefix: "csrf_").value
+        self.$user.id = userID
+        self.tenantID = tenantID
+        self.tokenHash = tokenHash
+        self.fingerprint = fingerprint
+        self.createdAt = now
+        self.rotatedAt = now
+        self.expiresAt = now.addingTimeInterval(Session.lifetime)
+    }
+}
+
+/// A system fingerprint the user has confirmed with an e-mailed code (AUTH-6).
+public final class KnownFingerprint: Model, @unchecked Sendable {
+    public static let schema = "known_fingerprints"
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    @Field(key: "digest") public var digest: String
+    @Field(key: "verified_at") public var verifiedAt: Date
+
+    public init() {}
+
+    init(userID: UUID, digest: String, verifiedAt: Date) {
+        self.$user.id = userID
+        self.digest = digest
+        self.verifiedAt = verifiedAt
+    }
+}
+
+/// A pending second step: a 7-digit code sent by e-mail, bound to one sign-in attempt (AUTH-6).
+public final class SignInChallenge: Model, @unchecked Sendable {
+    public static let schema = "sign_in_challenges"
+    public static let validity: TimeInterval = 10 * 60
+    public static let maxTries = 5
+
+    @ID(key: .id) public var id: UUID?
+    @Parent(key: "user_id") public var user: User
+    /// SHA-256 of the attempt token handed to the browser that signed in.
+    @Field(key: "attempt_hash") public var attemptHash: String
+    /// SHA-256 of attempt token and code together: the code alone is never stored.
+    @Field(key: "code_hash") public var codeHash: String
+    @Field(key: "fingerprint") public var fingerprint: String
+    @Field(key: "tries") public var tries: Int
+    @Field(key: "expires_at") public var expiresAt: Date
+
+    public init() {}
+
+    init(userID: UUID, attemptHash: String, codeHash: String, fingerprint: String, expiresAt: Date) {
+        self.$user.id = userID
+        self.attemptHash = attemptHash
+        self.codeHash = codeHash
+        self.fingerprint = fingerprint
+        self.tries = 0
+        self.expiresAt = expiresAt
+    }
+}
