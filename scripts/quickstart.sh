@@ -18,8 +18,8 @@ server=.build/$build/assay-server
 echo "== setting up the embedded defaults in ./data, and a first scan of this machine"
 echo "   (the bot's inventory and a 20-second sample, encrypted to the new tenant's key, uploaded"
 echo "    through the upload API with an upload-only token, then ingested)"
-setup=$("$server" quickstart --admin-email "$email" --sample-seconds "${ASSAY_SAMPLE_SECONDS:-20}")
-echo "$setup" | sed 's/^/   /'
+# Progress is shown as it happens (each step prints a line as it starts).
+"$server" quickstart --admin-email "$email" --sample-seconds "${ASSAY_SAMPLE_SECONDS:-20}" 2>&1 | sed -u 's/^/   /'
 port="${ASSAY_PORT:-8080}"
 base="http://127.0.0.1:$port"
 
@@ -29,13 +29,14 @@ server_pid=$!
 trap 'kill $server_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.2; done
 
-invitation=$(ls -t data/outbox/*.eml | tail -1)
+# The newest invitation to this address (a second run must not print an older, used link).
+invitation=$(grep -l "/register#" data/outbox/*.eml 2>/dev/null | xargs -r ls -t | head -1)
 link=$(grep -o 'http://[^ ]*/register#[^ ]*' "$invitation" | tr -d '\r')
 cat <<TXT
 == Assay is up
    Portal:     $base
    Register:   open the link in $invitation
-               (it is $link)
+               (it is $link; already registered? just sign in)
    Then sign in at $base/signin as $email; a new browser gets a 7-digit code,
    written as another .eml file to data/outbox. The dashboard shows this machine.
    Ctrl-C stops the server (log: data/server.log).

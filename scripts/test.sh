@@ -11,5 +11,5 @@ swift build --build-tests
 swift test --skip-build "$@"
 # The portal in a real Chromium against the real server binary (screenshots in .build/screenshots).
 if [ $# -eq 0 ]; then
-  ASSAY_SERVER_BINARY="$PWD/.build/debug/assay-server" python3 -m pytest -q tests/browser
+  ASSAY_SERVER_BINARY="$PWD/.build/debug/assay-server" python3 -m pytest -q Integration/browser
 fi

@@ -4,21 +4,6 @@ import Foundation
 import Testing
 import Vapor
 
-/// A clock the test moves by hand.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = Date()
-    var now: Date { lock.withLock { current } }
-    func advance(_ seconds: TimeInterval) { lock.withLock { current = current.addingTimeInterval(seconds) } }
-}
-
-/// Collects mail in memory, beside the outbox tests that use the real files.
-actor MemoryMailer: Mailer {
-    private(set) var sent: [MailMessage] = []
-    func send(_ message: MailMessage) async throws { sent.append(message) }
-    var last: MailMessage? { sent.last }
-}
-
 struct AccountFixture {
     let service: AccountService
     let clock: TestClock
@@ -55,11 +40,6 @@ struct AccountFixture {
         }
         return grant
     }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }
 
 @Suite("Accounts: registration, two-step sign-in, lockout")

@@ -35,7 +35,7 @@ final class ServerProcess: @unchecked Sendable {
         return environment
     }
 
-    /// Runs a one-shot command (quickstart, keys public, upload-token) and returns its output.
+    /// Runs a one-shot command (quickstart, key public, upload-token) and returns its output.
     func command(_ arguments: [String]) throws -> String {
         let process = Process()
         let output = Pipe()

@@ -71,15 +71,3 @@ struct LeastPrivilegeTests {
     }
 }
 
-func runPSQLSucceeds(_ url: String, _ sql: String) throws -> Bool {
-    do {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus == 0
-    }
-}

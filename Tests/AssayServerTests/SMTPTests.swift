@@ -3,7 +3,7 @@ import Foundation
 import SMTP
 import Testing
 
-/// A real SMTP server for one test: aiosmtpd (tests/smtp/smtp_server.py) with STARTTLS required and
+/// A real SMTP server for one test: aiosmtpd (Integration/smtp/smtp_server.py) with STARTTLS required and
 /// AUTH only over TLS, its certificate signed by a throw-away CA made with openssl.
 final class RealSMTPServer: @unchecked Sendable {
     static let user = "assay"
@@ -29,7 +29,7 @@ final class RealSMTPServer: @unchecked Sendable {
         input = Pipe()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("tests/smtp/smtp_server.py").path,
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Integration/smtp/smtp_server.py").path,
                              "--port", "\(port)", "--maildir", maildir.path,
                              "--cert", directory.appendingPathComponent("server.pem").path,
                              "--key", directory.appendingPathComponent("server.key").path,
@@ -75,47 +75,6 @@ final class RealSMTPServer: @unchecked Sendable {
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: "\(dir)/ext.cnf", atomically: true, encoding: .utf8)
         try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key",
                                      "-CAcreateserial", "-days", "2", "-extfile", "\(dir)/ext.cnf", "-out", "\(dir)/server.pem"])
-    }
-}
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-func run(_ executable: String, _ arguments: [String]) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw TestFailure("\(executable) \(arguments.first ?? "") failed") }
-}
-
-/// A port nothing listens on right now.
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw TestFailure("no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
-extension FileHandle {
-    func readLine() -> String? {
-        var bytes: [UInt8] = []
-        while true {
-            let chunk = readData(ofLength: 1)
-            guard let byte = chunk.first else { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
-            if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
-            bytes.append(byte)
-        }
     }
 }
 

@@ -36,7 +36,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var kekFile: String?
     /// ASSAY_KEK is set (its value is read only where the key is loaded, never kept here).
     public var kekInEnvironment = false
-    /// The previous key-encryption key, while `keys rotate-kek` re-wraps.
+    /// The previous key-encryption key, while `key rotate-kek` re-wraps.
     public var previousKEKFile: String?
     /// Bits of new tenant keys: 2048, 3072 or 4096 (KEY-1).
     public var tenantKeyBits: Int = 3072

@@ -4,7 +4,7 @@ import Foundation
 /// The operator's key-encryption key (KEY-3): 256 bits that wrap every tenant secret key with
 /// AES-256-GCM. It lives outside the database — a file only its owner can read, or an environment
 /// variable — so a copy of the catalog alone opens nothing. Its id (a hash, not the key) is stored
-/// beside each wrapped key, so that `keys rotate-kek` knows what to re-wrap.
+/// beside each wrapped key, so that `key rotate-kek` knows what to re-wrap.
 public struct KeyEncryptionKey: Sendable {
     public let id: String
     let key: SymmetricKey

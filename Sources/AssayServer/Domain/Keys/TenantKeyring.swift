@@ -109,7 +109,7 @@ public struct TenantKeyring: Sendable {
         return secrets
     }
 
-    /// Locks the tenant's key: its ingestion stops until `assay-server keys unlock`.
+    /// Locks the tenant's key: its ingestion stops until `assay-server key unlock`.
     func lock(tenantID: TenantID, reason: String, worker: String) async throws -> Failure {
         try await catalog.tenants.lockKey(tenantID, reason: reason, at: now())
         try await catalog.audit.append(tenantID: tenantID, actor: "worker:\(worker)", action: "security.key-locked",

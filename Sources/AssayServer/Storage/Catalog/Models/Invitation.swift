@@ -5,7 +5,6 @@ import Foundation
 /// stored only as its SHA-256.
 public final class Invitation: Model, @unchecked Sendable {
     public static let schema = "invitations"
-    public static let validity: TimeInterval = 48 * 3600
 
     // MARK: stored fields
     @ID(key: .id) public var id: UUID?
