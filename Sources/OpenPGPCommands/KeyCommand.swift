@@ -7,6 +7,10 @@ public struct KeyCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "key",
         abstract: "Generate, inspect and use OpenPGP keys (RFC 4880/9580, readable by GnuPG).",
+        discussion: """
+            These subcommands work on key files. The tenant keys in the service's catalog are the same \
+            tree's other half: key public|rotate|unlock|rotate-kek --tenant GUID (see `key public --help`).
+            """,
         subcommands: [Generate.self, Export.self, Inspect.self, Encrypt.self, Decrypt.self]
     )
 
