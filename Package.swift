@@ -1,11 +1,12 @@
 // swift-tools-version:6.1
 import PackageDescription
+
 import class Foundation.ProcessInfo
 
 /// Settings every target of ours shares: Swift 6 language mode is the package default;
 /// `ExistentialAny` makes every existential visible at the use site.
 let strictSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 var targets: [Target] = [
@@ -116,8 +117,11 @@ var targets: [Target] = [
 
     .executableTarget(
         name: "ingest-bench",
-        dependencies: ["AssayServer", "AssayModel", "OpenPGP", .product(name: "Vapor", package: "vapor"), .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"), .product(name: "SQLKit", package: "sql-kit"),
-                       .product(name: "Crypto", package: "swift-crypto")],
+        dependencies: [
+            "AssayServer", "AssayModel", "OpenPGP", .product(name: "Vapor", package: "vapor"),
+            .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"), .product(name: "SQLKit", package: "sql-kit"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
         path: "bench/Sources/ingest-bench",
         swiftSettings: strictSettings
     ),
@@ -158,12 +162,13 @@ var targets: [Target] = [
 
 // The libFuzzer target links libFuzzer's own main, so it exists only for `scripts/fuzz-openpgp.sh`.
 if ProcessInfo.processInfo.environment["ASSAY_FUZZ"] == "1" {
-    targets.append(.executableTarget(
-        name: "openpgp-fuzz",
-        dependencies: ["OpenPGP"],
-        path: "Fuzz/openpgp-fuzz",
-        swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
-    ))
+    targets.append(
+        .executableTarget(
+            name: "openpgp-fuzz",
+            dependencies: ["OpenPGP"],
+            path: "Fuzz/openpgp-fuzz",
+            swiftSettings: strictSettings + [.unsafeFlags(["-parse-as-library"])]
+        ))
 }
 
 let package = Package(

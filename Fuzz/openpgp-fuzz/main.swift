@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import OpenPGP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// libFuzzer entry point for every parser that reads outside input: messages, keys and armor.
 /// The secret key comes from $ASSAY_FUZZ_KEY (made by scripts/fuzz-openpgp.sh), so that seeds
@@ -14,7 +15,7 @@ private let fuzzKey: SecretKey? = {
     while true {
         let count = fread(&buffer, 1, buffer.count, file)
         if count == 0 { break }
-        bytes += buffer[0 ..< count]
+        bytes += buffer[0..<count]
     }
     return try? SecretKey(importing: bytes)
 }()

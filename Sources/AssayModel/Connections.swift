@@ -33,8 +33,10 @@ public struct Connection: Codable, Sendable, Equatable, Hashable {
     public var lastSeen: Int64
     public var count: Int
 
-    public init(localAddress: String, localPort: Int, remoteAddress: String, remotePort: Int, state: String,
-                direction: Direction, process: String?, database: Bool, firstSeen: Int64, lastSeen: Int64, count: Int) {
+    public init(
+        localAddress: String, localPort: Int, remoteAddress: String, remotePort: Int, state: String,
+        direction: Direction, process: String?, database: Bool, firstSeen: Int64, lastSeen: Int64, count: Int
+    ) {
         self.localAddress = localAddress
         self.localPort = localPort
         self.remoteAddress = remoteAddress

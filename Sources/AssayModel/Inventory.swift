@@ -46,8 +46,10 @@ public struct SystemInfo: Codable, Sendable, Equatable {
     public var bootTime: Int64?
     public var timeZone: String?
 
-    public init(os: OperatingSystem, kernelRelease: String?, kernelVersion: String?, architecture: String,
-                virtualization: Virtualization, bootTime: Int64?, timeZone: String?) {
+    public init(
+        os: OperatingSystem, kernelRelease: String?, kernelVersion: String?, architecture: String,
+        virtualization: Virtualization, bootTime: Int64?, timeZone: String?
+    ) {
         self.os = os
         self.kernelRelease = kernelRelease
         self.kernelVersion = kernelVersion
@@ -247,9 +249,10 @@ public struct SoftwareInventory: Codable, Sendable, Equatable {
     public var packages: [SoftwarePackage]? {
         let n = name.count
         guard columnsAgree else { return nil }
-        return (0 ..< n).map { index in
-            SoftwarePackage(name: name[index], version: version[index], architecture: architecture[index], source: source[index],
-                            vendor: vendor[index], installedSizeBytes: installedSizeKiB[index].map { $0 * 1024 }, installedAt: installedAt[index])
+        return (0..<n).map { index in
+            SoftwarePackage(
+                name: name[index], version: version[index], architecture: architecture[index], source: source[index],
+                vendor: vendor[index], installedSizeBytes: installedSizeKiB[index].map { $0 * 1024 }, installedAt: installedAt[index])
         }
     }
 }

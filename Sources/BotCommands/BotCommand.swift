@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import AssayModel
 import CAssaySystem
 import FoundationEssentials
 import OpenPGP
 import Probes
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `assay-bot`: collects on the machine it runs on; with a recipient key, writes only OpenPGP.
 public struct BotCommand: ParsableCommand {
@@ -61,8 +62,9 @@ struct Connections: ParsableCommand {
         let collector = ConnectionCollector()
         let now = Int64(time(nil))
         collector.snapshot(now: now)
-        let document = ConnectionsDocument(header: BotIO.header(.connections, now: now), snapshots: collector.snapshots,
-                                           connections: collector.connections, warnings: collector.warnings.warnings)
+        let document = ConnectionsDocument(
+            header: BotIO.header(.connections, now: now), snapshots: collector.snapshots,
+            connections: collector.connections, warnings: collector.warnings.warnings)
         try BotIO.deliver(document, recipient: certificate, out: output.out)
     }
 }

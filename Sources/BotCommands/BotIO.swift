@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import AssayModel
 import FoundationEssentials
 import OpenPGP
 import Probes
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reading keys, encoding documents and writing files, the one way the bot does it: a file only
 /// ever receives an OpenPGP message (KEY-2), written beside its name and renamed when complete.
@@ -76,7 +77,10 @@ enum BotIO {
         // Make the rename itself durable.
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let directoryDescriptor = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 { fsync(directoryDescriptor); close(directoryDescriptor) }
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
     }
 
     static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) throws {

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// ASCII armor (RFC 9580 §6): base64 in 64-column lines between BEGIN/END lines, with the CRC-24
@@ -46,10 +46,11 @@ public enum Armor {
         guard let endIndex = lines[(beginIndex + 1)...].firstIndex(where: { $0 == endLine }) else {
             throw .malformed("no armor tail line (\(endLine))")
         }
-        var bodyLines = Array(lines[(beginIndex + 1) ..< endIndex])
+        var bodyLines = Array(lines[(beginIndex + 1)..<endIndex])
         // Armor headers ("Key: value") end at the first blank line (RFC 9580 §6.2).
         if let blank = bodyLines.firstIndex(where: { $0.isEmpty }),
-           bodyLines[..<blank].allSatisfy({ $0.contains(": ") }) {
+            bodyLines[..<blank].allSatisfy({ $0.contains(": ") })
+        {
             bodyLines.removeFirst(blank + 1)
         }
         var checksum: [UInt8]?
@@ -76,7 +77,7 @@ extension Substring {
     fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> Substring {
         var end = endIndex
         while end > startIndex, predicate(self[index(before: end)]) { end = index(before: end) }
-        return self[startIndex ..< end]
+        return self[startIndex..<end]
     }
 }
 
@@ -87,7 +88,7 @@ struct CRC24 {
     mutating func update(_ bytes: some Sequence<UInt8>) {
         for byte in bytes {
             value ^= UInt32(byte) << 16
-            for _ in 0 ..< 8 {
+            for _ in 0..<8 {
                 value <<= 1
                 if value & 0x1000000 != 0 { value ^= 0x1864CFB }
             }
@@ -126,7 +127,7 @@ final class ArmorWriter: ByteSink {
         out.reserveCapacity(whole / 48 * 65)
         var index = 0
         while index < whole {
-            out.append(contentsOf: Data(pending[index ..< index + 48]).base64EncodedData())
+            out.append(contentsOf: Data(pending[index..<index + 48]).base64EncodedData())
             out.append(0x0A)
             index += 48
         }

@@ -25,7 +25,7 @@ struct ByteReader {
             throw .malformed("\(what()) needs \(count) bytes but only \(remaining) remain")
         }
         defer { offset += count }
-        return Array(bytes[offset ..< offset + count])
+        return Array(bytes[offset..<offset + count])
     }
 
     mutating func readUInt16(_ what: @autoclosure () -> String) throws(OpenPGPError) -> Int {
@@ -40,7 +40,7 @@ struct ByteReader {
 
     mutating func readRest() -> [UInt8] {
         defer { offset = end }
-        return Array(bytes[offset ..< end])
+        return Array(bytes[offset..<end])
     }
 
     /// Multiprecision integer (RFC 9580 §3.2): a two-octet bit count, then big-endian bytes.

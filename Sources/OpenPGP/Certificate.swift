@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// A transferable public key (RFC 9580 §10.1): an RSA primary key, its user IDs and subkeys, each

@@ -131,12 +131,13 @@ public enum MessageDecryptor {
     /// Returns nil for every kind of failure alike (padding, length, algorithm, checksum).
     private static func recoverSessionKey(_ encrypted: [UInt8], with key: RSADecryptionKey) -> (algorithm: SymmetricAlgorithm, key: [UInt8])? {
         guard encrypted.count <= key.modulusBytes,
-              let decrypted = try? key.key.decrypt(leftPadded(encrypted, to: key.modulusBytes), padding: ._WEAK_AND_INSECURE_PKCS_V1_5)
+            let decrypted = try? key.key.decrypt(leftPadded(encrypted, to: key.modulusBytes), padding: ._WEAK_AND_INSECURE_PKCS_V1_5)
         else { return nil }
         let bytes = Array(decrypted)
         guard bytes.count >= 3, let algorithm = SymmetricAlgorithm(rawValue: bytes[0]),
-              bytes.count == 1 + algorithm.keySize + 2 else { return nil }
-        let sessionKey = Array(bytes[1 ..< 1 + algorithm.keySize])
+            bytes.count == 1 + algorithm.keySize + 2
+        else { return nil }
+        let sessionKey = Array(bytes[1..<1 + algorithm.keySize])
         let checksum = Int(bytes[bytes.count - 2]) << 8 | Int(bytes[bytes.count - 1])
         guard sessionKey.reduce(0, { ($0 + Int($1)) & 0xFFFF }) == checksum else { return nil }
         return (algorithm, sessionKey)
@@ -152,20 +153,21 @@ public enum MessageDecryptor {
         guard body.count >= minimum else { throw .malformed("encrypted data packet of \(body.count) bytes is too short") }
         let plaintext: [UInt8]
         do {
-            plaintext = Array(try AES._CFB.decrypt(
-                body[1...], using: SymmetricKey(data: key), iv: AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: blockSize))
-            ))
+            plaintext = Array(
+                try AES._CFB.decrypt(
+                    body[1...], using: SymmetricKey(data: key), iv: AES._CFB.IV(ivBytes: [UInt8](repeating: 0, count: blockSize))
+                ))
         } catch {
             throw .integrityCheckFailed
         }
         // The quick check octets (prefix repeat) are deliberately not consulted: they are an oracle.
-        let hashed = plaintext[0 ..< plaintext.count - 20]
+        let hashed = plaintext[0..<plaintext.count - 20]
         let expected = Array(Insecure.SHA1.hash(data: hashed))
         let mdcHeaderOK = plaintext[plaintext.count - 22] == 0xD3 && plaintext[plaintext.count - 21] == 0x14
         guard constantTimeEquals(plaintext.suffix(20), expected), mdcHeaderOK else {
             throw .integrityCheckFailed
         }
-        return Array(plaintext[(blockSize + 2) ..< (plaintext.count - 22)])
+        return Array(plaintext[(blockSize + 2)..<(plaintext.count - 22)])
     }
 
     // MARK: inner packets
@@ -207,9 +209,10 @@ public enum MessageDecryptor {
                             inner = try Inflater.inflate(compressed, algorithm: algorithm, limit: cap)
                         } catch {
                             if case .tooLarge = error {
-                                throw .tooLarge(cap == budget
-                                    ? "decompressed data exceeds \(limits.maxPlaintextBytes) bytes"
-                                    : "compressed data expands more than \(limits.maxCompressionRatio) times")
+                                throw .tooLarge(
+                                    cap == budget
+                                        ? "decompressed data exceeds \(limits.maxPlaintextBytes) bytes"
+                                        : "compressed data expands more than \(limits.maxCompressionRatio) times")
                             }
                             throw error
                         }

@@ -17,7 +17,7 @@ public final class MessageEncryptor {
         armored: Bool = false,
         output: @escaping ([UInt8]) throws -> Void
     ) throws {
-        guard (1 ... 9).contains(compressionLevel) else { throw OpenPGPError.unsupported("compression level \(compressionLevel) (1 to 9)") }
+        guard (1...9).contains(compressionLevel) else { throw OpenPGPError.unsupported("compression level \(compressionLevel) (1 to 9)") }
         guard !recipients.isEmpty else { throw OpenPGPError.invalidKey("a message needs at least one recipient") }
         var sink: any ByteSink = ClosureSink(output)
         if armored { sink = ArmorWriter(kind: .message, next: sink) }
@@ -112,7 +112,7 @@ final class SEIPDv1Encryptor: ByteSink {
         pending.append(contentsOf: bytes)
         guard pending.count >= Self.chunk else { return }
         let whole = pending.count - pending.count % SymmetricAlgorithm.blockSize
-        try encrypt(pending[0 ..< whole])
+        try encrypt(pending[0..<whole])
         pending.removeFirst(whole)
     }
 

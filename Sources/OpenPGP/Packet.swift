@@ -22,27 +22,28 @@ public enum PacketTag: UInt8, Sendable, CustomStringConvertible {
 
     /// A short name for error messages, with the tag number.
     public var description: String {
-        let name = switch self {
-        case .publicKeyEncryptedSessionKey: "PKESK"
-        case .signature: "signature"
-        case .symmetricKeyEncryptedSessionKey: "SKESK"
-        case .onePassSignature: "one-pass signature"
-        case .secretKey: "secret key"
-        case .publicKey: "public key"
-        case .secretSubkey: "secret subkey"
-        case .compressedData: "compressed data"
-        case .symmetricallyEncryptedData: "unprotected encrypted data"
-        case .marker: "marker"
-        case .literalData: "literal data"
-        case .trust: "trust"
-        case .userID: "user ID"
-        case .publicSubkey: "public subkey"
-        case .userAttribute: "user attribute"
-        case .symEncryptedIntegrityProtectedData: "SEIPD"
-        case .modificationDetectionCode: "MDC"
-        case .aeadEncryptedData: "AEAD data"
-        case .padding: "padding"
-        }
+        let name =
+            switch self {
+            case .publicKeyEncryptedSessionKey: "PKESK"
+            case .signature: "signature"
+            case .symmetricKeyEncryptedSessionKey: "SKESK"
+            case .onePassSignature: "one-pass signature"
+            case .secretKey: "secret key"
+            case .publicKey: "public key"
+            case .secretSubkey: "secret subkey"
+            case .compressedData: "compressed data"
+            case .symmetricallyEncryptedData: "unprotected encrypted data"
+            case .marker: "marker"
+            case .literalData: "literal data"
+            case .trust: "trust"
+            case .userID: "user ID"
+            case .publicSubkey: "public subkey"
+            case .userAttribute: "user attribute"
+            case .symEncryptedIntegrityProtectedData: "SEIPD"
+            case .modificationDetectionCode: "MDC"
+            case .aeadEncryptedData: "AEAD data"
+            case .padding: "padding"
+            }
         return "\(name) packet (tag \(rawValue))"
     }
 
@@ -50,7 +51,8 @@ public enum PacketTag: UInt8, Sendable, CustomStringConvertible {
     var allowsPartialLengths: Bool {
         switch self {
         case .compressedData, .symmetricallyEncryptedData, .literalData,
-             .symEncryptedIntegrityProtectedData, .aeadEncryptedData: true
+            .symEncryptedIntegrityProtectedData, .aeadEncryptedData:
+            true
         default: false
         }
     }
@@ -153,10 +155,10 @@ struct PacketReader {
         while true {
             let first = Int(try reader.readByte("length of \(tag)"))
             switch first {
-            case 0 ..< 192:
+            case 0..<192:
                 body.append(contentsOf: try readDefinite(first, tag: tag))
                 return body
-            case 192 ..< 224:
+            case 192..<224:
                 let second = Int(try reader.readByte("length of \(tag)"))
                 body.append(contentsOf: try readDefinite(((first - 192) << 8) + second + 192, tag: tag))
                 return body
@@ -214,7 +216,7 @@ final class PacketStreamWriter: ByteSink {
             if !emittedPartial { header.append(0xC0 | tag.rawValue) }
             header.append(UInt8(224 + Self.chunkExponent))
             try next.write(header[...])
-            try next.write(buffer[0 ..< Self.chunkSize])
+            try next.write(buffer[0..<Self.chunkSize])
             buffer.removeFirst(Self.chunkSize)
             emittedPartial = true
         }

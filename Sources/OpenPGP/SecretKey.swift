@@ -1,11 +1,12 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Crypto
 import CryptoExtras
 import SwiftASN1
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The secret RSA numbers as OpenPGP orders them (RFC 9580 §5.5.3): d, p, q with p < q, u = p⁻¹ mod q.
 struct RSASecretParameters: Sendable, Equatable {
@@ -204,7 +205,7 @@ public struct SecretKey: Sendable {
 
 func randomBytes(_ count: Int) -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
-    return (0 ..< count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+    return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
 }
 
 // MARK: - generation
@@ -244,7 +245,10 @@ extension SecretKey {
                     (.keyFlags, [KeyFlags([.certify, .sign]).rawValue]),
                     (.preferredSymmetric, [SymmetricAlgorithm.aes256.rawValue, SymmetricAlgorithm.aes192.rawValue, SymmetricAlgorithm.aes128.rawValue]),
                     (.preferredHash, [HashAlgorithm.sha512.rawValue, HashAlgorithm.sha384.rawValue, HashAlgorithm.sha256.rawValue]),
-                    (.preferredCompression, [CompressionAlgorithm.zlib.rawValue, CompressionAlgorithm.zip.rawValue, CompressionAlgorithm.uncompressed.rawValue]),
+                    (
+                        .preferredCompression,
+                        [CompressionAlgorithm.zlib.rawValue, CompressionAlgorithm.zip.rawValue, CompressionAlgorithm.uncompressed.rawValue]
+                    ),
                     (.features, [0x01]),  // modification detection (SEIPD v1)
                 ],
                 issuer: primaryPublic,
@@ -281,7 +285,7 @@ extension SecretKey {
     private static func generateRSA(
         bits: Int, created: UInt32, algorithm: PublicKeyAlgorithm = .rsaEncryptOrSign
     ) throws(OpenPGPError) -> (_RSA.Signing.PrivateKey, PublicKeyPacket, RSASecretParameters) {
-        for _ in 0 ..< 8 {
+        for _ in 0..<8 {
             let key: _RSA.Signing.PrivateKey
             let numbers: [[UInt8]]
             do {
@@ -317,7 +321,8 @@ extension SecretKey {
     private static func strip(_ bytes: [UInt8]) -> [UInt8] { Array(bytes.drop(while: { $0 == 0 })) }
 
     private static func compareMagnitude(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        let x = strip(a), y = strip(b)
+        let x = strip(a)
+        let y = strip(b)
         if x.count != y.count { return x.count < y.count ? -1 : 1 }
         for (l, r) in zip(x, y) where l != r { return l < r ? -1 : 1 }
         return 0

@@ -14,7 +14,7 @@ enum SignatureType: UInt8 {
     case subkeyRevocation = 0x28
     case certificationRevocation = 0x30
 
-    var isCertification: Bool { (0x10 ... 0x13).contains(rawValue) }
+    var isCertification: Bool { (0x10...0x13).contains(rawValue) }
 }
 
 /// Key flags (RFC 9580 §5.2.3.29).
@@ -67,7 +67,7 @@ struct SignaturePacket {
         let rawHash = try reader.readByte("signature hash algorithm")
         let hashedLength = try reader.readUInt16("hashed subpacket length")
         let hashedData = try reader.readBytes(hashedLength, "hashed subpackets")
-        let hashedPart = Array(body[0 ..< 6 + hashedLength])
+        let hashedPart = Array(body[0..<6 + hashedLength])
         let unhashedLength = try reader.readUInt16("unhashed subpacket length")
         let unhashedData = try reader.readBytes(unhashedLength, "unhashed subpackets")
         let left = try reader.readBytes(2, "left 16 bits of the signed hash")
@@ -97,8 +97,8 @@ struct SignaturePacket {
             let first = Int(try reader.readByte("subpacket length"))
             let length: Int
             switch first {
-            case 0 ..< 192: length = first
-            case 192 ..< 255: length = ((first - 192) << 8) + Int(try reader.readByte("subpacket length")) + 192
+            case 0..<192: length = first
+            case 192..<255: length = ((first - 192) << 8) + Int(try reader.readByte("subpacket length")) + 192
             default: length = Int(try reader.readUInt32("subpacket length"))
             }
             guard length >= 1 else { throw .malformed("empty signature subpacket") }
@@ -130,8 +130,8 @@ struct SignaturePacket {
     /// Verifies this signature over `signedData` (the key and user ID or subkey material) with `key`.
     func verify(signedData: [UInt8], by key: PublicKeyPacket) -> Bool {
         guard let hashAlgorithm, hashAlgorithm != .sha1,
-              publicKeyAlgorithm == key.algorithm.rawValue, key.algorithm.canSign,
-              let verifier = try? key.verificationKey()
+            publicKeyAlgorithm == key.algorithm.rawValue, key.algorithm.canSign,
+            let verifier = try? key.verificationKey()
         else { return false }
         let material = signedData + Self.trailer(hashedPart)
         let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: leftPadded(signature, to: (key.bits + 7) / 8))

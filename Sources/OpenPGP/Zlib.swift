@@ -50,7 +50,7 @@ final class DeflateWriter: ByteSink {
                     }
                     return outBuffer.count - Int(stream.pointee.avail_out)
                 }
-                if produced > 0 { try next.write(output[0 ..< produced]) }
+                if produced > 0 { try next.write(output[0..<produced]) }
             } while stream.pointee.avail_out == 0 || stream.pointee.avail_in > 0
         }
     }

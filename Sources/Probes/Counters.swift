@@ -36,8 +36,9 @@ public enum CounterReader {
         for line in text.split(separator: "\n").prefix(10_000) {
             let fields = line.split(separator: " ")
             guard fields.count >= 10, include(String(fields[2])),
-                  let reads = UInt64(fields[3]), let sectorsRead = UInt64(fields[5]),
-                  let writes = UInt64(fields[7]), let sectorsWritten = UInt64(fields[9]) else { continue }
+                let reads = UInt64(fields[3]), let sectorsRead = UInt64(fields[5]),
+                let writes = UInt64(fields[7]), let sectorsWritten = UInt64(fields[9])
+            else { continue }
             disks[String(fields[2])] = .init(reads: reads, sectorsRead: sectorsRead, writes: writes, sectorsWritten: sectorsWritten)
         }
         return disks

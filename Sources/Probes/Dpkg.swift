@@ -1,20 +1,25 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// /var/lib/dpkg/status, read directly (deb-control(5) paragraphs). Only packages whose Status is
 /// "install ok installed" count, as dpkg-query -W shows them.
 public enum DpkgStatusParser {
-    public static func parse(_ text: String, vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
-                             warnings: WarningLog) -> [SoftwarePackage] {
+    public static func parse(
+        _ text: String, vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
+        warnings: WarningLog
+    ) -> [SoftwarePackage] {
         parse(bytes: Array(text.utf8), vendor: vendor, installTime: installTime, warnings: warnings)
     }
 
     /// Works on bytes, not Characters: the status file is large (hundreds of KB) and ASCII in
     /// its field names, and byte scanning is an order of magnitude faster than String splitting.
-    public static func parse(bytes: [UInt8], vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
-                             warnings: WarningLog) -> [SoftwarePackage] {
+    public static func parse(
+        bytes: [UInt8], vendor: String?, installTime: (String, String?) -> Int64? = { _, _ in nil },
+        warnings: WarningLog
+    ) -> [SoftwarePackage] {
         enum Field: Int, CaseIterable { case package, status, version, architecture, installedSize, origin }
         let names: [[UInt8]] = ["Package", "Status", "Version", "Architecture", "Installed-Size", "Origin"].map { Array($0.utf8) }
         var packages: [SoftwarePackage] = []
@@ -31,11 +36,12 @@ public enum DpkgStatusParser {
             }
             let architecture = fields[Field.architecture.rawValue]
             let size = fields[Field.installedSize.rawValue].flatMap { Int64($0) }.map { $0 * 1024 }
-            packages.append(SoftwarePackage(
-                name: name, version: version, architecture: architecture, source: .dpkg,
-                vendor: fields[Field.origin.rawValue] ?? vendor, installedSizeBytes: size,
-                installedAt: installTime(name, architecture)
-            ))
+            packages.append(
+                SoftwarePackage(
+                    name: name, version: version, architecture: architecture, source: .dpkg,
+                    vendor: fields[Field.origin.rawValue] ?? vendor, installedSizeBytes: size,
+                    installedAt: installTime(name, architecture)
+                ))
         }
 
         bytes.withUnsafeBufferPointer { buffer in
@@ -63,14 +69,17 @@ public enum DpkgStatusParser {
                     continue
                 }
                 let keyLength = colon - lineStart
-                guard let field = Field.allCases.first(where: { names[$0.rawValue].count == keyLength
-                    && names[$0.rawValue].withUnsafeBufferPointer { name in memcmp(name.baseAddress!, buffer.baseAddress! + lineStart, keyLength) == 0 } })
+                guard
+                    let field = Field.allCases.first(where: {
+                        names[$0.rawValue].count == keyLength
+                            && names[$0.rawValue].withUnsafeBufferPointer { name in memcmp(name.baseAddress!, buffer.baseAddress! + lineStart, keyLength) == 0 }
+                    })
                 else { continue }
                 var valueStart = colon + 1
                 while valueStart < contentEnd, buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09 { valueStart += 1 }
                 // A second Package field without a blank line before it starts a new entry.
                 if field == .package, fields[Field.package.rawValue] != nil { flush() }
-                fields[field.rawValue] = String(decoding: UnsafeBufferPointer(rebasing: buffer[valueStart ..< contentEnd]), as: UTF8.self)
+                fields[field.rawValue] = String(decoding: UnsafeBufferPointer(rebasing: buffer[valueStart..<contentEnd]), as: UTF8.self)
             }
         }
         flush()
@@ -84,11 +93,13 @@ public enum DpkgStatusParser {
             warnings.add("dpkg", "/var/lib/dpkg/status is not readable")
             return nil
         }
-        return parse(bytes: bytes, vendor: vendor, installTime: { name, architecture in
-            // dpkg keeps one .list file per package; its time is when the package was last unpacked.
-            if let architecture, let time = source.modificationTime("/var/lib/dpkg/info/\(name):\(architecture).list") { return time }
-            return source.modificationTime("/var/lib/dpkg/info/\(name).list")
-        }, warnings: warnings)
+        return parse(
+            bytes: bytes, vendor: vendor,
+            installTime: { name, architecture in
+                // dpkg keeps one .list file per package; its time is when the package was last unpacked.
+                if let architecture, let time = source.modificationTime("/var/lib/dpkg/info/\(name):\(architecture).list") { return time }
+                return source.modificationTime("/var/lib/dpkg/info/\(name).list")
+            }, warnings: warnings)
     }
 }
 
@@ -106,17 +117,20 @@ public enum RpmParser {
                 continue
             }
             func present(_ value: String) -> String? { value.isEmpty || value == "(none)" ? nil : value }
-            packages.append(SoftwarePackage(
-                name: columns[0], version: columns[1], architecture: present(columns[2]), source: .rpm,
-                vendor: present(columns[3]), installedSizeBytes: Int64(columns[4]), installedAt: Int64(columns[5])
-            ))
+            packages.append(
+                SoftwarePackage(
+                    name: columns[0], version: columns[1], architecture: present(columns[2]), source: .rpm,
+                    vendor: present(columns[3]), installedSizeBytes: Int64(columns[4]), installedAt: Int64(columns[5])
+                ))
         }
         if malformed > 0 { warnings.add("rpm", "\(malformed) lines of rpm output were not understood") }
         return packages
     }
 
     public static func probe(_ source: SystemSource, warnings: WarningLog) -> [SoftwarePackage]? {
-        guard let rpm = ["/usr/bin/rpm", "/bin/rpm"].first(where: { source.exists($0) }), source.exists("/var/lib/rpm") || source.exists("/usr/lib/sysimage/rpm") else {
+        guard let rpm = ["/usr/bin/rpm", "/bin/rpm"].first(where: { source.exists($0) }),
+            source.exists("/var/lib/rpm") || source.exists("/usr/lib/sysimage/rpm")
+        else {
             return nil
         }
         guard let output = source.run([rpm, "-qa", "--qf", queryFormat]) else {
@@ -138,14 +152,18 @@ public enum ApkParser {
                 if !fields.isEmpty { warnings.add("apk", "an entry without P: or V: was skipped") }
                 return
             }
-            packages.append(SoftwarePackage(
-                name: name, version: version, architecture: fields["A"], source: .apk,
-                vendor: fields["o"].map { "origin:\($0)" }, installedSizeBytes: fields["I"].flatMap { Int64($0) },
-                installedAt: nil
-            ))
+            packages.append(
+                SoftwarePackage(
+                    name: name, version: version, architecture: fields["A"], source: .apk,
+                    vendor: fields["o"].map { "origin:\($0)" }, installedSizeBytes: fields["I"].flatMap { Int64($0) },
+                    installedAt: nil
+                ))
         }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.isEmpty { flush(); continue }
+            if line.isEmpty {
+                flush()
+                continue
+            }
             guard line.count >= 2, line[line.index(after: line.startIndex)] == ":" else { continue }
             let key = line[line.startIndex]
             if "PVAIo".contains(key) { fields[key] = String(line.dropFirst(2)) }
@@ -159,4 +177,3 @@ public enum ApkParser {
         return parse(text, warnings: warnings)
     }
 }
-

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// /proc/self/mountinfo (proc(5)) for mounts, statvfs(3) for size and use.
 public enum MountInfoParser {
@@ -41,7 +42,8 @@ public enum MountInfoParser {
         var index = 0
         while index < utf8.count {
             if utf8[index] == UInt8(ascii: "\\"), index + 3 < utf8.count,
-               let octal = UInt8(String(decoding: utf8[(index + 1) ... (index + 3)], as: UTF8.self), radix: 8) {
+                let octal = UInt8(String(decoding: utf8[(index + 1)...(index + 3)], as: UTF8.self), radix: 8)
+            {
                 bytes.append(octal)
                 index += 4
             } else {

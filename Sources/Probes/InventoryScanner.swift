@@ -16,9 +16,10 @@ public struct InventoryScanner {
         let device = MachineProbe.deviceIdentity(source, warnings: warnings)
         let os = OSReleaseParser.probe(source, warnings: warnings)
         let kernel = MachineProbe.kernel(source)
-        let system = SystemInfo(os: os, kernelRelease: kernel.release, kernelVersion: kernel.version, architecture: kernel.architecture,
-                                virtualization: MachineProbe.virtualization(source), bootTime: MachineProbe.bootTime(source),
-                                timeZone: MachineProbe.timeZone(source))
+        let system = SystemInfo(
+            os: os, kernelRelease: kernel.release, kernelVersion: kernel.version, architecture: kernel.architecture,
+            virtualization: MachineProbe.virtualization(source), bootTime: MachineProbe.bootTime(source),
+            timeZone: MachineProbe.timeZone(source))
 
         let software = softwarePackages(vendor: os.name ?? os.id, warnings: warnings)
         let processes = ProcessTable.read(source)
@@ -48,9 +49,18 @@ public struct InventoryScanner {
     func softwarePackages(vendor: String?, warnings: WarningLog) -> [SoftwarePackage] {
         var packages: [SoftwarePackage] = []
         var found = false
-        if let dpkg = DpkgStatusParser.probe(source, vendor: vendor, warnings: warnings) { packages += dpkg; found = true }
-        if let rpm = RpmParser.probe(source, warnings: warnings) { packages += rpm; found = true }
-        if let apk = ApkParser.probe(source, warnings: warnings) { packages += apk; found = true }
+        if let dpkg = DpkgStatusParser.probe(source, vendor: vendor, warnings: warnings) {
+            packages += dpkg
+            found = true
+        }
+        if let rpm = RpmParser.probe(source, warnings: warnings) {
+            packages += rpm
+            found = true
+        }
+        if let apk = ApkParser.probe(source, warnings: warnings) {
+            packages += apk
+            found = true
+        }
         if !found { warnings.add("software", "no dpkg, rpm or apk package database found") }
         return packages
     }
@@ -86,22 +96,25 @@ public final class ConnectionCollector {
         for socket in sockets where socket.state != "LISTEN" && socket.remotePort != 0 {
             let inbound = listeningPorts.contains(socket.localPort)
             let process = processes.processName(ofSocket: socket.inode)
-            let database = ProductDetector.isDatabaseProcess(process)
+            let database =
+                ProductDetector.isDatabaseProcess(process)
                 || ProductDetector.databasePorts.contains(inbound ? socket.localPort : socket.remotePort)
             // Outbound local ports are ephemeral: recording them would make every connection new.
-            let key = Key(localAddress: socket.localAddress, localPort: inbound ? socket.localPort : 0,
-                          remoteAddress: socket.remoteAddress, remotePort: inbound ? 0 : socket.remotePort,
-                          direction: inbound ? .inbound : .outbound, process: process)
+            let key = Key(
+                localAddress: socket.localAddress, localPort: inbound ? socket.localPort : 0,
+                remoteAddress: socket.remoteAddress, remotePort: inbound ? 0 : socket.remotePort,
+                direction: inbound ? .inbound : .outbound, process: process)
             if var row = rows[key] {
                 row.lastSeen = now
                 row.count += 1
                 row.state = socket.state
                 rows[key] = row
             } else if rows.count < Self.maxRows {
-                rows[key] = Connection(localAddress: key.localAddress, localPort: key.localPort, remoteAddress: key.remoteAddress,
-                                       remotePort: key.remotePort, state: socket.state,
-                                       direction: key.direction, process: process, database: database,
-                                       firstSeen: now, lastSeen: now, count: 1)
+                rows[key] = Connection(
+                    localAddress: key.localAddress, localPort: key.localPort, remoteAddress: key.remoteAddress,
+                    remotePort: key.remotePort, state: socket.state,
+                    direction: key.direction, process: process, database: database,
+                    firstSeen: now, lastSeen: now, count: 1)
             }
         }
     }

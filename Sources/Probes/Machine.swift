@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
 import Crypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Host name, FQDN, device id, kernel, boot time, time zone, virtualization.
 public enum MachineProbe {
@@ -23,7 +24,7 @@ public enum MachineProbe {
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         let hex = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
         let characters = Array(hex)
-        return [0 ..< 8, 8 ..< 12, 12 ..< 16, 16 ..< 20, 20 ..< 32].map { String(characters[$0]) }.joined(separator: "-")
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
     }
 
     /// The identity every document carries: hashed machine id, host name, FQDN.
@@ -101,8 +102,9 @@ public enum MachineProbe {
         } else if (source.text("/proc/cpuinfo", limit: 1 << 20) ?? "").contains(" hypervisor") {
             machine = "vm-other"
         }
-        return Virtualization(machine: machine, container: container(source), cloud: cloud(vendor: vendor, product: product, assetTag: assetTag, bios: biosVendor),
-                              systemVendor: vendor, productName: product)
+        return Virtualization(
+            machine: machine, container: container(source), cloud: cloud(vendor: vendor, product: product, assetTag: assetTag, bios: biosVendor),
+            systemVendor: vendor, productName: product)
     }
 
     static func container(_ source: SystemSource) -> String? {

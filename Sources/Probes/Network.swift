@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Interfaces from /sys/class/net, addresses from getifaddrs(3), gateways from /proc/net/route and
 /// /proc/net/ipv6_route, DNS servers from /etc/resolv.conf.
@@ -30,7 +31,8 @@ public enum NetworkProbe {
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
             guard fields.count >= 8, fields[1] == "00000000", fields[7] == "00000000",
-                  let gateway = UInt32(fields[2], radix: 16), gateway != 0 else { continue }
+                let gateway = UInt32(fields[2], radix: 16), gateway != 0
+            else { continue }
             let text = "\(gateway & 0xFF).\((gateway >> 8) & 0xFF).\((gateway >> 16) & 0xFF).\(gateway >> 24)"
             if !gateways.contains(text) { gateways.append(text) }
         }
@@ -42,10 +44,11 @@ public enum NetworkProbe {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count >= 10, fields[0] == String(repeating: "0", count: 32), fields[1] == "00",
-                  fields[4] != Substring(String(repeating: "0", count: 32)), fields[4].count == 32 else { continue }
+                fields[4] != Substring(String(repeating: "0", count: 32)), fields[4].count == 32
+            else { continue }
             let bytes = stride(from: 0, to: 32, by: 2).compactMap { offset -> UInt8? in
                 let start = fields[4].index(fields[4].startIndex, offsetBy: offset)
-                return UInt8(fields[4][start ..< fields[4].index(start, offsetBy: 2)], radix: 16)
+                return UInt8(fields[4][start..<fields[4].index(start, offsetBy: 2)], radix: 16)
             }
             let text = IPAddressFormat.ipv6(bytes)
             if !gateways.contains(text) { gateways.append(text) }
@@ -97,21 +100,29 @@ public enum IPAddressFormat {
     /// RFC 5952: lower-case hex, the longest run of two or more zero groups as "::".
     public static func ipv6(_ bytes: [UInt8]) -> String {
         guard bytes.count == 16 else { return "" }
-        if bytes[0 ..< 10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-            return "::ffff:" + bytes[12 ..< 16].map(String.init).joined(separator: ".")
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return "::ffff:" + bytes[12..<16].map(String.init).joined(separator: ".")
         }
         let groups = stride(from: 0, to: 16, by: 2).map { Int(bytes[$0]) << 8 | Int(bytes[$0 + 1]) }
-        var bestStart = -1, bestLength = 0, index = 0
+        var bestStart = -1
+        var bestLength = 0
+        var index = 0
         while index < 8 {
-            guard groups[index] == 0 else { index += 1; continue }
+            guard groups[index] == 0 else {
+                index += 1
+                continue
+            }
             var end = index
             while end < 8, groups[end] == 0 { end += 1 }
-            if end - index > bestLength { bestStart = index; bestLength = end - index }
+            if end - index > bestLength {
+                bestStart = index
+                bestLength = end - index
+            }
             index = end
         }
         let hex = groups.map { String($0, radix: 16) }
         guard bestLength >= 2 else { return hex.joined(separator: ":") }
-        let head = hex[0 ..< bestStart].joined(separator: ":")
+        let head = hex[0..<bestStart].joined(separator: ":")
         let tail = hex[(bestStart + bestLength)...].joined(separator: ":")
         return head + "::" + tail
     }
@@ -126,9 +137,9 @@ public enum IPAddressFormat {
         guard hex.count == 32 else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             let end = hex.index(index, offsetBy: 8)
-            guard let word = UInt32(hex[index ..< end], radix: 16) else { return nil }
+            guard let word = UInt32(hex[index..<end], radix: 16) else { return nil }
             bytes += [UInt8(word & 0xFF), UInt8((word >> 8) & 0xFF), UInt8((word >> 16) & 0xFF), UInt8(word >> 24)]
             index = end
         }

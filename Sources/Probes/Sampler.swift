@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Turns counter snapshots into per-bucket aggregates (COL-2), one document per period.
 public final class ConsumptionRecorder {
@@ -150,7 +151,9 @@ public struct SamplerConfiguration: Sendable, Equatable {
 public enum SamplerError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     public var description: String {
-        switch self { case .invalid(let why): why }
+        switch self {
+        case .invalid(let why): why
+        }
     }
 }
 
@@ -203,8 +206,9 @@ public final class Sampler {
         let diskNames = BlockDeviceProbe.probe(source, warnings: warnings).map(\.name)
         let diskSet = Set(diskNames)
         let filesystems = { MountInfoParser.probe(self.source, warnings: WarningLog()) }
-        let recorder = ConsumptionRecorder(header: header, sampleSeconds: configuration.sampleSeconds,
-                                           bucketSeconds: configuration.bucketSeconds, diskNames: diskNames)
+        let recorder = ConsumptionRecorder(
+            header: header, sampleSeconds: configuration.sampleSeconds,
+            bucketSeconds: configuration.bucketSeconds, diskNames: diskNames)
         let connections = ConnectionCollector(source: source)
         let interval = Double(configuration.sampleSeconds)
         let start = clock.monotonic()

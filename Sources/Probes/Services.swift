@@ -39,8 +39,12 @@ public enum ProductDetector {
     }
 
     static let databaseRules: [Rule] = [
-        Rule(product: "PostgreSQL", packages: ["postgresql-*", "postgresql*-server", "postgresql-server"], processNames: ["postgres", "postmaster"], processPrefixes: [], ports: [5432]),
-        Rule(product: "MySQL", packages: ["mysql-server", "mysql-server-*", "mysql-community-server"], processNames: ["mysqld"], processPrefixes: [], ports: [3306]),
+        Rule(
+            product: "PostgreSQL", packages: ["postgresql-*", "postgresql*-server", "postgresql-server"], processNames: ["postgres", "postmaster"],
+            processPrefixes: [], ports: [5432]),
+        Rule(
+            product: "MySQL", packages: ["mysql-server", "mysql-server-*", "mysql-community-server"], processNames: ["mysqld"], processPrefixes: [],
+            ports: [3306]),
         Rule(product: "MariaDB", packages: ["mariadb-server", "mariadb-server-*"], processNames: ["mariadbd"], processPrefixes: [], ports: [3306]),
         Rule(product: "SQL Server", packages: ["mssql-server"], processNames: ["sqlservr"], processPrefixes: [], ports: [1433]),
         Rule(product: "Oracle Database", packages: ["oracle-database"], processNames: ["tnslsnr"], processPrefixes: ["ora_pmon_"], ports: [1521]),
@@ -49,8 +53,12 @@ public enum ProductDetector {
     ]
 
     static let webServerRules: [Rule] = [
-        Rule(product: "nginx", packages: ["nginx", "nginx-core", "nginx-full", "nginx-light", "nginx-extras"], processNames: ["nginx"], processPrefixes: [], ports: [80, 443]),
-        Rule(product: "Apache HTTP Server", packages: ["apache2-bin", "apache2", "httpd"], processNames: ["apache2", "httpd"], processPrefixes: [], ports: [80, 443]),
+        Rule(
+            product: "nginx", packages: ["nginx", "nginx-core", "nginx-full", "nginx-light", "nginx-extras"], processNames: ["nginx"], processPrefixes: [],
+            ports: [80, 443]),
+        Rule(
+            product: "Apache HTTP Server", packages: ["apache2-bin", "apache2", "httpd"], processNames: ["apache2", "httpd"], processPrefixes: [],
+            ports: [80, 443]),
         Rule(product: "Caddy", packages: ["caddy"], processNames: ["caddy"], processPrefixes: [], ports: [80, 443]),
     ]
 
@@ -66,7 +74,8 @@ public enum ProductDetector {
     /// "postgresql-*" matches postgresql-15 and postgresql-9.6; "postgresql*-server" matches postgresql16-server.
     static func matches(_ name: String, pattern: String) -> Bool {
         guard let star = pattern.firstIndex(of: "*") else { return name == pattern }
-        let prefix = pattern[..<star], suffix = pattern[pattern.index(after: star)...]
+        let prefix = pattern[..<star]
+        let suffix = pattern[pattern.index(after: star)...]
         guard name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count else { return false }
         let middle = name.dropFirst(prefix.count).dropLast(suffix.count)
         return middle.allSatisfy { $0.isNumber || $0 == "." }
@@ -80,9 +89,10 @@ public enum ProductDetector {
                 evidence.append("package:\(package.name)")
                 version = version ?? package.version
             }
-            let names = Set(processes.processes.values.map(\.name).filter { name in
-                rule.processNames.contains(name) || rule.processPrefixes.contains(where: { name.hasPrefix($0) })
-            })
+            let names = Set(
+                processes.processes.values.map(\.name).filter { name in
+                    rule.processNames.contains(name) || rule.processPrefixes.contains(where: { name.hasPrefix($0) })
+                })
             evidence += names.sorted().map { "process:\($0)" }
             guard !evidence.isEmpty else { return nil }
             let ports = Set(listening.filter { port in port.process.map { names.contains($0) } ?? false }.map(\.port))

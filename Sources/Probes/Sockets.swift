@@ -23,15 +23,20 @@ public enum ProcNetParser {
         for line in text.split(separator: "\n").dropFirst().prefix(1_000_000) {
             let fields = line.split(separator: " ")
             guard fields.count >= 10,
-                  let local = endpoint(fields[1], ipv6: ipv6), let remote = endpoint(fields[2], ipv6: ipv6),
-                  let inode = UInt64(fields[9]) else {
+                let local = endpoint(fields[1], ipv6: ipv6), let remote = endpoint(fields[2], ipv6: ipv6),
+                let inode = UInt64(fields[9])
+            else {
                 malformed += 1
                 continue
             }
             let stateCode = String(fields[3]).uppercased()
-            let state = transport.hasPrefix("tcp") ? (tcpStates[stateCode] ?? stateCode) : (stateCode == "07" ? "UNCONN" : stateCode == "01" ? "ESTABLISHED" : stateCode)
-            entries.append(SocketEntry(transport: transport, localAddress: local.0, localPort: local.1,
-                                       remoteAddress: remote.0, remotePort: remote.1, state: state, inode: inode))
+            let state =
+                transport.hasPrefix("tcp")
+                ? (tcpStates[stateCode] ?? stateCode) : (stateCode == "07" ? "UNCONN" : stateCode == "01" ? "ESTABLISHED" : stateCode)
+            entries.append(
+                SocketEntry(
+                    transport: transport, localAddress: local.0, localPort: local.1,
+                    remoteAddress: remote.0, remotePort: remote.1, state: state, inode: inode))
         }
         return entries
     }
@@ -85,7 +90,8 @@ public struct ProcessTable: Sendable {
             let descriptors = source.list("/proc/\(pid)/fd", limit: 1_000_000)
             for descriptor in descriptors {
                 guard let target = source.readLink("/proc/\(pid)/fd/\(descriptor)"), target.hasPrefix("socket:["),
-                      let inode = UInt64(target.dropFirst(8).dropLast()) else { continue }
+                    let inode = UInt64(target.dropFirst(8).dropLast())
+                else { continue }
                 owners[inode] = owners[inode] ?? pid
             }
         }
@@ -109,8 +115,9 @@ public enum ListeningPortProbe {
         var ports: [ListeningPort] = []
         var seen = Set<ListeningPort>()
         for socket in sockets where socket.state == "LISTEN" || (socket.transport.hasPrefix("udp") && socket.state == "UNCONN" && socket.remotePort == 0) {
-            let port = ListeningPort(transport: socket.transport, address: socket.localAddress, port: socket.localPort,
-                                     process: processes.processName(ofSocket: socket.inode))
+            let port = ListeningPort(
+                transport: socket.transport, address: socket.localAddress, port: socket.localPort,
+                process: processes.processName(ofSocket: socket.inode))
             if seen.insert(port).inserted { ports.append(port) }
         }
         return ports.sorted { ($0.port, $0.transport, $0.address) < ($1.port, $1.transport, $1.address) }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import AssayModel
 import CAssaySystem
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Where probes read from: the live machine ("/"), or a directory of fixture files laid out like
 /// one (tests). Every read is bounded; nothing here throws for a missing or odd file — probes
@@ -43,7 +44,7 @@ public struct SystemSource: Sendable {
                 return out.isEmpty ? nil : out
             }
             if count == 0 { break }
-            out += buffer[0 ..< count]
+            out += buffer[0..<count]
         }
         return out
     }
@@ -89,7 +90,7 @@ public struct SystemSource: Sendable {
         var buffer = [CChar](repeating: 0, count: 4096)
         let count = readlink(path(absolute), &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
-        return String(decoding: buffer[0 ..< count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Modification time in seconds since 1970, or nil.
@@ -105,7 +106,7 @@ public struct SystemSource: Sendable {
         guard isLive, let program = arguments.first, access(program, X_OK) == 0 else { return nil }
         var cArguments = arguments.map { strdup($0) }
         cArguments.append(nil)
-        defer { cArguments.forEach { free($0) } }
+        defer { for argument in cArguments { free(argument) } }
         var descriptor: Int32 = -1
         let pid = cArguments.withUnsafeBufferPointer { pointer in
             pointer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: pointer.count) {
@@ -119,7 +120,7 @@ public struct SystemSource: Sendable {
             let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
-            if out.count < limit { out += buffer[0 ..< min(count, limit - out.count)] }
+            if out.count < limit { out += buffer[0..<min(count, limit - out.count)] }
         }
         close(descriptor)
         var status: Int32 = 0
@@ -133,7 +134,7 @@ public struct SystemSource: Sendable {
 extension StringProtocol {
     var trimmed: String {
         guard let first = firstIndex(where: { !$0.isWhitespace }), let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
-        return String(self[first ... last])
+        return String(self[first...last])
     }
 }
 

@@ -23,8 +23,10 @@ public struct SMTPConfiguration: Sendable, Equatable {
     public var trustedCAFile: String?
     public var timeout: TimeAmount
 
-    public init(host: String, port: Int = 587, security: Security = .startTLS, username: String? = nil, password: String? = nil,
-                trustedCAFile: String? = nil, timeout: TimeAmount = .seconds(20)) {
+    public init(
+        host: String, port: Int = 587, security: Security = .startTLS, username: String? = nil, password: String? = nil,
+        trustedCAFile: String? = nil, timeout: TimeAmount = .seconds(20)
+    ) {
         self.host = host
         self.port = port
         self.security = security
@@ -38,7 +40,8 @@ public struct SMTPConfiguration: Sendable, Equatable {
     /// relay only). User and password are percent-decoded.
     public init(url: String, trustedCAFile: String? = nil) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty else {
+            let host = components.host, !host.isEmpty
+        else {
             throw SMTPError.invalidConfiguration("SMTP_URL must look like smtp://user:password@host:587")
         }
         switch scheme {
@@ -178,7 +181,8 @@ public struct SMTPClient: Sendable {
     public static func checkAddress(_ address: String) throws {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, address.utf8.count <= 254,
-              !address.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0.asciiValue.map { $0 < 32 || $0 == 127 } == true }) else {
+            !address.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0.asciiValue.map { $0 < 32 || $0 == 127 } == true })
+        else {
             throw SMTPError.invalidAddress(address)
         }
     }
@@ -323,7 +327,7 @@ final class ReplyHandler: ChannelInboundHandler, Sendable {
                 var line = Array(partial.bytes[..<end])
                 partial.bytes.removeSubrange(...end)
                 if line.last == UInt8(ascii: "\r") { line.removeLast() }
-                guard line.count >= 3, let code = Int(String(decoding: line[0 ..< 3], as: UTF8.self)), (200 ... 599).contains(code) else {
+                guard line.count >= 3, let code = Int(String(decoding: line[0..<3], as: UTF8.self)), (200...599).contains(code) else {
                     malformed = true
                     return
                 }
@@ -337,7 +341,7 @@ final class ReplyHandler: ChannelInboundHandler, Sendable {
                     return
                 }
             }
-            if partial.bytes.count + partial.lines.reduce(0) { $0 + $1.utf8.count } > Self.maximumReplyBytes { malformed = true }
+            if partial.bytes.count + partial.lines.map(\.utf8.count).reduce(0, +) > Self.maximumReplyBytes { malformed = true }
         }
         for reply in replies { reader.deliver(reply) }
         if malformed {

@@ -84,10 +84,16 @@ private struct Cursor {
         case UInt8(ascii: "{"): return try object(depth: depth + 1)
         case UInt8(ascii: "["): return try array(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"): return try number()
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         case 0 where index >= bytes.count: throw failure("the text ends where a value should be")
         default: throw failure("a value cannot start here")
         }
@@ -96,7 +102,7 @@ private struct Cursor {
     mutating func literal(_ word: StaticString) throws(JSONReader.Failure) {
         let length = word.utf8CodeUnitCount
         guard bytes.count - index >= length else { throw failure("unknown word") }
-        for offset in 0 ..< length where bytes[index + offset] != word.utf8Start[offset] { throw failure("unknown word") }
+        for offset in 0..<length where bytes[index + offset] != word.utf8Start[offset] { throw failure("unknown word") }
         index += length
     }
 
@@ -120,14 +126,16 @@ private struct Cursor {
             skipWhitespace()
             let valueStart = index
             let member = try value(depth: depth)
-            if depth == 1 { topLevelMembers[key] = valueStart ..< index }
+            if depth == 1 { topLevelMembers[key] = valueStart..<index }
             guard members.updateValue(member, forKey: key) == nil else {
                 throw JSONReader.Failure(offset: keyOffset, reason: "a key appears twice in one object")
             }
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                index += 1
+                return .object(members)
             default: throw failure("',' or '}' expected in an object")
             }
         }
@@ -148,7 +156,9 @@ private struct Cursor {
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; return .array(elements)
+            case UInt8(ascii: "]"):
+                index += 1
+                return .array(elements)
             default: throw failure("',' or ']' expected in an array")
             }
         }
@@ -165,7 +175,7 @@ private struct Cursor {
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                return try finish(UnsafeBufferPointer(rebasing: bytes[start ..< index]), at: start, ascii: ascii)
+                return try finish(UnsafeBufferPointer(rebasing: bytes[start..<index]), at: start, ascii: ascii)
             }
             ascii = ascii && byte < 0x80
             if byte == UInt8(ascii: "\\") { return try escapedString(from: start) }
@@ -186,7 +196,7 @@ private struct Cursor {
     }
 
     mutating func escapedString(from start: Int) throws(JSONReader.Failure) -> String {
-        var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start ..< index]))
+        var buffer = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
             switch byte {
@@ -202,7 +212,7 @@ private struct Cursor {
             case UInt8(ascii: "\\"):
                 index += 1
                 try escape(into: &buffer)
-            case 0 ..< 0x20:
+            case 0..<0x20:
                 throw failure("a control character must be escaped in a string")
             default:
                 buffer.append(byte)
@@ -225,16 +235,16 @@ private struct Cursor {
         case UInt8(ascii: "t"): buffer.append(0x09)
         case UInt8(ascii: "u"):
             var scalar = try hex4()
-            if (0xD800 ... 0xDBFF).contains(scalar) {
+            if (0xD800...0xDBFF).contains(scalar) {
                 // A high surrogate must be followed by an escaped low one: together one scalar.
                 guard current == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u") else {
                     throw failure("a lone surrogate in a \\u escape")
                 }
                 index += 2
                 let low = try hex4()
-                guard (0xDC00 ... 0xDFFF).contains(low) else { throw failure("a lone surrogate in a \\u escape") }
+                guard (0xDC00...0xDFFF).contains(low) else { throw failure("a lone surrogate in a \\u escape") }
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if (0xDC00 ... 0xDFFF).contains(scalar) {
+            } else if (0xDC00...0xDFFF).contains(scalar) {
                 throw failure("a lone surrogate in a \\u escape")
             }
             guard let unicode = Unicode.Scalar(scalar) else { throw failure("an invalid \\u escape") }
@@ -248,13 +258,13 @@ private struct Cursor {
     mutating func hex4() throws(JSONReader.Failure) -> UInt32 {
         guard bytes.count - index >= 4 else { throw failure("a \\u escape needs four hex digits") }
         var value: UInt32 = 0
-        for _ in 0 ..< 4 {
+        for _ in 0..<4 {
             let byte = bytes[index]
             let digit: UInt8
             switch byte {
-            case UInt8(ascii: "0") ... UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a") ... UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A") ... UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
             default: throw failure("a \\u escape needs four hex digits")
             }
             value = value << 4 | UInt32(digit)
@@ -306,7 +316,7 @@ private struct Cursor {
             if magnitude != .min { return .integer(-magnitude) }
         }
         // The grammar above has been checked; strtod reads exactly that text.
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let double = Double(text), double.isFinite else {
             throw JSONReader.Failure(offset: start, reason: "a number out of range")
         }

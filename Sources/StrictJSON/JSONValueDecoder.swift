@@ -108,28 +108,31 @@ private func column<T>(_ elements: [JSONValue], as type: T.Type, path: [any Codi
     }
     switch type {
     case is [String].Type: return try each { if case .string(let s) = $0 { s } else { nil } }
-    case is [String?].Type: return try each { (element) -> String?? in
-        switch element {
-        case .string(let s): .some(s)
-        case .null: .some(nil)
-        default: nil
+    case is [String?].Type:
+        return try each { (element) -> String?? in
+            switch element {
+            case .string(let s): .some(s)
+            case .null: .some(nil)
+            default: nil
+            }
         }
-    }
-    case is [Int64].Type: return try each { (element) -> Int64? in
-        switch element {
-        case .integer(let i): i
-        case .double(let d): Int64(exactly: d)
-        default: nil
+    case is [Int64].Type:
+        return try each { (element) -> Int64? in
+            switch element {
+            case .integer(let i): i
+            case .double(let d): Int64(exactly: d)
+            default: nil
+            }
         }
-    }
-    default: return try each { (element) -> Int64?? in
-        switch element {
-        case .integer(let i): .some(i)
-        case .double(let d): Int64(exactly: d).map { .some($0) }
-        case .null: .some(nil)
-        default: nil
+    default:
+        return try each { (element) -> Int64?? in
+            switch element {
+            case .integer(let i): .some(i)
+            case .double(let d): Int64(exactly: d).map { .some($0) }
+            case .null: .some(nil)
+            default: nil
+            }
         }
-    }
     }
 }
 
@@ -240,7 +243,8 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
 
     mutating func next<T>(_ type: T.Type) throws -> JSONValue {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "the array has no more elements"))
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [IndexKey(currentIndex)], debugDescription: "the array has no more elements"))
         }
         defer { currentIndex += 1 }
         return elements[currentIndex]

@@ -1,8 +1,9 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import Testing
 import Vapor
+
+@testable import AssayServer
 
 struct AccountFixture {
     let service: AccountService
@@ -19,8 +20,9 @@ struct AccountFixture {
         let tenants = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: mailer, emailPolicy: try EmailPolicy.bundled())
         let created = try await tenants.create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
         let token = String(created.invitationLink.split(separator: "#").last!)
-        let service = AccountService(catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
-                                     emailPolicy: try EmailPolicy.bundled(), now: { clock.now })
+        let service = AccountService(
+            catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+            emailPolicy: try EmailPolicy.bundled(), now: { clock.now })
         return AccountFixture(service: service, clock: clock, mailer: mailer, invitationToken: token)
     }
 
@@ -55,7 +57,8 @@ struct AccountTests {
                 try await fixture.service.register(invitationToken: fixture.invitationToken, name: "Jane", phone: "+999 1234 5678", password: fixture.password)
             }
             await #expect(throws: AccountService.RegistrationFailure.password([.noUppercase, .noDigit])) {
-                try await fixture.service.register(invitationToken: fixture.invitationToken, name: "Jane", phone: "+4420 7946 0958", password: "all lower case!")
+                try await fixture.service.register(
+                    invitationToken: fixture.invitationToken, name: "Jane", phone: "+4420 7946 0958", password: "all lower case!")
             }
             await #expect(throws: AccountService.RegistrationFailure.nameRequired) {
                 try await fixture.service.register(invitationToken: fixture.invitationToken, name: " ", phone: "+4420 7946 0958", password: fixture.password)
@@ -99,13 +102,15 @@ struct AccountTests {
             #expect(sent.last?.body.contains("Chrome 131") == true)
             // Same browser again: no code.
             guard case .signedIn = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
-                Issue.record("a known fingerprint should sign in directly"); return
+                Issue.record("a known fingerprint should sign in directly")
+                return
             }
             // Another resolution is another system.
             var other = fixture.browser
             other.resolution = "1280x720"
             guard case .codeSent = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: other) else {
-                Issue.record("a changed fingerprint needs a code"); return
+                Issue.record("a changed fingerprint needs a code")
+                return
             }
         }
     }
@@ -115,16 +120,19 @@ struct AccountTests {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
-            guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else { return }
+            guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
+            else { return }
             let code = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             let wrong = code == "0000000" ? "1111111" : "0000000"
             for remaining in [4, 3, 2, 1] {
-                #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: wrong, fingerprint: fixture.browser) == .wrongCode(remaining: remaining))
+                #expect(
+                    try await fixture.service.verifyCode(attemptToken: attempt, code: wrong, fingerprint: fixture.browser) == .wrongCode(remaining: remaining))
             }
             #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: wrong, fingerprint: fixture.browser) == .void)
             #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: code, fingerprint: fixture.browser) == .void)
 
-            guard case .codeSent(let second) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else { return }
+            guard case .codeSent(let second) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
+            else { return }
             let secondCode = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: secondCode, fingerprint: fixture.browser) == .void)  // old attempt
             var elsewhere = fixture.browser
@@ -140,10 +148,11 @@ struct AccountTests {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
-            guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else { return }
+            guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
+            else { return }
             let code = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             let results = try await withThrowingTaskGroup(of: AccountService.CodeResult.self) { group in
-                for _ in 0 ..< 10 {
+                for _ in 0..<10 {
                     group.addTask { try await fixture.service.verifyCode(attemptToken: attempt, code: code, fingerprint: fixture.browser) }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -159,14 +168,15 @@ struct AccountTests {
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
             _ = try await fixture.signInWithCode()
-            for _ in 0 ..< 2 {
+            for _ in 0..<2 {
                 #expect(try await fixture.service.signIn(email: fixture.email, password: "Wrong-pass-1", fingerprint: fixture.browser) == .refused)
             }
             // Two wrong, then right: the count starts again.
             guard case .signedIn = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
-                Issue.record("the right password should sign in after two wrong ones"); return
+                Issue.record("the right password should sign in after two wrong ones")
+                return
             }
-            for _ in 0 ..< 3 {
+            for _ in 0..<3 {
                 #expect(try await fixture.service.signIn(email: fixture.email, password: "Wrong-pass-1", fingerprint: fixture.browser) == .refused)
             }
             #expect(await fixture.mailer.last?.purpose == "lockout notice")
@@ -177,9 +187,12 @@ struct AccountTests {
             #expect(try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
             fixture.clock.advance(60 + 1)
             guard case .signedIn = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
-                Issue.record("the lock should end after 30 minutes"); return
+                Issue.record("the lock should end after 30 minutes")
+                return
             }
-            let actions = try await Catalog(app.db).audit.events(tenantID: TenantID(try #require(try await User.find(email: fixture.email, on: app.db)).$tenant.id)).map(\.action)
+            let actions = try await Catalog(app.db).audit.events(
+                tenantID: TenantID(try #require(try await User.find(email: fixture.email, on: app.db)).$tenant.id)
+            ).map(\.action)
             #expect(actions.contains("account.locked") && actions.contains("signin.refused.locked"))
         }
     }
@@ -189,8 +202,9 @@ struct AccountTests {
         try await withTestApp { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
-            let stronger = AccountService(catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1500), limiter: HashingLimiter(limit: 1),
-                                          emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now })
+            let stronger = AccountService(
+                catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1500), limiter: HashingLimiter(limit: 1),
+                emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now })
             _ = try await stronger.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
             #expect(try await User.find(email: fixture.email, on: app.db)?.passwordHash.hasPrefix("pbkdf2-sha256$1500$") == true)
         }

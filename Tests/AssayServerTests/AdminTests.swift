@@ -1,9 +1,10 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 @Suite("Administration: claims, tenant isolation, re-authentication")
 struct AdminTests {
@@ -11,8 +12,9 @@ struct AdminTests {
 
     /// A user with a session made directly in the catalog; returns (user, cookie pair).
     func member(_ app: Application, tenantID: UUID, email: String, claims: [Claim]) async throws -> (User, String) {
-        let user = User(tenantID: tenantID, email: email, name: "Member", phone: "+33612345678",
-                        passwordHash: try PasswordHasher(iterations: 1000).hash("Member-pass-1"), claims: claims)
+        let user = User(
+            tenantID: tenantID, email: email, name: "Member", phone: "+33612345678",
+            passwordHash: try PasswordHasher(iterations: 1000).hash("Member-pass-1"), claims: claims)
         try await user.create(on: app.db)
         let token = SecretToken(prefix: "ass_")
         let session = Session(userID: try user.requireID(), tenantID: tenantID, tokenHash: token.hash, fingerprint: "test", now: Date())
@@ -28,14 +30,20 @@ struct AdminTests {
             let tenant = Tenant(name: "T", region: "eu-west")
             try await tenant.create(on: app.db)
             let (_, cookie) = try await member(app, tenantID: try tenant.requireID(), email: "reader@t.example", claims: [.read, .write])
-            for (method, path) in [(HTTPMethod.GET, "api/v1/admin/users"), (.GET, "api/v1/admin/audit"), (.POST, "api/v1/admin/invitations"),
-                                   (.POST, "api/v1/admin/users/\(UUID())/claims"), (.POST, "api/v1/admin/users/\(UUID())/unlock")] {
-                try await app.testing().test(method, path, headers: flow.headers(configuration, cookie: cookie), afterResponse: { response in
-                    #expect(response.status == .forbidden, "\(method) \(path)")
-                })
-                try await app.testing().test(method, path, headers: flow.headers(configuration), afterResponse: { response in
-                    #expect(response.status == .unauthorized, "\(method) \(path) without a session")
-                })
+            for (method, path) in [
+                (HTTPMethod.GET, "api/v1/admin/users"), (.GET, "api/v1/admin/audit"), (.POST, "api/v1/admin/invitations"),
+                (.POST, "api/v1/admin/users/\(UUID())/claims"), (.POST, "api/v1/admin/users/\(UUID())/unlock"),
+            ] {
+                try await app.testing().test(
+                    method, path, headers: flow.headers(configuration, cookie: cookie),
+                    afterResponse: { response in
+                        #expect(response.status == .forbidden, "\(method) \(path)")
+                    })
+                try await app.testing().test(
+                    method, path, headers: flow.headers(configuration),
+                    afterResponse: { response in
+                        #expect(response.status == .unauthorized, "\(method) \(path) without a session")
+                    })
             }
         }
     }
@@ -48,30 +56,39 @@ struct AdminTests {
             try await other.create(on: app.db)
             let (stranger, _) = try await member(app, tenantID: try other.requireID(), email: "bob@other.example", claims: [.read])
             let password = "Tr0ub4dor & 3 horses"
-            let bodies: [(String, [String: String])] = [("claims", [:]), ("disable", ["password": password]),
-                                                        ("unlock", ["password": password, "identityCheck": "called back on the number on file"])]
+            let bodies: [(String, [String: String])] = [
+                ("claims", [:]), ("disable", ["password": password]),
+                ("unlock", ["password": password, "identityCheck": "called back on the number on file"]),
+            ]
             for id in [try stranger.requireID(), UUID()] {
                 for (action, body) in bodies {
-                    try await app.testing().test(.POST, "api/v1/admin/users/\(id)/\(action)", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                        if action == "claims" {
-                            try request.content.encode(ClaimsPayload(claims: ["admin"], password: password))
-                        } else {
-                            try request.content.encode(body)
-                        }
-                    }, afterResponse: { response in
-                        #expect(response.status == .notFound, "\(action) on \(id)")
-                    })
+                    try await app.testing().test(
+                        .POST, "api/v1/admin/users/\(id)/\(action)", headers: flow.headers(configuration, cookie: admin),
+                        beforeRequest: { request in
+                            if action == "claims" {
+                                try request.content.encode(ClaimsPayload(claims: ["admin"], password: password))
+                            } else {
+                                try request.content.encode(body)
+                            }
+                        },
+                        afterResponse: { response in
+                            #expect(response.status == .notFound, "\(action) on \(id)")
+                        })
                 }
             }
-            try await app.testing().test(.GET, "api/v1/admin/users", headers: flow.headers(configuration, cookie: admin), afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(!response.body.string.contains("bob@other.example"))
-            })
+            try await app.testing().test(
+                .GET, "api/v1/admin/users", headers: flow.headers(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(!response.body.string.contains("bob@other.example"))
+                })
             let otherID = try other.requireID().uuidString
-            try await app.testing().test(.GET, "api/v1/admin/audit", headers: flow.headers(configuration, cookie: admin), afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(!response.body.string.contains(otherID))
-            })
+            try await app.testing().test(
+                .GET, "api/v1/admin/audit", headers: flow.headers(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(!response.body.string.contains(otherID))
+                })
             #expect(try await User.find(stranger.id, on: app.db)?.claims == "read")
         }
     }
@@ -83,24 +100,34 @@ struct AdminTests {
             let tenantID = try #require(try await Tenant.query(on: app.db).first()).requireID()
             let (colleague, colleagueCookie) = try await member(app, tenantID: tenantID, email: "sam@acme.example", claims: [.read])
             let path = "api/v1/admin/users/\(try colleague.requireID())"
-            try await app.testing().test(.POST, path + "/claims", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(ClaimsPayload(claims: ["read", "write"], password: "wrong password"))
-            }, afterResponse: { response in #expect(response.status == .forbidden) })
-            try await app.testing().test(.POST, path + "/claims", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(ClaimsPayload(claims: ["read", "write"], password: "Tr0ub4dor & 3 horses"))
-            }, afterResponse: { response in #expect(response.status == .noContent) })
+            try await app.testing().test(
+                .POST, path + "/claims", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(ClaimsPayload(claims: ["read", "write"], password: "wrong password"))
+                }, afterResponse: { response in #expect(response.status == .forbidden) })
+            try await app.testing().test(
+                .POST, path + "/claims", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(ClaimsPayload(claims: ["read", "write"], password: "Tr0ub4dor & 3 horses"))
+                }, afterResponse: { response in #expect(response.status == .noContent) })
             #expect(try await User.find(colleague.id, on: app.db)?.claims == "read,write")
-            try await app.testing().test(.GET, "api/v1/me", headers: flow.headers(configuration, cookie: colleagueCookie), afterResponse: { response in
-                #expect(response.status == .unauthorized)  // the privilege change ended the session
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: flow.headers(configuration, cookie: colleagueCookie),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)  // the privilege change ended the session
+                })
             colleague.lockedUntil = Date().addingTimeInterval(1000)
             try await colleague.save(on: app.db)
-            try await app.testing().test(.POST, path + "/unlock", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "short"])
-            }, afterResponse: { response in #expect(response.status == .badRequest) })
-            try await app.testing().test(.POST, path + "/unlock", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "called Sam back on +33 6 12 34 56 78"])
-            }, afterResponse: { response in #expect(response.status == .noContent) })
+            try await app.testing().test(
+                .POST, path + "/unlock", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "short"])
+                }, afterResponse: { response in #expect(response.status == .badRequest) })
+            try await app.testing().test(
+                .POST, path + "/unlock", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "called Sam back on +33 6 12 34 56 78"])
+                }, afterResponse: { response in #expect(response.status == .noContent) })
             #expect(try await User.find(colleague.id, on: app.db)?.lockedUntil == nil)
             let records = try await Catalog(app.db).audit.events(tenantID: TenantID(tenantID))
             #expect(records.contains { $0.action == "reauthentication.failed" })
@@ -114,15 +141,21 @@ struct AdminTests {
     func invitations() async throws {
         try await withTestApp { app, configuration in
             let admin = try await flow.signedIn(app, configuration)
-            try await app.testing().test(.POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(InvitePayload(email: "pat@gmail.com", claims: ["read"]))
-            }, afterResponse: { response in #expect(response.status == .badRequest) })
-            try await app.testing().test(.POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(InvitePayload(email: "pat@acme.example", claims: ["read", "write"]))
-            }, afterResponse: { response in #expect(response.status == .created) })
-            try await app.testing().test(.POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin), beforeRequest: { request in
-                try request.content.encode(InvitePayload(email: "PAT@acme.example", claims: ["read"]))
-            }, afterResponse: { response in #expect(response.status == .conflict) })
+            try await app.testing().test(
+                .POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(InvitePayload(email: "pat@gmail.com", claims: ["read"]))
+                }, afterResponse: { response in #expect(response.status == .badRequest) })
+            try await app.testing().test(
+                .POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(InvitePayload(email: "pat@acme.example", claims: ["read", "write"]))
+                }, afterResponse: { response in #expect(response.status == .created) })
+            try await app.testing().test(
+                .POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(InvitePayload(email: "PAT@acme.example", claims: ["read"]))
+                }, afterResponse: { response in #expect(response.status == .conflict) })
             let invitation = try #require(try await Invitation.query(on: app.db).filter(\.$email == "pat@acme.example").first())
             #expect(invitation.claims == "read,write")
         }

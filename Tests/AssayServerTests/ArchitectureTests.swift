@@ -9,14 +9,22 @@ struct ArchitectureTests {
 
     /// What each folder may not import, and why.
     static let rules: [(folder: String, forbidden: Set<String>, why: String)] = [
-        ("Domain", ["Vapor", "Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver", "Leaf", "LeafKit"],
-         "Domain decides in plain Swift: no HTTP, no SQL"),
-        ("Web", ["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"],
-         "Web speaks HTTP only: it calls Domain services, never the database"),
-        ("Commands", ["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"],
-         "commands are controllers of the command line: no SQL either"),
-        ("Storage", ["Vapor", "Fluent", "Leaf", "LeafKit"],
-         "Storage speaks SQL (FluentKit, SQLKit, the drivers) and knows nothing of HTTP"),
+        (
+            "Domain", ["Vapor", "Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver", "Leaf", "LeafKit"],
+            "Domain decides in plain Swift: no HTTP, no SQL"
+        ),
+        (
+            "Web", ["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"],
+            "Web speaks HTTP only: it calls Domain services, never the database"
+        ),
+        (
+            "Commands", ["Fluent", "FluentKit", "SQLKit", "FluentSQLiteDriver", "FluentPostgresDriver"],
+            "commands are controllers of the command line: no SQL either"
+        ),
+        (
+            "Storage", ["Vapor", "Fluent", "Leaf", "LeafKit"],
+            "Storage speaks SQL (FluentKit, SQLKit, the drivers) and knows nothing of HTTP"
+        ),
     ]
 
     /// The composition root may name everything: it wires the tiers together.
@@ -32,7 +40,8 @@ struct ArchitectureTests {
         try String(contentsOf: file, encoding: .utf8).split(separator: "\n").compactMap { line in
             let words = line.split(separator: " ")
             guard let index = words.firstIndex(of: "import"), index + 1 < words.count,
-                  words[..<index].allSatisfy({ $0.hasPrefix("@") }) else { return nil }
+                words[..<index].allSatisfy({ $0.hasPrefix("@") })
+            else { return nil }
             return String(words[index + 1])
         }
     }

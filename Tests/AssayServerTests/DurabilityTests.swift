@@ -1,15 +1,17 @@
-@testable import AssayServer
 import AssayModel
+import Fluent
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import OpenPGP
 import SQLKit
 import Testing
-import Fluent
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The real `assay-server` binary on its own data directory and port, killed and restarted at will.
 final class ServerProcess: @unchecked Sendable {
@@ -91,7 +93,10 @@ struct DurabilityTests {
     @Test("1,000 uploads while the server is SIGKILLed at random moments: every 202 lands in the tenant database exactly once")
     func killAndRestart() async throws {
         let server = try ServerProcess()
-        defer { server.stop(); server.cleanUp() }
+        defer {
+            server.stop()
+            server.cleanUp()
+        }
         let setup = try server.command(["quickstart", "--no-scan", "--admin-email", "jane.doe@acme.example"])
         let tenant = try #require(setup.split(separator: "\n").first { $0.hasPrefix("tenant-id: ") }?.dropFirst(11))
         let certificate = try Certificate(importing: Array(try server.command(["key", "public", "--tenant", String(tenant)]).utf8))
@@ -99,7 +104,7 @@ struct DurabilityTests {
         try server.start()
 
         let total = 1000
-        let bodies = try (0 ..< total).map { index in
+        let bodies = try (0..<total).map { index in
             try MessageEncryptor.encrypt(try consumptionDocument(device: "device-\(String(format: "%04d", index))", buckets: 3), to: [certificate])
         }
         let base = "http://127.0.0.1:\(server.port)"
@@ -116,7 +121,8 @@ struct DurabilityTests {
             request.timeoutInterval = 10
             while true {
                 if let (data, response) = try? await session.data(for: request), let status = (response as? HTTPURLResponse)?.statusCode,
-                   [200, 202].contains(status), let answer = try? JSONDecoder().decode(Answer.self, from: data) {
+                    [200, 202].contains(status), let answer = try? JSONDecoder().decode(Answer.self, from: data)
+                {
                     return (answer.id, status)
                 }
                 try? await Task.sleep(nanoseconds: 50_000_000)
@@ -124,7 +130,7 @@ struct DurabilityTests {
         }
 
         // Wait for the first start.
-        for _ in 0 ..< 200 {
+        for _ in 0..<200 {
             if let (_, response) = try? await session.data(from: URL(string: base + "/health")!), (response as? HTTPURLResponse)?.statusCode == 200 { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
@@ -132,7 +138,7 @@ struct DurabilityTests {
         let killer = Task {
             var kills = 0
             while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64.random(in: 300_000_000 ... 1_200_000_000))
+                try? await Task.sleep(nanoseconds: UInt64.random(in: 300_000_000...1_200_000_000))
                 if Task.isCancelled { break }
                 server.kill()
                 kills += 1
@@ -143,7 +149,7 @@ struct DurabilityTests {
         var acknowledged: [Int: UUID] = [:]
         try await withThrowingTaskGroup(of: (Int, UUID).self) { group in
             var next = 0
-            for _ in 0 ..< 8 {
+            for _ in 0..<8 {
                 let index = next
                 group.addTask { (index, await send(bodies[index]).0) }
                 next += 1
@@ -167,7 +173,7 @@ struct DurabilityTests {
         server.kill()
         try server.start()
         var pending = total
-        for _ in 0 ..< 600 {
+        for _ in 0..<600 {
             try await Task.sleep(nanoseconds: 200_000_000)
             pending = try await countPending(server)
             if pending == 0 { break }
@@ -186,12 +192,15 @@ struct DurabilityTests {
             var seen: [String: Int] = [:]
             for row in rows { seen[try row.decode(column: "upload_id", as: String.self), default: 0] += 1 }
             for (index, id) in acknowledged {
-                #expect(seen[id.uuidString.lowercased()] == 1, "upload \(index) (\(id)) is in the tenant database \(seen[id.uuidString.lowercased()] ?? 0) times")
+                #expect(
+                    seen[id.uuidString.lowercased()] == 1, "upload \(index) (\(id)) is in the tenant database \(seen[id.uuidString.lowercased()] ?? 0) times")
             }
             let devices = try await database.raw("SELECT COUNT(*) AS n FROM devices").first()?.decode(column: "n", as: Int.self)
             #expect(devices == total)
             let unfinished = try await Upload.query(on: app.db).filter(\.$state != .done).all()
-            #expect(unfinished.isEmpty, "\(unfinished.map { "\($0.state) attempts=\($0.attempts) next=\($0.nextAttemptAt) by=\($0.claimedBy ?? "-") \($0.failure ?? "")" })")
+            #expect(
+                unfinished.isEmpty,
+                "\(unfinished.map { "\($0.state) attempts=\($0.attempts) next=\($0.nextAttemptAt) by=\($0.claimedBy ?? "-") \($0.failure ?? "")" })")
         }
     }
 

@@ -1,14 +1,17 @@
-@testable import AssayServer
 import Testing
+
+@testable import AssayServer
 
 @Suite("Identity rules (AUTH-1, AUTH-4, AUTH-5)")
 struct IdentityRulesTests {
     let policy = try! EmailPolicy.bundled()
 
-    @Test("public mail providers are refused, including wildcard families", arguments: [
-        "jane@gmail.com", "jane@outlook.com", "jane@hotmail.co.uk", "jane@yahoo.fr", "jane@yahoo.co.jp", "jane@gmx.de",
-        "jane@proton.me", "jane@protonmail.com", "jane@mail.ru", "jane@yandex.ru", "jane@qq.com", "jane@icloud.com", "JANE@GMAIL.COM",
-    ])
+    @Test(
+        "public mail providers are refused, including wildcard families",
+        arguments: [
+            "jane@gmail.com", "jane@outlook.com", "jane@hotmail.co.uk", "jane@yahoo.fr", "jane@yahoo.co.jp", "jane@gmx.de",
+            "jane@proton.me", "jane@protonmail.com", "jane@mail.ru", "jane@yandex.ru", "jane@qq.com", "jane@icloud.com", "JANE@GMAIL.COM",
+        ])
     func publicProviders(address: String) {
         #expect(throws: EmailPolicy.Rejection.self) { try policy.validate(address) }
         do { _ = try policy.validate(address) } catch { if case .publicProvider = error {} else { Issue.record("\(address): \(error)") } }
@@ -20,7 +23,10 @@ struct IdentityRulesTests {
             _ = try policy.validate(address)
             Issue.record("\(address) was accepted")
         } catch {
-            guard case .roleAddress = error else { Issue.record("\(address): \(error)"); return }
+            guard case .roleAddress = error else {
+                Issue.record("\(address): \(error)")
+                return
+            }
         }
     }
 
@@ -31,9 +37,13 @@ struct IdentityRulesTests {
         #expect(try policy.validate("it-ops.lead@yahoo.example.com") == "it-ops.lead@yahoo.example.com")
     }
 
-    @Test("malformed addresses are refused", arguments: ["", "jane", "jane@", "@example.com", "jane@@example.com", "jane@example", "ja ne@example.com",
-                                                          "jane@exa_mple.com", "jane@-example.com", ".jane@example.com", "jane..doe@example.com", "jane@example.123",
-                                                          "jane@example.com\r\nBcc: x@y.z"])
+    @Test(
+        "malformed addresses are refused",
+        arguments: [
+            "", "jane", "jane@", "@example.com", "jane@@example.com", "jane@example", "ja ne@example.com",
+            "jane@exa_mple.com", "jane@-example.com", ".jane@example.com", "jane..doe@example.com", "jane@example.123",
+            "jane@example.com\r\nBcc: x@y.z",
+        ])
     func malformed(address: String) {
         #expect(throws: EmailPolicy.Rejection.malformed) { try policy.validate(address) }
     }

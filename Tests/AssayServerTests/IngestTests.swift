@@ -1,4 +1,3 @@
-@testable import AssayServer
 import AssayModel
 import Fluent
 import Foundation
@@ -8,6 +7,8 @@ import StrictJSON
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 /// A tenant with a writer signed in from the console API, ready to upload.
 struct UploadFixture {
@@ -34,40 +35,52 @@ struct UploadFixture {
     }
 
     static func make(_ app: Application, _ configuration: ServerConfiguration, name: String = "Acme", email: String = email) async throws -> UploadFixture {
-        let tenants = TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(),
-                                    keyring: try app.keyring())
+        let tenants = TenantService(
+            catalog: Catalog(app.db), configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(),
+            keyring: try app.keyring())
         let created = try await tenants.create(name: name, region: "eu-west", adminEmail: email)
         let token = String(created.invitationLink.split(separator: "#").last!)
-        _ = try await AccountService(catalog: Catalog(app.db), mailer: MemoryMailer(), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
-                                     emailPolicy: try EmailPolicy.bundled()).register(invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958",
-                                                                                      password: password)
+        _ = try await AccountService(
+            catalog: Catalog(app.db), mailer: MemoryMailer(), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+            emailPolicy: try EmailPolicy.bundled()
+        ).register(
+            invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958",
+            password: password)
         let credentials = try await consoleSignIn(app, configuration, email: email)
         let tenantID = created.tenantID.uuid
         let armored = try await app.keyring().publicKey(tenantID: created.tenantID).publicKey
-        return UploadFixture(tenantID: tenantID, uploadToken: credentials.uploadToken, grant: credentials.grant,
-                             certificate: try Certificate(importing: Array(armored.utf8)))
+        return UploadFixture(
+            tenantID: tenantID, uploadToken: credentials.uploadToken, grant: credentials.grant,
+            certificate: try Certificate(importing: Array(armored.utf8)))
     }
 
     /// Password, then the mailed code (a new machine), as the console does it.
-    static func consoleSignIn(_ app: Application, _ configuration: ServerConfiguration, email: String, password: String = password) async throws -> Credentials {
+    static func consoleSignIn(_ app: Application, _ configuration: ServerConfiguration, email: String, password: String = password) async throws -> Credentials
+    {
         var attempt = ""
-        try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
-            try request.content.encode(["email": email, "password": password, "machineID": machine])
-        }, afterResponse: { response in
-            #expect(response.status == .accepted)
-            attempt = (try? response.content.get(String.self, at: "attempt")) ?? ""
-        })
+        try await app.testing().test(
+            .POST, "api/v1/console/sign-in",
+            beforeRequest: { request in
+                try request.content.encode(["email": email, "password": password, "machineID": machine])
+            },
+            afterResponse: { response in
+                #expect(response.status == .accepted)
+                attempt = (try? response.content.get(String.self, at: "attempt")) ?? ""
+            })
         let outbox = configuration.dataDirectory + "/outbox"
         let mails = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
         let codes = mails.filter { $0.contains("To: \(email)") }.flatMap { $0.split(whereSeparator: \.isNewline) }.filter { $0.hasPrefix("Your code: ") }
         let code = try #require(codes.last).dropFirst(11).prefix(7)
         var credentials: Credentials?
-        try await app.testing().test(.POST, "api/v1/console/code", beforeRequest: { request in
-            try request.content.encode(["attempt": attempt, "code": String(code), "machineID": machine])
-        }, afterResponse: { response in
-            #expect(response.status == .ok)
-            credentials = try? response.content.decode(Credentials.self)
-        })
+        try await app.testing().test(
+            .POST, "api/v1/console/code",
+            beforeRequest: { request in
+                try request.content.encode(["attempt": attempt, "code": String(code), "machineID": machine])
+            },
+            afterResponse: { response in
+                #expect(response.status == .ok)
+                credentials = try? response.content.decode(Credentials.self)
+            })
         return try #require(credentials)
     }
 
@@ -82,22 +95,27 @@ struct UploadFixture {
         var accepted: Accepted?
         var headers: HTTPHeaders = ["Authorization": "Bearer \(token ?? uploadToken)", "Content-Type": "application/octet-stream"]
         headers.add(name: UploadController.digestHeader, value: digest ?? sha256Hex(Data(body)))
-        try await app.testing().test(.POST, "api/v1/uploads", headers: headers, beforeRequest: { request in
-            request.body = ByteBuffer(bytes: body)
-        }, afterResponse: { response in
-            status = response.status
-            accepted = try? response.content.decode(Accepted.self)
-        })
+        try await app.testing().test(
+            .POST, "api/v1/uploads", headers: headers,
+            beforeRequest: { request in
+                request.body = ByteBuffer(bytes: body)
+            },
+            afterResponse: { response in
+                status = response.status
+                accepted = try? response.content.decode(Accepted.self)
+            })
         return (status, accepted)
     }
 
     func state(_ app: Application, _ id: UUID, token: String? = nil) async throws -> (HTTPStatus, Accepted?) {
         var status = HTTPStatus.internalServerError
         var accepted: Accepted?
-        try await app.testing().test(.GET, "api/v1/uploads/\(id)", headers: ["Authorization": "Bearer \(token ?? uploadToken)"], afterResponse: { response in
-            status = response.status
-            accepted = try? response.content.decode(Accepted.self)
-        })
+        try await app.testing().test(
+            .GET, "api/v1/uploads/\(id)", headers: ["Authorization": "Bearer \(token ?? uploadToken)"],
+            afterResponse: { response in
+                status = response.status
+                accepted = try? response.content.decode(Accepted.self)
+            })
         return (status, accepted)
     }
 
@@ -129,16 +147,24 @@ func edited(_ json: [UInt8], _ change: (inout [String: Any]) -> Void) throws -> 
 }
 
 func consumptionDocument(device: String = "device-0001", hostname: String = "db01", start: Int64 = 1_764_374_400, buckets: Int = 12) throws -> [UInt8] {
-    var document = ConsumptionDocument(header: DocumentHeader(kind: .consumption, botVersion: "test", collectedAt: start + Int64(buckets * 300),
-                                                              device: DeviceIdentity(id: device, hostname: hostname, fqdn: nil)),
-                                       sampleSeconds: 5, bucketSeconds: 300)
-    document.bucketStarts = (0 ..< buckets).map { start + Int64($0 * 300) }
+    var document = ConsumptionDocument(
+        header: DocumentHeader(
+            kind: .consumption, botVersion: "test", collectedAt: start + Int64(buckets * 300),
+            device: DeviceIdentity(id: device, hostname: hostname, fqdn: nil)),
+        sampleSeconds: 5, bucketSeconds: 300)
+    document.bucketStarts = (0..<buckets).map { start + Int64($0 * 300) }
     document.sampleCounts = Array(repeating: 60, count: buckets)
-    document.cpu = StatSeries(avg: (0 ..< buckets).map { Int64(100 + $0 * 10) }, p95: (0 ..< buckets).map { Int64(300 + $0 * 10) }, max: Array(repeating: 900, count: buckets))
-    document.memoryUsedBytes = StatSeries(avg: Array(repeating: 1 << 30, count: buckets), p95: Array(repeating: 1 << 30, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
-    document.memoryAvailableBytes = StatSeries(avg: Array(repeating: 1 << 31, count: buckets), p95: Array(repeating: 1 << 31, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
-    document.connections = [Connection(localAddress: "10.0.0.5", localPort: 51000, remoteAddress: "10.0.0.9", remotePort: 5432, state: "ESTABLISHED",
-                                       direction: .outbound, process: "java", database: true, firstSeen: start, lastSeen: start + 600, count: 3)]
+    document.cpu = StatSeries(
+        avg: (0..<buckets).map { Int64(100 + $0 * 10) }, p95: (0..<buckets).map { Int64(300 + $0 * 10) }, max: Array(repeating: 900, count: buckets))
+    document.memoryUsedBytes = StatSeries(
+        avg: Array(repeating: 1 << 30, count: buckets), p95: Array(repeating: 1 << 30, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
+    document.memoryAvailableBytes = StatSeries(
+        avg: Array(repeating: 1 << 31, count: buckets), p95: Array(repeating: 1 << 31, count: buckets), max: Array(repeating: 1 << 31, count: buckets))
+    document.connections = [
+        Connection(
+            localAddress: "10.0.0.5", localPort: 51000, remoteAddress: "10.0.0.9", remotePort: 5432, state: "ESTABLISHED",
+            direction: .outbound, process: "java", database: true, firstSeen: start, lastSeen: start + 600, count: 3)
+    ]
     return Array(try JSONEncoder().encode(document))
 }
 
@@ -179,8 +205,12 @@ struct IngestTests {
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
             // ING-3: the daily rollup and the cached aggregates.
             let rollup = try #require(try await tenantDB.raw("SELECT p50, p95, max FROM daily_usage WHERE metric = 'cpu'").first())
-            #expect(try rollup.decode(column: "p50", as: Int64.self) == 150 && rollup.decode(column: "p95", as: Int64.self) == 410 && rollup.decode(column: "max", as: Int64.self) == 900)
-            let aggregates = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) { try await TenantReports(database: tenantDB).aggregates() }
+            #expect(
+                try rollup.decode(column: "p50", as: Int64.self) == 150 && rollup.decode(column: "p95", as: Int64.self) == 410
+                    && rollup.decode(column: "max", as: Int64.self) == 900)
+            let aggregates = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) {
+                try await TenantReports(database: tenantDB).aggregates()
+            }
             #expect(aggregates.devices.count == 2 && aggregates.connections.first?.remote == "10.0.0.9:5432")
             // New data drops the cached aggregates: the next read sees the third device.
             #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
@@ -201,7 +231,8 @@ struct IngestTests {
         }
     }
 
-    @Test("snapshots: the newest is the current state whatever the order of arrival, every one is kept, a repeat lands once", arguments: CatalogBackend.testable)
+    @Test(
+        "snapshots: the newest is the current state whatever the order of arrival, every one is kept, a repeat lands once", arguments: CatalogBackend.testable)
     func snapshotOrder(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await UploadFixture.make(app, configuration)
@@ -225,8 +256,10 @@ struct IngestTests {
                     document["software"] = software
                 }
             }
-            let newer = try DocumentPreparation.prepare(try snapshot(at: 1_764_400_000, hostname: "new-name", packages: ["a", "b", "c"]), uploadID: UUID(), receivedAt: Date())
-            let older = try DocumentPreparation.prepare(try snapshot(at: 1_764_300_000, hostname: "old-name", packages: ["a", "x"]), uploadID: UUID(), receivedAt: Date())
+            let newer = try DocumentPreparation.prepare(
+                try snapshot(at: 1_764_400_000, hostname: "new-name", packages: ["a", "b", "c"]), uploadID: UUID(), receivedAt: Date())
+            let older = try DocumentPreparation.prepare(
+                try snapshot(at: 1_764_300_000, hostname: "old-name", packages: ["a", "x"]), uploadID: UUID(), receivedAt: Date())
             // the newer arrives first, the older late, and the newer once more in the same batch as the older
             let first = try await TenantWriter.ingest([newer], into: tenantDB as! any Database)
             let second = try await TenantWriter.ingest([older, newer], into: tenantDB as! any Database)
@@ -240,10 +273,14 @@ struct IngestTests {
             #expect(try device.decode(column: "last_seen", as: Int64.self) == 1_764_400_000)
             let names = try await tenantDB.raw("SELECT name FROM software ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
             #expect(names == ["a", "b", "c"])
-            let kept = try await tenantDB.raw("SELECT collected_at FROM inventory_snapshots ORDER BY collected_at").all().map { try $0.decode(column: "collected_at", as: Int64.self) }
+            let kept = try await tenantDB.raw("SELECT collected_at FROM inventory_snapshots ORDER BY collected_at").all().map {
+                try $0.decode(column: "collected_at", as: Int64.self)
+            }
             #expect(kept == [1_764_300_000, 1_764_400_000])
             // The late snapshot's software is history: its set is kept and named by its snapshot.
-            let sets = try await tenantDB.raw("SELECT s.software_set, p.package_count FROM inventory_snapshots s JOIN software_sets p ON p.set_id = s.software_set ORDER BY s.collected_at").all()
+            let sets = try await tenantDB.raw(
+                "SELECT s.software_set, p.package_count FROM inventory_snapshots s JOIN software_sets p ON p.set_id = s.software_set ORDER BY s.collected_at"
+            ).all()
             #expect(try sets.map { try $0.decode(column: "package_count", as: Int.self) } == [2, 3])
             // A snapshot keeps the document as sent, its package list cut down to the set's id.
             let stored = try await tenantDB.raw("SELECT software_set, document FROM inventory_snapshots ORDER BY collected_at").all()
@@ -257,8 +294,10 @@ struct IngestTests {
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM ingested_uploads").first()?.decode(column: "n", as: Int.self) == 2)
 
             // Two new snapshots of one device in one batch, the newest first: it still wins.
-            let newest = try DocumentPreparation.prepare(try snapshot(at: 1_764_500_000, hostname: "newest", packages: ["a"]), uploadID: UUID(), receivedAt: Date())
-            let between = try DocumentPreparation.prepare(try snapshot(at: 1_764_450_000, hostname: "between", packages: ["a", "b"]), uploadID: UUID(), receivedAt: Date())
+            let newest = try DocumentPreparation.prepare(
+                try snapshot(at: 1_764_500_000, hostname: "newest", packages: ["a"]), uploadID: UUID(), receivedAt: Date())
+            let between = try DocumentPreparation.prepare(
+                try snapshot(at: 1_764_450_000, hostname: "between", packages: ["a", "b"]), uploadID: UUID(), receivedAt: Date())
             _ = try await TenantWriter.ingest([newest, between], into: tenantDB as! any Database)
             let latest = try #require(try await tenantDB.raw("SELECT hostname, software_count, inventory_at FROM devices").all().first)
             #expect(try latest.decode(column: "hostname", as: String.self) == "newest")
@@ -267,7 +306,8 @@ struct IngestTests {
             #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM inventory_snapshots").first()?.decode(column: "n", as: Int.self) == 4)
 
             // A package listed twice (same name, architecture and version) is one row of its set.
-            let repeated = try DocumentPreparation.prepare(try snapshot(at: 1_764_600_000, hostname: "newest", packages: ["b", "a", "b", "c", "a"]), uploadID: UUID(), receivedAt: Date())
+            let repeated = try DocumentPreparation.prepare(
+                try snapshot(at: 1_764_600_000, hostname: "newest", packages: ["b", "a", "b", "c", "a"]), uploadID: UUID(), receivedAt: Date())
             _ = try await TenantWriter.ingest([repeated], into: tenantDB as! any Database)
             let listed = try await tenantDB.raw("SELECT name FROM software ORDER BY name").all().map { try $0.decode(column: "name", as: String.self) }
             #expect(listed == ["a", "b", "c"])
@@ -288,10 +328,12 @@ struct IngestTests {
             // T001 and T002 with rows in the old per-device table…
             try await migrator([T001_CreateInventory(), T002_CreateUsage()]).prepare()
             try await tenantDB.raw("INSERT INTO devices (device_id, hostname, first_seen, last_seen) VALUES ('d1', 'h1', 1, 1), ('d2', 'h2', 1, 1)").run()
-            try await tenantDB.raw("""
+            try await tenantDB.raw(
+                """
                 INSERT INTO software (device_id, name, version, architecture, source, vendor)
                 VALUES ('d1', 'openssl', '3.0', 'amd64', 'dpkg', NULL), ('d1', 'bash', '5.2', 'amd64', 'dpkg', 'Debian'), ('d2', 'openssl', '3.0', 'amd64', 'dpkg', NULL)
-                """).run()
+                """
+            ).run()
             // …then T003: the same rows come back through the view.
             #expect(try await migrator(Array(TenantSchema.migrations.prefix(3))).prepare() == [T003_ShareSoftwareSets().name])
             func rows() async throws -> [String] {
@@ -305,8 +347,13 @@ struct IngestTests {
             // T004: the sets get integer keys; the view reads the same.
             #expect(try await all.prepare() == [T004_IntegerSetKeys().name])
             #expect(try await rows() == expected)
-            let keyed = try await tenantDB.raw("SELECT s.set_id, COUNT(*) AS n FROM software_sets s JOIN software_set_packages p ON p.set_key = s.set_key GROUP BY s.set_id ORDER BY s.set_id").all()
-            #expect(try keyed.map { "\(try $0.decode(column: "set_id", as: String.self)) \(try $0.decode(column: "n", as: Int.self))" } == ["device:d1 2", "device:d2 1"])
+            let keyed = try await tenantDB.raw(
+                "SELECT s.set_id, COUNT(*) AS n FROM software_sets s JOIN software_set_packages p ON p.set_key = s.set_key GROUP BY s.set_id ORDER BY s.set_id"
+            ).all()
+            #expect(
+                try keyed.map { "\(try $0.decode(column: "set_id", as: String.self)) \(try $0.decode(column: "n", as: Int.self))" } == [
+                    "device:d1 2", "device:d2 1",
+                ])
             // Each reverts alone and gives the same rows back, and both migrate again.
             #expect(try await all.revertLastBatch() == [T004_IntegerSetKeys().name])
             #expect(try await rows() == expected)
@@ -322,26 +369,39 @@ struct IngestTests {
             }
             _ = try await TenantWriter.ingest([try DocumentPreparation.prepare(inventory, uploadID: UUID(), receivedAt: Date())], into: database)
             let listed = try await tenantDB.raw("SELECT COUNT(*) AS n FROM software WHERE device_id = 'd3'").first()?.decode(column: "n", as: Int.self)
-            let counted = try await tenantDB.raw("SELECT software_count FROM devices WHERE device_id = 'd3'").first()?.decode(column: "software_count", as: Int.self)
+            let counted = try await tenantDB.raw("SELECT software_count FROM devices WHERE device_id = 'd3'").first()?.decode(
+                column: "software_count", as: Int.self)
             #expect(listed != nil && listed! > 10 && listed == counted)
         }
     }
 
-    @Test("concurrent uploads share syncs but not answers: one body sent eight times at once is queued once, twenty bodies twenty times", arguments: CatalogBackend.testable)
+    @Test(
+        "concurrent uploads share syncs but not answers: one body sent eight times at once is queued once, twenty bodies twenty times",
+        arguments: CatalogBackend.testable)
     func concurrentUploads(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await UploadFixture.make(app, configuration)
             let same = try fixture.encrypt(try consumptionDocument())
             let repeated = try await withThrowingTaskGroup(of: (HTTPStatus, UUID?).self) { group in
-                for _ in 0 ..< 8 { group.addTask { let (status, accepted) = try await fixture.upload(app, same); return (status, accepted?.id) } }
+                for _ in 0..<8 {
+                    group.addTask {
+                        let (status, accepted) = try await fixture.upload(app, same)
+                        return (status, accepted?.id)
+                    }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(repeated.filter { $0.0 == .accepted }.count == 1)
             #expect(repeated.allSatisfy { $0.0 == .accepted || $0.0 == .ok })
             #expect(Set(repeated.compactMap(\.1)).count == 1)
-            let bodies = try (0 ..< 20).map { try fixture.encrypt(try consumptionDocument(device: "device-\(1000 + $0)")) }
+            let bodies = try (0..<20).map { try fixture.encrypt(try consumptionDocument(device: "device-\(1000 + $0)")) }
             let distinct = try await withThrowingTaskGroup(of: (HTTPStatus, UUID?).self) { group in
-                for body in bodies { group.addTask { let (status, accepted) = try await fixture.upload(app, body); return (status, accepted?.id) } }
+                for body in bodies {
+                    group.addTask {
+                        let (status, accepted) = try await fixture.upload(app, body)
+                        return (status, accepted?.id)
+                    }
+                }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
             #expect(distinct.allSatisfy { $0.0 == .accepted })
@@ -364,7 +424,8 @@ struct IngestTests {
                 _ = try await TenantWriter.ingest(document, uploadID: UUID(), receivedAt: Date(), into: tenantDB as! any Database)
             }
             func cpu(_ device: String) async throws -> [Int64] {
-                let row = try #require(try await tenantDB.raw("SELECT p50, p95, max, buckets FROM daily_usage WHERE metric = 'cpu' AND device_id = \(bind: device)").first())
+                let row = try #require(
+                    try await tenantDB.raw("SELECT p50, p95, max, buckets FROM daily_usage WHERE metric = 'cpu' AND device_id = \(bind: device)").first())
                 return try ["p50", "p95", "max", "buckets"].map { try row.decode(column: $0, as: Int64.self) }
             }
             // Whole: the summary comes from the document itself (nothing else in that day).
@@ -395,9 +456,13 @@ struct IngestTests {
     @Test("a software set's id is its content: equal sets share it, sets that differ only in where a field ends or in a missing vendor do not")
     func softwareSetIDs() {
         func set(_ packages: [(String, String, String?)]) -> String {
-            DocumentPreparation.SoftwareSet(SoftwareInventory(packages.map {
-                SoftwarePackage(name: $0.0, version: $0.1, architecture: "amd64", source: .dpkg, vendor: $0.2, installedSizeBytes: nil, installedAt: nil)
-            })).id
+            DocumentPreparation.SoftwareSet(
+                SoftwareInventory(
+                    packages.map {
+                        SoftwarePackage(
+                            name: $0.0, version: $0.1, architecture: "amd64", source: .dpkg, vendor: $0.2, installedSizeBytes: nil, installedAt: nil)
+                    })
+            ).id
         }
         #expect(set([("bash", "5.2", "Debian")]) == set([("bash", "5.2", "Debian")]))
         #expect(set([("ab", "c", nil)]) != set([("a", "bc", nil)]))
@@ -417,14 +482,18 @@ struct IngestTests {
                 (.GET, "dashboard"), (.GET, "account"), (.GET, "admin/users"), (.GET, "admin/audit"), (.GET, "uploads"), (.GET, "tenant-key.asc"),
             ]
             for (method, path) in routes {
-                try await app.testing().test(method, path, headers: bearer, afterResponse: { response in
-                    #expect([.unauthorized, .seeOther].contains(response.status), "\(method) \(path) answered \(response.status)")
-                })
+                try await app.testing().test(
+                    method, path, headers: bearer,
+                    afterResponse: { response in
+                        #expect([.unauthorized, .seeOther].contains(response.status), "\(method) \(path) answered \(response.status)")
+                    })
             }
             // And a session cookie does not open the upload endpoint.
-            try await app.testing().test(.POST, "api/v1/uploads", headers: ["Cookie": "\(SessionCookie.session)=ass_x"], afterResponse: { response in
-                #expect(response.status == .unauthorized)
-            })
+            try await app.testing().test(
+                .POST, "api/v1/uploads", headers: ["Cookie": "\(SessionCookie.session)=ass_x"],
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
         }
     }
 
@@ -437,47 +506,60 @@ struct IngestTests {
 
             // The grant turns into a new grant and upload token; the old grant is spent.
             var renewed: UploadFixture.Credentials?
-            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
-                try request.content.encode(["grant": fixture.grant])
-            }, afterResponse: { response in
-                #expect(response.status == .ok)
-                renewed = try? response.content.decode(UploadFixture.Credentials.self)
-            })
+            try await app.testing().test(
+                .POST, "api/v1/console/token",
+                beforeRequest: { request in
+                    try request.content.encode(["grant": fixture.grant])
+                },
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    renewed = try? response.content.decode(UploadFixture.Credentials.self)
+                })
             let fresh = try #require(renewed)
             #expect(fresh.grant != fixture.grant && fresh.grant.hasPrefix("asg_") && fresh.uploadToken.hasPrefix("asu_"))
             #expect(try await fixture.upload(app, body, token: fresh.uploadToken).0 == .accepted)
 
             // Someone replays the old grant: refused, and every grant and token of the chain dies.
-            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
-                try request.content.encode(["grant": fixture.grant])
-            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+            try await app.testing().test(
+                .POST, "api/v1/console/token",
+                beforeRequest: { request in
+                    try request.content.encode(["grant": fixture.grant])
+                }, afterResponse: { response in #expect(response.status == .unauthorized) })
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.console-grant-reused").count() == 1)
             let other = try fixture.encrypt(try consumptionDocument(device: "device-0002"))
             #expect(try await fixture.upload(app, other, token: fresh.uploadToken).0 == .unauthorized)
-            try await app.testing().test(.POST, "api/v1/console/token", beforeRequest: { request in
-                try request.content.encode(["grant": fresh.grant])
-            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+            try await app.testing().test(
+                .POST, "api/v1/console/token",
+                beforeRequest: { request in
+                    try request.content.encode(["grant": fresh.grant])
+                }, afterResponse: { response in #expect(response.status == .unauthorized) })
 
             // A new sign-in (a known machine now: no code) gives a token that expires after 12 hours.
             var signedIn: UploadFixture.Credentials?
-            try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
-                try request.content.encode(["email": UploadFixture.email, "password": UploadFixture.password, "machineID": UploadFixture.machine])
-            }, afterResponse: { response in
-                #expect(response.status == .ok)
-                signedIn = try? response.content.decode(UploadFixture.Credentials.self)
-            })
+            try await app.testing().test(
+                .POST, "api/v1/console/sign-in",
+                beforeRequest: { request in
+                    try request.content.encode(["email": UploadFixture.email, "password": UploadFixture.password, "machineID": UploadFixture.machine])
+                },
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    signedIn = try? response.content.decode(UploadFixture.Credentials.self)
+                })
             let token = try #require(signedIn?.uploadToken)
             clock.advance(12 * 3600 + 1)
             #expect(try await fixture.upload(app, other, token: token).0 == .unauthorized)
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "upload-token.refused").count() >= 2)
 
             // A user without the write claim gets no console credentials.
-            let reader = User(tenantID: fixture.tenantID, email: "reader@acme.example", name: "Reader", phone: "+33612345678",
-                              passwordHash: try PasswordHasher(iterations: 1000).hash("Reader-pass-1"), claims: [.read])
+            let reader = User(
+                tenantID: fixture.tenantID, email: "reader@acme.example", name: "Reader", phone: "+33612345678",
+                passwordHash: try PasswordHasher(iterations: 1000).hash("Reader-pass-1"), claims: [.read])
             try await reader.create(on: app.db)
-            try await app.testing().test(.POST, "api/v1/console/sign-in", beforeRequest: { request in
-                try request.content.encode(["email": "reader@acme.example", "password": "Reader-pass-1", "machineID": UploadFixture.machine])
-            }, afterResponse: { response in #expect(response.status == .unauthorized) })
+            try await app.testing().test(
+                .POST, "api/v1/console/sign-in",
+                beforeRequest: { request in
+                    try request.content.encode(["email": "reader@acme.example", "password": "Reader-pass-1", "machineID": UploadFixture.machine])
+                }, afterResponse: { response in #expect(response.status == .unauthorized) })
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "console.signin.refused.claim").count() == 1)
         }
     }
@@ -498,26 +580,30 @@ struct IngestTests {
             tampered[tampered.count - 5] ^= 0x01
             let bomb = try fixture.encrypt(Array(repeating: UInt8(ascii: " "), count: 80 << 20))
             let notJSON = try fixture.encrypt(Array("<html>not a document</html>".utf8))
-            let future = try fixture.encrypt(try edited(inventory) { object in
-                var header = object["header"] as! [String: Any]
-                header["schema"] = 99
-                object["header"] = header
-            })
+            let future = try fixture.encrypt(
+                try edited(inventory) { object in
+                    var header = object["header"] as! [String: Any]
+                    header["schema"] = 99
+                    object["header"] = header
+                })
             let hostileName = "db01'); DROP TABLE devices; --<script>alert(1)</script>"
-            let hostile = try fixture.encrypt(try edited(inventory) { object in
-                var header = object["header"] as! [String: Any]
-                var device = header["device"] as! [String: Any]
-                device["hostname"] = hostileName
-                header["device"] = device
-                object["header"] = header
-                var software = object["software"] as! [String: Any]
-                var names = software["name"] as! [String]
-                names[0] = "pkg\"; DELETE FROM software; --"
-                software["name"] = names
-                object["software"] = software
-            })
+            let hostile = try fixture.encrypt(
+                try edited(inventory) { object in
+                    var header = object["header"] as! [String: Any]
+                    var device = header["device"] as! [String: Any]
+                    device["hostname"] = hostileName
+                    header["device"] = device
+                    object["header"] = header
+                    var software = object["software"] as! [String: Any]
+                    var names = software["name"] as! [String]
+                    names[0] = "pkg\"; DELETE FROM software; --"
+                    software["name"] = names
+                    object["software"] = software
+                })
             var ids: [String: UUID] = [:]
-            for (name, body) in [("wrong key", wrongKey), ("tampered", tampered), ("bomb", bomb), ("not JSON", notJSON), ("future", future), ("hostile", hostile)] {
+            for (name, body) in [
+                ("wrong key", wrongKey), ("tampered", tampered), ("bomb", bomb), ("not JSON", notJSON), ("future", future), ("hostile", hostile),
+            ] {
                 let (status, accepted) = try await fixture.upload(app, body)
                 #expect(status == .accepted, "\(name)")
                 ids[name] = accepted?.id
@@ -539,7 +625,8 @@ struct IngestTests {
             let tenantDB = try await fixture.tenantDatabase(app)
             let stored = try await tenantDB.raw("SELECT hostname FROM devices").first()?.decode(column: "hostname", as: String.self)
             #expect(stored == hostileName)
-            #expect(try await tenantDB.raw("SELECT COUNT(*) AS n FROM software WHERE name LIKE 'pkg\"; DELETE%'").first()?.decode(column: "n", as: Int.self) == 1)
+            #expect(
+                try await tenantDB.raw("SELECT COUNT(*) AS n FROM software WHERE name LIKE 'pkg\"; DELETE%'").first()?.decode(column: "n", as: Int.self) == 1)
             // The failure reasons name no key material.
             for upload in try await Upload.query(on: app.db).all() {
                 #expect(!(upload.failure ?? "").contains("BEGIN PGP"))
@@ -558,7 +645,9 @@ struct IngestTests {
 
             // An unwrap for no upload at all, and one naming an upload that is not being processed.
             let keyring = try app.keyring()
-            await #expect(throws: TenantKeyring.Failure.self) { try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .other("curiosity"), worker: "rogue") }
+            await #expect(throws: TenantKeyring.Failure.self) {
+                try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .other("curiosity"), worker: "rogue")
+            }
             let locked = try #require(try await Tenant.find(acme.tenantID, on: app.db))
             #expect(locked.keyLockedAt != nil && locked.keyLockReason?.contains("other than ingest") == true)
             #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.key-locked").count() == 1)
@@ -600,7 +689,7 @@ struct IngestTests {
             _ = try await acme.upload(app, try acme.encrypt(try consumptionDocument()))
             let claimed = try await worker.claim().compactMap(\.id)
             #expect(claimed.count == 1)
-            for _ in 0 ..< 2 { _ = try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .ingest(uploadIDs: claimed), worker: "test-worker") }
+            for _ in 0..<2 { _ = try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .ingest(uploadIDs: claimed), worker: "test-worker") }
             await #expect(throws: TenantKeyring.Failure.self) {
                 try await keyring.unwrap(tenantID: TenantID(acme.tenantID), purpose: .ingest(uploadIDs: claimed), worker: "test-worker")
             }
@@ -635,7 +724,7 @@ struct IngestTests {
             #expect(try await Upload.query(on: app.db).filter(\.$state == .done).count() == 2)
 
             // KEK rotation: every key re-wrapped under the new KEK, and still opens.
-            let newKEK = try KeyEncryptionKey(bytes: (0 ..< 32).map { _ in UInt8.random(in: 0 ... 255) })
+            let newKEK = try KeyEncryptionKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255) })
             let rotated = TenantKeyring(catalog: Catalog(app.db), keys: KeyEncryptionKeys(current: newKEK, previous: app.keyEncryptionKeys!.current))
             #expect(try await rotated.rewrapAll(actor: "operator") == 2)
             #expect(try await TenantKey.query(on: app.db).filter(\.$kekID == newKEK.id).count() == 2)

@@ -1,4 +1,3 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import SQLKit
@@ -6,10 +5,13 @@ import Testing
 import Vapor
 import VaporTesting
 
+@testable import AssayServer
+
 @Suite("PostgreSQL least privilege (SEC-6)")
 struct LeastPrivilegeTests {
-    @Test("the service's role works, cannot rewrite or delete audit events, cannot change the schema or the migration ledger",
-          .enabled(if: CatalogBackend.testable.contains(.postgres)))
+    @Test(
+        "the service's role works, cannot rewrite or delete audit events, cannot change the schema or the migration ledger",
+        .enabled(if: CatalogBackend.testable.contains(.postgres)))
     func serviceRole() async throws {
         let adminURL = try #require(ProcessInfo.processInfo.environment["ASSAY_TEST_POSTGRES_URL"])
         let role = "assay_app_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
@@ -70,4 +72,3 @@ struct LeastPrivilegeTests {
         #expect(throws: CatalogGrants.InvalidRole.self) { try CatalogGrants.statements(role: "app\"; DROP TABLE users; --") }
     }
 }
-

@@ -1,9 +1,10 @@
-@testable import AssayServer
 import Foundation
 import Logging
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 /// Every log line of the process, at trace level, kept in memory for inspection.
 final class CapturedLogs: @unchecked Sendable {
@@ -49,7 +50,8 @@ struct LogSecrecyTests {
             try await app.testing().test(.GET, "api/v1/me", headers: flow.headers(configuration, cookie: session), afterResponse: { _ in })
             let outbox = configuration.dataDirectory + "/outbox"
             let mails = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
-            let invitationToken = try #require(mails.joined().split(whereSeparator: \.isNewline).first { $0.contains("/register#") }?.split(separator: "#").last)
+            let invitationToken = try #require(
+                mails.joined().split(whereSeparator: \.isNewline).first { $0.contains("/register#") }?.split(separator: "#").last)
             let code = try flow.latestCode(configuration)
             let sessionToken = String(session.split(separator: "=", maxSplits: 1)[1])
             let logs = CapturedLogs.shared.text

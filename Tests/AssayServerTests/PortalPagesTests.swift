@@ -1,9 +1,10 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 @Suite("Portal pages: Leaf rendering, claims, CSRF in forms, local redirects")
 struct PortalPagesTests {
@@ -19,21 +20,27 @@ struct PortalPagesTests {
     @Test("without a session every page sends the visitor to sign in, keeping a local next path")
     func redirects() async throws {
         try await withTestApp { app, configuration in
-            for (path, target) in [("dashboard", "/signin"), ("account", "/signin?next=/account"), ("admin/users", "/signin?next=/admin/users"),
-                                   ("admin/audit", "/signin?next=/admin/audit")] {
-                try await app.testing().test(.GET, path, headers: page(configuration), afterResponse: { response in
-                    #expect(response.status == .seeOther, "\(path)")
-                    #expect(response.headers.first(name: .location) == target, "\(path)")
-                })
+            for (path, target) in [
+                ("dashboard", "/signin"), ("account", "/signin?next=/account"), ("admin/users", "/signin?next=/admin/users"),
+                ("admin/audit", "/signin?next=/admin/audit"),
+            ] {
+                try await app.testing().test(
+                    .GET, path, headers: page(configuration),
+                    afterResponse: { response in
+                        #expect(response.status == .seeOther, "\(path)")
+                        #expect(response.headers.first(name: .location) == target, "\(path)")
+                    })
             }
         }
     }
 
-    @Test("after sign-in the page goes only to a local path", arguments: [
-        ("/admin/audit", "/admin/audit"), ("/account?tab=sessions", "/account?tab=sessions"),
-        ("https://evil.example/", "/dashboard"), ("//evil.example/x", "/dashboard"), ("/\\evil.example", "/dashboard"),
-        ("javascript:alert(1)", "/dashboard"), ("/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"), ("/a\r\nb", "/dashboard"), ("", "/dashboard"),
-    ])
+    @Test(
+        "after sign-in the page goes only to a local path",
+        arguments: [
+            ("/admin/audit", "/admin/audit"), ("/account?tab=sessions", "/account?tab=sessions"),
+            ("https://evil.example/", "/dashboard"), ("//evil.example/x", "/dashboard"), ("/\\evil.example", "/dashboard"),
+            ("javascript:alert(1)", "/dashboard"), ("/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"), ("/a\r\nb", "/dashboard"), ("", "/dashboard"),
+        ])
     func localRedirect(next: String, expected: String) {
         #expect(LocalRedirect.sanitize(next) == expected)
     }
@@ -43,21 +50,31 @@ struct PortalPagesTests {
         try await withTestApp { app, configuration in
             _ = try await flow.signedIn(app, configuration)
             for (next, expected) in [("/admin/users", "/admin/users"), ("https://evil.example/", "/dashboard")] {
-                try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: flow.headers(configuration), beforeRequest: { request in
-                    try request.content.encode(["email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "1920x1080", "next": next])
-                }, afterResponse: { response in
-                    #expect(response.status == .ok)
-                    #expect((try? response.content.get(String.self, at: "redirect")) == expected)
-                })
+                try await app.testing().test(
+                    .POST, "api/v1/auth/sign-in", headers: flow.headers(configuration),
+                    beforeRequest: { request in
+                        try request.content.encode([
+                            "email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "1920x1080", "next": next,
+                        ])
+                    },
+                    afterResponse: { response in
+                        #expect(response.status == .ok)
+                        #expect((try? response.content.get(String.self, at: "redirect")) == expected)
+                    })
             }
             // A new system: the code page keeps the local target and drops a foreign one.
             for (next, expected) in [("/admin/users", "/code?next=/admin/users"), ("//evil.example", "/code")] {
-                try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: flow.headers(configuration), beforeRequest: { request in
-                    try request.content.encode(["email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "800x600", "next": next])
-                }, afterResponse: { response in
-                    #expect(response.status == .accepted)
-                    #expect((try? response.content.get(String.self, at: "redirect")) == expected)
-                })
+                try await app.testing().test(
+                    .POST, "api/v1/auth/sign-in", headers: flow.headers(configuration),
+                    beforeRequest: { request in
+                        try request.content.encode([
+                            "email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "800x600", "next": next,
+                        ])
+                    },
+                    afterResponse: { response in
+                        #expect(response.status == .accepted)
+                        #expect((try? response.content.get(String.self, at: "redirect")) == expected)
+                    })
             }
         }
     }
@@ -68,37 +85,44 @@ struct PortalPagesTests {
             let admin = try await flow.signedIn(app, configuration)
             let csrf = try #require(CSRFTokens.token(for: admin))
             let me = try #require(try await User.query(on: app.db).first())
-            let hostile = User(tenantID: me.$tenant.id, email: "mallory@acme.example", name: "<script>alert('x')</script>", phone: "+33612345678",
-                               passwordHash: "x", claims: [.read])
+            let hostile = User(
+                tenantID: me.$tenant.id, email: "mallory@acme.example", name: "<script>alert('x')</script>", phone: "+33612345678",
+                passwordHash: "x", claims: [.read])
             try await hostile.create(on: app.db)
             let other = Tenant(name: "Other", region: "us-west")
             try await other.create(on: app.db)
             _ = try await admins.member(app, tenantID: try other.requireID(), email: "bob@other.example", claims: [.admin])
 
-            try await app.testing().test(.GET, "admin/users", headers: page(configuration, cookie: admin), afterResponse: { response in
-                #expect(response.status == .ok)
-                let html = response.body.string
-                #expect(html.contains("mallory@acme.example") && html.contains("jane.doe@acme.example"))
-                #expect(!html.contains("bob@other.example"), "another tenant's user must not appear")
-                #expect(!html.contains("<script>alert"), "a name is data, never markup")
-                #expect(html.contains("&lt;script&gt;"))
-                let forms = html.components(separatedBy: "<form").count - 1
-                let tokens = html.components(separatedBy: "name=\"_csrf\" value=\"\(csrf)\"").count - 1
-                #expect(forms >= 4 && tokens == forms, "every form carries the session's CSRF token")
-                #expect(response.headers.first(name: .cacheControl) == "no-store")
-                #expect(response.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
-            })
-            try await app.testing().test(.GET, "admin/audit", headers: page(configuration, cookie: admin), afterResponse: { response in
-                #expect(response.status == .ok)
-                let html = response.body.string
-                #expect(html.contains("users.viewed") && html.contains("signin.code.used") && html.contains("signin.succeeded"))
-                #expect(!html.contains("bob@other.example"))
-            })
-            try await app.testing().test(.GET, "account", headers: page(configuration, cookie: admin), afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(response.body.string.contains("this browser"))
-                #expect(response.body.string.contains("value=\"\(csrf)\""))
-            })
+            try await app.testing().test(
+                .GET, "admin/users", headers: page(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    let html = response.body.string
+                    #expect(html.contains("mallory@acme.example") && html.contains("jane.doe@acme.example"))
+                    #expect(!html.contains("bob@other.example"), "another tenant's user must not appear")
+                    #expect(!html.contains("<script>alert"), "a name is data, never markup")
+                    #expect(html.contains("&lt;script&gt;"))
+                    let forms = html.components(separatedBy: "<form").count - 1
+                    let tokens = html.components(separatedBy: "name=\"_csrf\" value=\"\(csrf)\"").count - 1
+                    #expect(forms >= 4 && tokens == forms, "every form carries the session's CSRF token")
+                    #expect(response.headers.first(name: .cacheControl) == "no-store")
+                    #expect(response.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+                })
+            try await app.testing().test(
+                .GET, "admin/audit", headers: page(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    let html = response.body.string
+                    #expect(html.contains("users.viewed") && html.contains("signin.code.used") && html.contains("signin.succeeded"))
+                    #expect(!html.contains("bob@other.example"))
+                })
+            try await app.testing().test(
+                .GET, "account", headers: page(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.string.contains("this browser"))
+                    #expect(response.body.string.contains("value=\"\(csrf)\""))
+                })
         }
     }
 
@@ -109,18 +133,22 @@ struct PortalPagesTests {
             try await tenant.create(on: app.db)
             let (_, reader) = try await admins.member(app, tenantID: try tenant.requireID(), email: "reader@t.example", claims: [.read])
             for path in ["admin/users", "admin/audit"] {
-                try await app.testing().test(.GET, path, headers: page(configuration, cookie: reader), afterResponse: { response in
-                    #expect(response.status == .forbidden)
-                    #expect(response.headers.contentType == .html)
-                    #expect(response.body.string.contains("Request id"))
-                    #expect(!response.body.string.contains("reader@t.example"))
-                })
+                try await app.testing().test(
+                    .GET, path, headers: page(configuration, cookie: reader),
+                    afterResponse: { response in
+                        #expect(response.status == .forbidden)
+                        #expect(response.headers.contentType == .html)
+                        #expect(response.body.string.contains("Request id"))
+                        #expect(!response.body.string.contains("reader@t.example"))
+                    })
             }
-            try await app.testing().test(.GET, "dashboard", headers: page(configuration, cookie: reader), afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(response.body.string.contains("reader@t.example"))
-                #expect(!response.body.string.contains("/admin/users"))
-            })
+            try await app.testing().test(
+                .GET, "dashboard", headers: page(configuration, cookie: reader),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.string.contains("reader@t.example"))
+                    #expect(!response.body.string.contains("/admin/users"))
+                })
         }
     }
 }

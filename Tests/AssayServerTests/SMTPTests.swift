@@ -1,7 +1,8 @@
-@testable import AssayServer
 import Foundation
 import SMTP
 import Testing
+
+@testable import AssayServer
 
 /// A real SMTP server for one test: aiosmtpd (Integration/smtp/smtp_server.py) with STARTTLS required and
 /// AUTH only over TLS, its certificate signed by a throw-away CA made with openssl.
@@ -29,11 +30,14 @@ final class RealSMTPServer: @unchecked Sendable {
         input = Pipe()
         let output = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Integration/smtp/smtp_server.py").path,
-                             "--port", "\(port)", "--maildir", maildir.path,
-                             "--cert", directory.appendingPathComponent("server.pem").path,
-                             "--key", directory.appendingPathComponent("server.key").path,
-                             "--user", Self.user] + (offerSTARTTLS ? [] : ["--no-starttls"])
+        process.arguments =
+            [
+                "python3", repositoryRoot.appendingPathComponent("Integration/smtp/smtp_server.py").path,
+                "--port", "\(port)", "--maildir", maildir.path,
+                "--cert", directory.appendingPathComponent("server.pem").path,
+                "--key", directory.appendingPathComponent("server.key").path,
+                "--user", Self.user,
+            ] + (offerSTARTTLS ? [] : ["--no-starttls"])
         var environment = ProcessInfo.processInfo.environment
         environment["SMTP_TEST_PASSWORD"] = Self.password
         process.environment = environment
@@ -68,13 +72,25 @@ final class RealSMTPServer: @unchecked Sendable {
 
     static func makeCertificates(in directory: URL) throws {
         let dir = directory.path
-        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Assay Test CA",
-                                     "-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem"])
-        try run("/usr/bin/openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
-                                     "-keyout", "\(dir)/server.key", "-out", "\(dir)/server.csr"])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Assay Test CA",
+                "-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem",
+            ])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                "-keyout", "\(dir)/server.key", "-out", "\(dir)/server.csr",
+            ])
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: "\(dir)/ext.cnf", atomically: true, encoding: .utf8)
-        try run("/usr/bin/openssl", ["x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key",
-                                     "-CAcreateserial", "-days", "2", "-extfile", "\(dir)/ext.cnf", "-out", "\(dir)/server.pem"])
+        try run(
+            "/usr/bin/openssl",
+            [
+                "x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", "\(dir)/ext.cnf", "-out", "\(dir)/server.pem",
+            ])
     }
 }
 
@@ -121,14 +137,20 @@ struct SMTPTests {
             try await untrusted.send(from: "no-reply@assay.example", to: "jane.doe@acme.example", message: "Subject: x\r\n\r\nbody\r\n")
             Issue.record("a certificate from an unknown CA was accepted")
         } catch let error as SMTPError {
-            guard case .tlsFailed = error else { Issue.record("expected a TLS failure, got \(error)"); return }
+            guard case .tlsFailed = error else {
+                Issue.record("expected a TLS failure, got \(error)")
+                return
+            }
         }
         let wrong = SMTPClient(configuration: try SMTPConfiguration(url: "smtp://assay:Wr0ng-Passw0rd@127.0.0.1:\(server.port)", trustedCAFile: server.caFile))
         do {
             try await wrong.send(from: "no-reply@assay.example", to: "jane.doe@acme.example", message: "Subject: x\r\n\r\nbody\r\n")
             Issue.record("a wrong password was accepted")
         } catch let error as SMTPError {
-            guard case .unexpectedReply(let command, let code, _) = error else { Issue.record("expected a refusal, got \(error)"); return }
+            guard case .unexpectedReply(let command, let code, _) = error else {
+                Issue.record("expected a refusal, got \(error)")
+                return
+            }
             #expect(command == "AUTH" && code == 535)
             #expect(!"\(error)".contains("Wr0ng-Passw0rd"))
         }
@@ -137,7 +159,9 @@ struct SMTPTests {
 
     @Test("addresses with line breaks or brackets never reach the envelope; smtp+plain only to loopback")
     func refusesHostileAddressesAndPlainRemote() throws {
-        #expect(throws: SMTPError.invalidAddress("a@b.example>\r\nRCPT TO:<c@d.example")) { try SMTPClient.checkAddress("a@b.example>\r\nRCPT TO:<c@d.example") }
+        #expect(throws: SMTPError.invalidAddress("a@b.example>\r\nRCPT TO:<c@d.example")) {
+            try SMTPClient.checkAddress("a@b.example>\r\nRCPT TO:<c@d.example")
+        }
         #expect(throws: SMTPError.self) { try SMTPClient.checkAddress("no-at-sign") }
         #expect(throws: SMTPError.self) { try SMTPConfiguration(url: "smtp+plain://mail.example.com:25") }
         #expect(throws: SMTPError.self) { try SMTPConfiguration(url: "http://mail.example.com") }
@@ -159,18 +183,22 @@ struct SMTPTests {
             let invitation = try #require(try server.received().last?.message)
             let link = try #require(invitation.split(whereSeparator: \.isNewline).first { $0.contains("/register#") })
             let token = String(link.split(separator: "#").last!).trimmingCharacters(in: .whitespaces)
-            let service = AccountService(catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
-                                         emailPolicy: try EmailPolicy.bundled(), now: Date.init)
+            let service = AccountService(
+                catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+                emailPolicy: try EmailPolicy.bundled(), now: Date.init)
             _ = try await service.register(invitationToken: token, name: "Jane Doe", phone: "+44 20 7946 0958", password: "Tr0ub4dor & 3 horses")
             let browser = ClientFingerprint(ipAddress: "192.0.2.10", browser: "Chrome 131", resolution: "1920x1080")
-            guard case .codeSent(let attempt) = try await service.signIn(email: "jane.doe@acme.example", password: "Tr0ub4dor & 3 horses", fingerprint: browser) else {
-                Issue.record("a new system should get a code"); return
+            guard case .codeSent(let attempt) = try await service.signIn(email: "jane.doe@acme.example", password: "Tr0ub4dor & 3 horses", fingerprint: browser)
+            else {
+                Issue.record("a new system should get a code")
+                return
             }
             let mail = try #require(try server.received().last)
             #expect(mail.envelope.contains("to jane.doe@acme.example") && mail.envelope.contains("tls True"))
             let code = try #require(mail.message.split(whereSeparator: \.isNewline).first { $0.hasPrefix("Your code: ") }?.dropFirst(11))
             guard case .signedIn = try await service.verifyCode(attemptToken: attempt, code: String(code), fingerprint: browser) else {
-                Issue.record("the mailed code did not sign in"); return
+                Issue.record("the mailed code did not sign in")
+                return
             }
         }
     }

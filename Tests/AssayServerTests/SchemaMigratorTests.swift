@@ -1,9 +1,10 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import SQLKit
 import Testing
 import Vapor
+
+@testable import AssayServer
 
 /// A migration named like a real one, which creates its table and then, if told to, fails: the
 /// state a process killed part-way through its prepare would leave behind without a transaction.
@@ -47,8 +48,9 @@ struct SchemaMigratorTests {
     @Test("a migration that fails part-way leaves no table and no ledger row; the next run completes it", arguments: CatalogBackend.testable)
     func interruptedMigration(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            let interrupted = SchemaMigrator(database: app.db, migrations: CatalogSchema.migrations + [ProbeMigration(failAfterCreating: true), ProbeFollower()],
-                                             logger: app.logger)
+            let interrupted = SchemaMigrator(
+                database: app.db, migrations: CatalogSchema.migrations + [ProbeMigration(failAfterCreating: true), ProbeFollower()],
+                logger: app.logger)
             await #expect(throws: ProbeMigration.Interrupted.self) { try await interrupted.prepare() }
             #expect(!(await tableExists("probe_first", on: app.db)), "the half-made migration's first table was kept")
             #expect(!(await tableExists("probe_third", on: app.db)), "a migration after the failed one ran")
@@ -72,7 +74,7 @@ struct SchemaMigratorTests {
         guard CatalogBackend.testable.contains(.postgres) else { return }
         try await withTestApp(.postgres) { app, _ in
             let migrations: [any Migration] = CatalogSchema.migrations + [ProbeMigration(), ProbeFollower()]
-            let replicas = (0 ..< 4).map { _ in SchemaMigrator(database: app.db, migrations: migrations, logger: app.logger) }
+            let replicas = (0..<4).map { _ in SchemaMigrator(database: app.db, migrations: migrations, logger: app.logger) }
             let prepared = try await withThrowingTaskGroup(of: [String].self) { group in
                 for replica in replicas { group.addTask { try await replica.prepare() } }
                 return try await group.reduce(into: []) { $0 += $1 }

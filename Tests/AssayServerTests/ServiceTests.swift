@@ -1,4 +1,3 @@
-@testable import AssayServer
 import Fluent
 import FluentPostgresDriver
 import Foundation
@@ -7,37 +6,45 @@ import Testing
 import Vapor
 import VaporTesting
 
+@testable import AssayServer
+
 @Suite("Service foundation")
 struct ServiceTests {
     @Test("health and readiness answer with the security headers and no server fingerprint", arguments: CatalogBackend.testable)
     func health(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            try await app.testing().test(.GET, "health", afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(response.body.string.contains("\"ok\""))
-                #expect(response.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
-                #expect(response.headers.first(name: "Content-Security-Policy")?.contains("unsafe-inline") == false)
-                #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
-                #expect(response.headers.first(name: "Referrer-Policy") == "no-referrer")
-                #expect(response.headers.first(name: .cacheControl) == "no-store")
-                #expect(response.headers.first(name: .server) == nil)
-                #expect(response.headers.first(name: "X-Request-ID") != nil)
-            })
-            try await app.testing().test(.GET, "ready", afterResponse: { response in
-                #expect(response.status == .ok)
-            })
+            try await app.testing().test(
+                .GET, "health",
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.string.contains("\"ok\""))
+                    #expect(response.headers.first(name: "Content-Security-Policy")?.contains("frame-ancestors 'none'") == true)
+                    #expect(response.headers.first(name: "Content-Security-Policy")?.contains("unsafe-inline") == false)
+                    #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff")
+                    #expect(response.headers.first(name: "Referrer-Policy") == "no-referrer")
+                    #expect(response.headers.first(name: .cacheControl) == "no-store")
+                    #expect(response.headers.first(name: .server) == nil)
+                    #expect(response.headers.first(name: "X-Request-ID") != nil)
+                })
+            try await app.testing().test(
+                .GET, "ready",
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                })
         }
     }
 
     @Test("errors are JSON with a request id and no internals")
     func errors() async throws {
         try await withTestApp { app, _ in
-            try await app.testing().test(.GET, "no/such/page", afterResponse: { response in
-                #expect(response.status == .notFound)
-                let body = try response.content.decode(ErrorResponseMiddleware.Body.self)
-                #expect(body.requestID == response.headers.first(name: "X-Request-ID"))
-                #expect(!response.body.string.contains("swift"))
-            })
+            try await app.testing().test(
+                .GET, "no/such/page",
+                afterResponse: { response in
+                    #expect(response.status == .notFound)
+                    let body = try response.content.decode(ErrorResponseMiddleware.Body.self)
+                    #expect(body.requestID == response.headers.first(name: "X-Request-ID"))
+                    #expect(!response.body.string.contains("swift"))
+                })
         }
     }
 
@@ -53,16 +60,20 @@ struct ServiceTests {
             }
             app.get("test", "bug") { _ -> String in throw CancellationError() }
             for path in ["test/pool", "test/refused"] {
-                try await app.testing().test(.GET, path, afterResponse: { response in
-                    #expect(response.status == .serviceUnavailable, "\(path)")
-                    #expect(response.headers.first(name: .retryAfter) == "5")
-                    let body = try? response.content.decode(ErrorResponseMiddleware.Body.self)
-                    #expect(body?.error.contains("try again") == true)
-                })
+                try await app.testing().test(
+                    .GET, path,
+                    afterResponse: { response in
+                        #expect(response.status == .serviceUnavailable, "\(path)")
+                        #expect(response.headers.first(name: .retryAfter) == "5")
+                        let body = try? response.content.decode(ErrorResponseMiddleware.Body.self)
+                        #expect(body?.error.contains("try again") == true)
+                    })
             }
-            try await app.testing().test(.GET, "test/bug", afterResponse: { response in
-                #expect(response.status == .internalServerError && response.headers.first(name: .retryAfter) == nil)
-            })
+            try await app.testing().test(
+                .GET, "test/bug",
+                afterResponse: { response in
+                    #expect(response.status == .internalServerError && response.headers.first(name: .retryAfter) == nil)
+                })
         }
     }
 
@@ -70,33 +81,43 @@ struct ServiceTests {
     func portalPages() async throws {
         try await withTestApp { app, _ in
             for page in ["signin", "register", "code"] {
-                try await app.testing().test(.GET, page, afterResponse: { response in
-                    #expect(response.status == .ok)
-                    #expect(response.headers.contentType?.subType == "html")
-                    #expect(response.body.string.contains("<script src=\"/assets/app.js\" defer></script>"))
-                    #expect(!response.body.string.contains("onclick") && !response.body.string.contains("<script>"))
-                    #expect(response.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
-                })
+                try await app.testing().test(
+                    .GET, page,
+                    afterResponse: { response in
+                        #expect(response.status == .ok)
+                        #expect(response.headers.contentType?.subType == "html")
+                        #expect(response.body.string.contains("<script src=\"/assets/app.js\" defer></script>"))
+                        #expect(!response.body.string.contains("onclick") && !response.body.string.contains("<script>"))
+                        #expect(response.headers.first(name: "Content-Security-Policy")?.contains("script-src 'self'") == true)
+                    })
             }
-            try await app.testing().test(.GET, "assets/app.js", afterResponse: { response in
-                #expect(response.status == .ok && response.headers.contentType?.subType == "javascript")
-            })
+            try await app.testing().test(
+                .GET, "assets/app.js",
+                afterResponse: { response in
+                    #expect(response.status == .ok && response.headers.contentType?.subType == "javascript")
+                })
             for probe in ["assets/../Package.swift", "assets/%2e%2e%2fPackage.swift", "Resources/Public/signin.html", "assets/other.js"] {
-                try await app.testing().test(.GET, probe, afterResponse: { response in
-                    #expect(response.status == .notFound, "\(probe)")
-                })
+                try await app.testing().test(
+                    .GET, probe,
+                    afterResponse: { response in
+                        #expect(response.status == .notFound, "\(probe)")
+                    })
             }
-            try await app.testing().test(.GET, "/", afterResponse: { response in
-                #expect(response.status == .seeOther && response.headers.first(name: .location) == "/dashboard")
-            })
+            try await app.testing().test(
+                .GET, "/",
+                afterResponse: { response in
+                    #expect(response.status == .seeOther && response.headers.first(name: .location) == "/dashboard")
+                })
         }
     }
 
     @Test("every catalog migration reverts for real, and migrates again", arguments: CatalogBackend.testable)
     func migrationsRevert(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
-            _ = try await TenantService(catalog: Catalog(app.db), configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled())
-                .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
+            _ = try await TenantService(
+                catalog: Catalog(app.db), configuration: app.assayConfiguration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled()
+            )
+            .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
             try await app.catalogMigrator.revertAll()
             let sql = try #require(app.db as? any SQLDatabase)
             for table in [Tenant.schema, User.schema, Invitation.schema, AuditEvent.schema, Session.schema] {
@@ -111,13 +132,17 @@ struct ServiceTests {
     @Test("unused methods answer 405 with Allow")
     func methodNotAllowed() async throws {
         try await withTestApp { app, _ in
-            try await app.testing().test(.POST, "health", afterResponse: { response in
-                #expect(response.status == .methodNotAllowed)
-                #expect(response.headers.first(name: .allow) == "GET")
-            })
-            try await app.testing().test(.DELETE, "ready", afterResponse: { response in
-                #expect(response.status == .methodNotAllowed)
-            })
+            try await app.testing().test(
+                .POST, "health",
+                afterResponse: { response in
+                    #expect(response.status == .methodNotAllowed)
+                    #expect(response.headers.first(name: .allow) == "GET")
+                })
+            try await app.testing().test(
+                .DELETE, "ready",
+                afterResponse: { response in
+                    #expect(response.status == .methodNotAllowed)
+                })
         }
     }
 
@@ -179,7 +204,7 @@ struct ServiceTests {
     func auditChain(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, _ in
             let log = Catalog(app.db).audit
-            for index in 1 ... 5 {
+            for index in 1...5 {
                 try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s")
             }
             let whole = try await log.verify()
@@ -201,7 +226,7 @@ struct ServiceTests {
         try await withTestApp(backend) { app, _ in
             let log = Catalog(app.db).audit
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0 ..< 20 {
+                for index in 0..<20 {
                     group.addTask { try await log.append(tenantID: nil, actor: "t\(index)", action: "a", subject: "s") }
                 }
                 try await group.waitForAll()
@@ -230,7 +255,9 @@ struct ConfigurationTests {
             try ServerConfiguration.load(environment: environment)
         }
         environment["PUBLIC_URL"] = "https://assay.example"
-        #expect(throws: ServerConfiguration.Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")) {
+        #expect(
+            throws: ServerConfiguration.Invalid(description: "production needs TLS_CERT and TLS_KEY, or TRUSTED_PROXIES when a reverse proxy terminates TLS")
+        ) {
             try ServerConfiguration.load(environment: environment)
         }
         environment["TRUSTED_PROXIES"] = "10.0.0.5"

@@ -1,10 +1,11 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 /// The CSRF token of each session cookie the tests hold, so that their POSTs carry it like the
 /// portal's script does.
@@ -15,9 +16,11 @@ enum CSRFTokens {
 
     /// Asks /api/v1/me for the session's token, like the dashboard does.
     static func fetch(_ app: Application, _ headers: HTTPHeaders, cookie: String) async throws {
-        try await app.testing().test(.GET, "api/v1/me", headers: headers, afterResponse: { response in
-            if let me = try? response.content.decode(MeResponse.self) { remember(me.csrfToken, for: cookie) }
-        })
+        try await app.testing().test(
+            .GET, "api/v1/me", headers: headers,
+            afterResponse: { response in
+                if let me = try? response.content.decode(MeResponse.self) { remember(me.csrfToken, for: cookie) }
+            })
     }
 
     struct MeResponse: Decodable { let csrfToken: String }
@@ -29,8 +32,10 @@ struct SessionHTTPTests {
     let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 
     func headers(_ configuration: ServerConfiguration, cookie: String? = nil) -> HTTPHeaders {
-        var headers: HTTPHeaders = ["Origin": configuration.publicURL, "User-Agent": chrome, "Content-Type": "application/json",
-                                    "X-Display-Resolution": "1920x1080"]
+        var headers: HTTPHeaders = [
+            "Origin": configuration.publicURL, "User-Agent": chrome, "Content-Type": "application/json",
+            "X-Display-Resolution": "1920x1080",
+        ]
         if let cookie {
             headers.add(name: .cookie, value: cookie)
             if let token = CSRFTokens.token(for: cookie) { headers.add(name: CSRFTokenMiddleware.header, value: token) }
@@ -53,31 +58,42 @@ struct SessionHTTPTests {
 
     /// Registers from the invitation and signs in with the code; returns the session cookie pair.
     func signedIn(_ app: Application, _ configuration: ServerConfiguration) async throws -> String {
-        let created = try await TenantService(catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled())
-            .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
+        let created = try await TenantService(
+            catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled()
+        )
+        .create(name: "Acme", region: "eu-west", adminEmail: "jane.doe@acme.example")
         let token = String(created.invitationLink.split(separator: "#").last!)
-        try await app.testing().test(.POST, "api/v1/auth/register", headers: headers(configuration), beforeRequest: { request in
-            try request.content.encode(["token": token, "name": "Jane Doe", "phone": "+44 20 7946 0958", "password": "Tr0ub4dor & 3 horses"])
-        }, afterResponse: { response in #expect(response.status == .created) })
+        try await app.testing().test(
+            .POST, "api/v1/auth/register", headers: headers(configuration),
+            beforeRequest: { request in
+                try request.content.encode(["token": token, "name": "Jane Doe", "phone": "+44 20 7946 0958", "password": "Tr0ub4dor & 3 horses"])
+            }, afterResponse: { response in #expect(response.status == .created) })
         var attempt = ""
-        try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
-            try request.content.encode(["email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "1920x1080"])
-        }, afterResponse: { response in
-            #expect(response.status == .accepted)
-            attempt = try #require(cookie(response, SessionCookie.attempt)).pair
-        })
+        try await app.testing().test(
+            .POST, "api/v1/auth/sign-in", headers: headers(configuration),
+            beforeRequest: { request in
+                try request.content.encode(["email": "jane.doe@acme.example", "password": "Tr0ub4dor & 3 horses", "resolution": "1920x1080"])
+            },
+            afterResponse: { response in
+                #expect(response.status == .accepted)
+                attempt = try #require(cookie(response, SessionCookie.attempt)).pair
+            })
         let code = try latestCode(configuration)
         var session = ""
-        try await app.testing().test(.POST, "api/v1/auth/code", headers: headers(configuration, cookie: attempt), beforeRequest: { request in
-            try request.content.encode(["code": code])
-        }, afterResponse: { response in
-            #expect(response.status == .ok)
-            let set = try #require(cookie(response, SessionCookie.session))
-            // AUTH-10: Secure, HttpOnly, SameSite=Lax, Path=/, __Host- prefix (so no Domain).
-            #expect(set.header.contains("Secure") && set.header.contains("HttpOnly") && set.header.contains("SameSite=Lax") && set.header.contains("Path=/"))
-            #expect(!set.header.lowercased().contains("domain="))
-            session = set.pair
-        })
+        try await app.testing().test(
+            .POST, "api/v1/auth/code", headers: headers(configuration, cookie: attempt),
+            beforeRequest: { request in
+                try request.content.encode(["code": code])
+            },
+            afterResponse: { response in
+                #expect(response.status == .ok)
+                let set = try #require(cookie(response, SessionCookie.session))
+                // AUTH-10: Secure, HttpOnly, SameSite=Lax, Path=/, __Host- prefix (so no Domain).
+                #expect(
+                    set.header.contains("Secure") && set.header.contains("HttpOnly") && set.header.contains("SameSite=Lax") && set.header.contains("Path=/"))
+                #expect(!set.header.lowercased().contains("domain="))
+                session = set.pair
+            })
         try await CSRFTokens.fetch(app, headers(configuration, cookie: session), cookie: session)
         return session
     }
@@ -86,17 +102,23 @@ struct SessionHTTPTests {
     func fullFlow() async throws {
         try await withTestApp { app, configuration in
             let session = try await signedIn(app, configuration)
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .ok)
-                #expect(response.body.string.contains("jane.doe@acme.example"))
-                #expect(response.headers.first(name: .cacheControl) == "no-store")
-            })
-            try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .noContent)
-            })
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .unauthorized)
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    #expect(response.body.string.contains("jane.doe@acme.example"))
+                    #expect(response.headers.first(name: .cacheControl) == "no-store")
+                })
+            try await app.testing().test(
+                .POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .noContent)
+                })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
             #expect(try await Session.query(on: app.db).count() == 0)
         }
     }
@@ -108,34 +130,45 @@ struct SessionHTTPTests {
             let session = try await signedIn(app, configuration)
             clock.advance(16 * 60)
             var rotated = ""
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .ok)
-                rotated = try #require(cookie(response, SessionCookie.session)).pair
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    rotated = try #require(cookie(response, SessionCookie.session)).pair
+                })
             #expect(rotated != session)
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .unauthorized)
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
             clock.advance(24 * 3600 - 16 * 60 - 1)
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: rotated), afterResponse: { response in
-                #expect(response.status == .ok)
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: rotated),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                })
             clock.advance(2)
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: rotated), afterResponse: { response in
-                #expect(response.status == .unauthorized)
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: rotated),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
         }
     }
 
     /// A second session from the same (now known) browser: no code needed.
     func secondSession(_ app: Application, _ configuration: ServerConfiguration, password: String = "Tr0ub4dor & 3 horses") async throws -> String {
         var pair = ""
-        try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
-            try request.content.encode(["email": "jane.doe@acme.example", "password": password, "resolution": "1920x1080"])
-        }, afterResponse: { response in
-            #expect(response.status == .ok)
-            pair = cookie(response, SessionCookie.session)?.pair ?? ""
-        })
+        try await app.testing().test(
+            .POST, "api/v1/auth/sign-in", headers: headers(configuration),
+            beforeRequest: { request in
+                try request.content.encode(["email": "jane.doe@acme.example", "password": password, "resolution": "1920x1080"])
+            },
+            afterResponse: { response in
+                #expect(response.status == .ok)
+                pair = cookie(response, SessionCookie.session)?.pair ?? ""
+            })
         try await CSRFTokens.fetch(app, headers(configuration, cookie: pair), cookie: pair)
         return pair
     }
@@ -147,20 +180,26 @@ struct SessionHTTPTests {
             let second = try await secondSession(app, configuration)
             func change(_ current: String, _ new: String, endOthers: Bool) async throws -> HTTPStatus {
                 var status = HTTPStatus.internalServerError
-                try await app.testing().test(.POST, "api/v1/account/password", headers: headers(configuration, cookie: first), beforeRequest: { request in
-                    try request.content.encode(PasswordChange(currentPassword: current, newPassword: new, endOtherSessions: endOthers))
-                }, afterResponse: { response in status = response.status })
+                try await app.testing().test(
+                    .POST, "api/v1/account/password", headers: headers(configuration, cookie: first),
+                    beforeRequest: { request in
+                        try request.content.encode(PasswordChange(currentPassword: current, newPassword: new, endOtherSessions: endOthers))
+                    }, afterResponse: { response in status = response.status })
                 return status
             }
             #expect(try await change("not my password", "N3w passphrase!", endOthers: true) == .forbidden)
             #expect(try await change("Tr0ub4dor & 3 horses", "short", endOthers: true) == .badRequest)
             #expect(try await change("Tr0ub4dor & 3 horses", "N3w passphrase!", endOthers: true) == .noContent)
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: second), afterResponse: { response in
-                #expect(response.status == .unauthorized)  // the other session ended
-            })
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: first), afterResponse: { response in
-                #expect(response.status == .ok)  // this one goes on
-            })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: second),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)  // the other session ended
+                })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: first),
+                afterResponse: { response in
+                    #expect(response.status == .ok)  // this one goes on
+                })
             let outbox = configuration.dataDirectory + "/outbox"
             let mails = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
             #expect(mails.contains { $0.contains("Subject: Your Assay password was changed") })
@@ -175,20 +214,28 @@ struct SessionHTTPTests {
             let first = try await signedIn(app, configuration)
             let second = try await secondSession(app, configuration)
             var sessions: [SessionListing] = []
-            try await app.testing().test(.GET, "api/v1/account/sessions", headers: headers(configuration, cookie: first), afterResponse: { response in
-                sessions = try response.content.decode([SessionListing].self)
-            })
+            try await app.testing().test(
+                .GET, "api/v1/account/sessions", headers: headers(configuration, cookie: first),
+                afterResponse: { response in
+                    sessions = try response.content.decode([SessionListing].self)
+                })
             #expect(sessions.count == 2 && sessions.filter(\.current).count == 1)
             let other = try #require(sessions.first { !$0.current })
-            try await app.testing().test(.DELETE, "api/v1/account/sessions/\(other.id)", headers: headers(configuration, cookie: first), afterResponse: { response in
-                #expect(response.status == .noContent)
-            })
-            try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: second), afterResponse: { response in
-                #expect(response.status == .unauthorized)
-            })
-            try await app.testing().test(.DELETE, "api/v1/account/sessions/\(UUID())", headers: headers(configuration, cookie: first), afterResponse: { response in
-                #expect(response.status == .notFound)
-            })
+            try await app.testing().test(
+                .DELETE, "api/v1/account/sessions/\(other.id)", headers: headers(configuration, cookie: first),
+                afterResponse: { response in
+                    #expect(response.status == .noContent)
+                })
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: second),
+                afterResponse: { response in
+                    #expect(response.status == .unauthorized)
+                })
+            try await app.testing().test(
+                .DELETE, "api/v1/account/sessions/\(UUID())", headers: headers(configuration, cookie: first),
+                afterResponse: { response in
+                    #expect(response.status == .notFound)
+                })
         }
     }
 
@@ -197,9 +244,11 @@ struct SessionHTTPTests {
         try await withTestApp { app, configuration in
             var foreign = headers(configuration)
             foreign.replaceOrAdd(name: .origin, value: "https://evil.example")
-            try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: foreign, beforeRequest: { request in
-                try request.content.encode(["email": "a@b.example", "password": "x", "resolution": "1x1"])
-            }, afterResponse: { response in #expect(response.status == .forbidden) })
+            try await app.testing().test(
+                .POST, "api/v1/auth/sign-in", headers: foreign,
+                beforeRequest: { request in
+                    try request.content.encode(["email": "a@b.example", "password": "x", "resolution": "1x1"])
+                }, afterResponse: { response in #expect(response.status == .forbidden) })
             var none = headers(configuration)
             none.remove(name: .origin)
             try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: none, afterResponse: { response in #expect(response.status == .forbidden) })
@@ -216,20 +265,26 @@ struct SessionHTTPTests {
                 var forged = headers(configuration, cookie: session)
                 forged.remove(name: CSRFTokenMiddleware.header)
                 if let token { forged.add(name: CSRFTokenMiddleware.header, value: token) }
-                try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: forged, afterResponse: { response in
-                    #expect(response.status == .forbidden, "token \(token ?? "none")")
-                    #expect(response.body.string.contains("CSRF"))
-                })
-                try await app.testing().test(.DELETE, "api/v1/account/sessions/\(UUID())", headers: forged, afterResponse: { response in
-                    #expect(response.status == .forbidden)
-                })
+                try await app.testing().test(
+                    .POST, "api/v1/auth/sign-out", headers: forged,
+                    afterResponse: { response in
+                        #expect(response.status == .forbidden, "token \(token ?? "none")")
+                        #expect(response.body.string.contains("CSRF"))
+                    })
+                try await app.testing().test(
+                    .DELETE, "api/v1/account/sessions/\(UUID())", headers: forged,
+                    afterResponse: { response in
+                        #expect(response.status == .forbidden)
+                    })
             }
             // Still signed in: nothing was done.
             #expect(try await Session.query(on: app.db).count() == 2)
             // The token survives a rotation of the cookie, so open pages keep working.
-            try await app.testing().test(.POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session), afterResponse: { response in
-                #expect(response.status == .noContent)
-            })
+            try await app.testing().test(
+                .POST, "api/v1/auth/sign-out", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
+                    #expect(response.status == .noContent)
+                })
             #expect(try await Session.query(on: app.db).count() == 1)
         }
     }
@@ -237,10 +292,12 @@ struct SessionHTTPTests {
     @Test("many unknown session tokens from one client raise one security event")
     func guessing() async throws {
         try await withTestApp { app, configuration in
-            for index in 0 ..< 20 {
-                try await app.testing().test(.GET, "api/v1/me", headers: headers(configuration, cookie: "\(SessionCookie.session)=ass_guess\(index)"), afterResponse: { response in
-                    #expect(response.status == .unauthorized)
-                })
+            for index in 0..<20 {
+                try await app.testing().test(
+                    .GET, "api/v1/me", headers: headers(configuration, cookie: "\(SessionCookie.session)=ass_guess\(index)"),
+                    afterResponse: { response in
+                        #expect(response.status == .unauthorized)
+                    })
             }
             let events = try await AuditEvent.query(on: app.db).filter(\.$action == "security.session-token-guessing").count()
             #expect(events == 1)
@@ -253,12 +310,15 @@ struct SessionHTTPTests {
             _ = try await signedIn(app, configuration)
             var bodies: [String] = []
             for email in ["jane.doe@acme.example", "nobody@acme.example"] {
-                try await app.testing().test(.POST, "api/v1/auth/sign-in", headers: headers(configuration), beforeRequest: { request in
-                    try request.content.encode(["email": email, "password": "Wrong-pass-1", "resolution": "1920x1080"])
-                }, afterResponse: { response in
-                    #expect(response.status == .unauthorized)
-                    bodies.append(try response.content.decode(ErrorResponseMiddleware.Body.self).error)
-                })
+                try await app.testing().test(
+                    .POST, "api/v1/auth/sign-in", headers: headers(configuration),
+                    beforeRequest: { request in
+                        try request.content.encode(["email": email, "password": "Wrong-pass-1", "resolution": "1920x1080"])
+                    },
+                    afterResponse: { response in
+                        #expect(response.status == .unauthorized)
+                        bodies.append(try response.content.decode(ErrorResponseMiddleware.Body.self).error)
+                    })
             }
             #expect(bodies[0] == bodies[1])
         }

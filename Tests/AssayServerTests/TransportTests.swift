@@ -1,7 +1,8 @@
-@testable import AssayServer
 import Foundation
 import Testing
 import Vapor
+
+@testable import AssayServer
 
 /// Runs `openssl s_client` against the server; true when the handshake completed.
 func handshake(port: Int, _ options: [String]) throws -> Bool {
@@ -24,10 +25,13 @@ struct TransportTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try RealSMTPServer.makeCertificates(in: directory)
-        try await withTestApp(.sqlite, adjust: { configuration in
-            configuration.tlsCertificatePath = directory.appendingPathComponent("server.pem").path
-            configuration.tlsKeyPath = directory.appendingPathComponent("server.key").path
-        }) { app, _ in
+        try await withTestApp(
+            .sqlite,
+            adjust: { configuration in
+                configuration.tlsCertificatePath = directory.appendingPathComponent("server.pem").path
+                configuration.tlsKeyPath = directory.appendingPathComponent("server.key").path
+            }
+        ) { app, _ in
             let port = try freePort()
             try await app.server.start(address: .hostname("127.0.0.1", port: port))
             defer { Task { await app.server.shutdown() } }
@@ -45,7 +49,9 @@ struct TransportTests {
             let curl = Process()
             let output = Pipe()
             curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-s", "-D", "-", "-o", "/dev/null", "--cacert", directory.appendingPathComponent("ca.pem").path, "https://127.0.0.1:\(port)/health"]
+            curl.arguments = [
+                "-s", "-D", "-", "-o", "/dev/null", "--cacert", directory.appendingPathComponent("ca.pem").path, "https://127.0.0.1:\(port)/health",
+            ]
             curl.standardOutput = output
             try curl.run()
             let headers = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).lowercased()
@@ -58,7 +64,9 @@ struct TransportTests {
 
     @Test("unreadable certificate or key files fail with a message naming the setting")
     func unreadableFiles() throws {
-        #expect(throws: TransportSecurity.Unreadable.self) { try TransportSecurity.serverConfiguration(certificateFile: "/nonexistent.pem", keyFile: "/nonexistent.key") }
+        #expect(throws: TransportSecurity.Unreadable.self) {
+            try TransportSecurity.serverConfiguration(certificateFile: "/nonexistent.pem", keyFile: "/nonexistent.key")
+        }
         do {
             _ = try TransportSecurity.serverConfiguration(certificateFile: "/etc/hostname", keyFile: "/etc/hostname")
             Issue.record("a non-PEM file was accepted")

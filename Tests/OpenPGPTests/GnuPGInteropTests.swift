@@ -1,13 +1,15 @@
 import Foundation
-@testable import OpenPGP
 import Testing
+
+@testable import OpenPGP
 
 /// Interoperability with the real GnuPG (Debian's `gnupg`, installed by .ci/run): GnuPG must read
 /// what Assay writes and Assay must read what GnuPG writes.
 @Suite("GnuPG interoperability", .enabled(if: GnuPG.isRequiredOrInstalled, "gpg is not installed"))
 struct GnuPGInteropTests {
-    @Test("gpg imports Assay's public and secret keys, checks their self-signatures, and decrypts Assay's messages",
-          arguments: SecretKey.KeySize.allCases)
+    @Test(
+        "gpg imports Assay's public and secret keys, checks their self-signatures, and decrypts Assay's messages",
+        arguments: SecretKey.KeySize.allCases)
     func gpgReadsAssay(size: SecretKey.KeySize) throws {
         // given
         let key = TestKeys.key(size)

@@ -1,7 +1,8 @@
 import Crypto
 import CryptoExtras
-@testable import OpenPGP
 import Testing
+
+@testable import OpenPGP
 
 /// Hostile input is normal input: every malformed, tampered or oversized message gives its typed
 /// error, never a crash and never plaintext.
@@ -41,13 +42,13 @@ struct HostileInputTests {
         let message = try MessageEncryptor.encrypt(plaintext, to: [key.certificate])
         let layout = try MessageLayout(message)
         #expect(layout.packetBoundaries.count == 2)
-        for length in 0 ..< message.count {
+        for length in 0..<message.count {
             #expect(throws: OpenPGPError.self, "cut at \(length)") {
-                try MessageDecryptor.decrypt(message[0 ..< length], with: [key])
+                try MessageDecryptor.decrypt(message[0..<length], with: [key])
             }
         }
         #expect(throws: OpenPGPError.malformed("no encrypted data packet")) {
-            try MessageDecryptor.decrypt(message[0 ..< layout.packetBoundaries[0]], with: [key])
+            try MessageDecryptor.decrypt(message[0..<layout.packetBoundaries[0]], with: [key])
         }
     }
 
@@ -74,7 +75,8 @@ struct HostileInputTests {
         for encryptedSessionKey in variants {
             var pkesk: [UInt8] = [3] + key.certificate.encryptionKey.keyID.bytes + [1]
             pkesk.appendMPI(encryptedSessionKey)
-            let message = try craftMessage(sessionKeyPacket: Packet(tag: .publicKeyEncryptedSessionKey, body: pkesk), sessionKey: sessionKey, plaintextPackets: literalPacket(plaintext))
+            let message = try craftMessage(
+                sessionKeyPacket: Packet(tag: .publicKeyEncryptedSessionKey, body: pkesk), sessionKey: sessionKey, plaintextPackets: literalPacket(plaintext))
             #expect(throws: OpenPGPError.integrityCheckFailed) { try MessageDecryptor.decrypt(message, with: [key]) }
         }
         // The control: the same construction with a correct session key packet opens.
@@ -87,7 +89,7 @@ struct HostileInputTests {
         var message: [UInt8] = []
         let encryptor = try MessageEncryptor(recipients: [key.certificate], compression: algorithm) { message += $0 }
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        for _ in 0 ..< 24 { try encryptor.update(zeros) }
+        for _ in 0..<24 { try encryptor.update(zeros) }
         try encryptor.finish()
         #expect(message.count < 40_000, "bomb is \(message.count) bytes")
         #expect(throws: OpenPGPError.tooLarge("compressed data expands more than 250 times")) {
@@ -104,7 +106,7 @@ struct HostileInputTests {
     @Test("compressed packets nested past the limit are refused")
     func deepNesting() throws {
         var inner = literalPacket(plaintext)
-        for _ in 0 ..< 6 {
+        for _ in 0..<6 {
             inner = Packet(tag: .compressedData, body: [CompressionAlgorithm.uncompressed.rawValue] + inner).encoded
         }
         let message = try craftMessage(to: key.certificate, plaintextPackets: inner)
@@ -112,7 +114,7 @@ struct HostileInputTests {
             try MessageDecryptor.decrypt(message, with: [key])
         }
         var shallow = literalPacket(plaintext)
-        for _ in 0 ..< 3 { shallow = Packet(tag: .compressedData, body: [0] + shallow).encoded }
+        for _ in 0..<3 { shallow = Packet(tag: .compressedData, body: [0] + shallow).encoded }
         #expect(try MessageDecryptor.decrypt(try craftMessage(to: key.certificate, plaintextPackets: shallow), with: [key]).data == plaintext)
     }
 
@@ -138,7 +140,7 @@ struct HostileInputTests {
     func tooManyRecipients() throws {
         let message = try MessageEncryptor.encrypt(plaintext, to: [key.certificate])
         let layout = try MessageLayout(message)
-        let pkesk = Array(message[0 ..< layout.packetBoundaries[0]])
+        let pkesk = Array(message[0..<layout.packetBoundaries[0]])
         let flood = Array([[UInt8]](repeating: pkesk, count: 65).joined()) + Array(message[layout.packetBoundaries[0]...])
         #expect(throws: OpenPGPError.tooLarge("more than 64 recipients")) { try MessageDecryptor.decrypt(flood, with: [key]) }
     }
@@ -180,13 +182,13 @@ struct HostileInputTests {
     func randomMutations() throws {
         let message = try MessageEncryptor.encrypt(plaintext, to: [key.certificate])
         var generator = SeededGenerator(seed: 99)
-        for _ in 0 ..< 1000 {
+        for _ in 0..<1000 {
             var mutated = message
-            switch Int.random(in: 0 ..< 4, using: &generator) {
-            case 0: mutated[Int.random(in: 0 ..< mutated.count, using: &generator)] = UInt8.random(in: 0 ... 255, using: &generator)
-            case 1: mutated.insert(UInt8.random(in: 0 ... 255, using: &generator), at: Int.random(in: 0 ... mutated.count, using: &generator))
-            case 2: mutated.remove(at: Int.random(in: 0 ..< mutated.count, using: &generator))
-            default: mutated = (0 ..< Int.random(in: 0 ..< 600, using: &generator)).map { _ in UInt8.random(in: 0 ... 255, using: &generator) }
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: mutated[Int.random(in: 0..<mutated.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            case 1: mutated.insert(UInt8.random(in: 0...255, using: &generator), at: Int.random(in: 0...mutated.count, using: &generator))
+            case 2: mutated.remove(at: Int.random(in: 0..<mutated.count, using: &generator))
+            default: mutated = (0..<Int.random(in: 0..<600, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             }
             guard mutated != message else { continue }
             #expect(throws: OpenPGPError.self) { try MessageDecryptor.decrypt(mutated, with: [key]) }
@@ -200,10 +202,10 @@ struct SeededGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
 }
@@ -232,9 +234,9 @@ func craftMessage(sessionKeyPacket: Packet, sessionKey: [UInt8], plaintextPacket
 /// Where each part of a one-recipient message sits.
 struct MessageLayout {
     var packetBoundaries: [Int] = []
-    var keyID: Range<Int> = 0 ..< 0
-    var sessionKeyValue: Range<Int> = 0 ..< 0
-    var ciphertext: Range<Int> = 0 ..< 0
+    var keyID: Range<Int> = 0..<0
+    var sessionKeyValue: Range<Int> = 0..<0
+    var ciphertext: Range<Int> = 0..<0
 
     init(_ message: [UInt8]) throws {
         var reader = PacketReader(message)
@@ -243,10 +245,10 @@ struct MessageLayout {
             let bodyStart = reader.offset - packet.body.count
             switch packet.tag {
             case .publicKeyEncryptedSessionKey:
-                keyID = bodyStart + 1 ..< bodyStart + 9
-                sessionKeyValue = bodyStart + 12 ..< reader.offset
+                keyID = bodyStart + 1..<bodyStart + 9
+                sessionKeyValue = bodyStart + 12..<reader.offset
             case .symEncryptedIntegrityProtectedData:
-                ciphertext = bodyStart + 1 ..< reader.offset
+                ciphertext = bodyStart + 1..<reader.offset
             default: break
             }
             _ = start

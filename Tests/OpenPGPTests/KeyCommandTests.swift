@@ -13,8 +13,10 @@ struct KeyCommandTests {
         let secretPath = directory.appendingPathComponent("secret.asc").path
         let publicPath = directory.appendingPathComponent("public.asc").path
 
-        let generated = try AssayServerBinary.run(["key", "generate", "--user-id", "Tenant T <keys@assay.invalid>", "--bits", "2048",
-                                                   "--secret-out", secretPath, "--public-out", publicPath, "--passphrase-file", passphraseFile])
+        let generated = try AssayServerBinary.run([
+            "key", "generate", "--user-id", "Tenant T <keys@assay.invalid>", "--bits", "2048",
+            "--secret-out", secretPath, "--public-out", publicPath, "--passphrase-file", passphraseFile,
+        ])
         #expect(generated.status == 0, "\(generated.stderr)")
         let mode = try FileManager.default.attributesOfItem(atPath: secretPath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
@@ -29,7 +31,9 @@ struct KeyCommandTests {
         let messagePath = directory.appendingPathComponent("from-gpg.pgp").path
         try Data(fromGnuPG).write(to: URL(fileURLWithPath: messagePath))
         let outPath = directory.appendingPathComponent("plain").path
-        let decrypted = try AssayServerBinary.run(["key", "decrypt", "--secret-key", secretPath, "--passphrase-file", passphraseFile, "--in", messagePath, "--out", outPath])
+        let decrypted = try AssayServerBinary.run([
+            "key", "decrypt", "--secret-key", secretPath, "--passphrase-file", passphraseFile, "--in", messagePath, "--out", outPath,
+        ])
         #expect(decrypted.status == 0, "\(decrypted.stderr)")
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: outPath))) == plaintext)
 
@@ -50,7 +54,9 @@ struct KeyCommandTests {
 
         let secretPath = directory.appendingPathComponent("s.asc").path
         let publicPath = directory.appendingPathComponent("p.asc").path
-        _ = try AssayServerBinary.run(["key", "generate", "--user-id", "x <x@assay.invalid>", "--bits", "2048", "--secret-out", secretPath, "--public-out", publicPath])
+        _ = try AssayServerBinary.run([
+            "key", "generate", "--user-id", "x <x@assay.invalid>", "--bits", "2048", "--secret-out", secretPath, "--public-out", publicPath,
+        ])
         let garbagePath = directory.appendingPathComponent("garbage").path
         try "not a message".write(toFile: garbagePath, atomically: true, encoding: .utf8)
         let outPath = directory.appendingPathComponent("out").path
@@ -76,7 +82,8 @@ enum AssayServerBinary {
     static func run(_ arguments: [String]) throws -> Output {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("out"), errURL = directory.appendingPathComponent("err")
+        let outURL = directory.appendingPathComponent("out")
+        let errURL = directory.appendingPathComponent("err")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()

@@ -1,6 +1,7 @@
 import Foundation
-@testable import OpenPGP
 import Testing
+
+@testable import OpenPGP
 
 @Suite("Keys: generation, export, import")
 struct KeyTests {
@@ -80,7 +81,7 @@ struct KeyTests {
         var armored = TestKeys.rsa2048.certificate.armored
         let checksumStart = armored.range(of: "\n=")!.upperBound
         let original = armored[checksumStart]
-        armored.replaceSubrange(checksumStart ... checksumStart, with: original == "A" ? "B" : "A")
+        armored.replaceSubrange(checksumStart...checksumStart, with: original == "A" ? "B" : "A")
         #expect(throws: OpenPGPError.malformed("armor checksum does not match its body")) {
             try Certificate(importing: Array(armored.utf8))
         }

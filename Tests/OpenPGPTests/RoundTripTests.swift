@@ -1,5 +1,6 @@
-@testable import OpenPGP
 import Testing
+
+@testable import OpenPGP
 
 @Suite("Encrypt and decrypt in process")
 struct RoundTripTests {
@@ -40,7 +41,7 @@ struct RoundTripTests {
         var step = 1
         while offset < data.count {
             let end = min(data.count, offset + step)
-            try encryptor.update(data[offset ..< end])
+            try encryptor.update(data[offset..<end])
             offset = end
             step = step * 3 % 200_003 + 1
         }
@@ -58,7 +59,7 @@ struct RoundTripTests {
         _ = try reader.next()
         let seipdHeaderOffset = reader.offset
         #expect(message[seipdHeaderOffset] == 0xC0 | 18)
-        #expect((224 ..< 255).contains(message[seipdHeaderOffset + 1]))
+        #expect((224..<255).contains(message[seipdHeaderOffset + 1]))
         #expect(try MessageDecryptor.decrypt(message, with: [key]).data == data)
     }
 
@@ -90,6 +91,6 @@ struct RoundTripTests {
 extension Array where Element == UInt8 {
     func windows(ofCount n: Int) -> [ArraySlice<UInt8>] {
         guard count >= n else { return [] }
-        return (0 ... count - n).map { self[$0 ..< $0 + n] }
+        return (0...count - n).map { self[$0..<$0 + n] }
     }
 }

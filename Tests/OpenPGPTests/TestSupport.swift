@@ -1,6 +1,7 @@
 import Foundation
-@testable import OpenPGP
 import Testing
+
+@testable import OpenPGP
 
 /// Keys are slow to make in a debug build: each size is generated once per test run.
 enum TestKeys {
@@ -20,8 +21,8 @@ enum TestKeys {
 
 func deterministicBytes(_ count: Int, seed: UInt64 = 42) -> [UInt8] {
     var state = seed
-    return (0 ..< count).map { _ in
-        state = state &* 6364136223846793005 &+ 1442695040888963407
+    return (0..<count).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return UInt8(truncatingIfNeeded: state >> 33)
     }
 }
@@ -31,7 +32,8 @@ func inventoryLikeDocument(bytes: Int) -> [UInt8] {
     var out = Array("{\"schema\":1,\"software\":[".utf8)
     var index = 0
     while out.count < bytes {
-        let entry = "{\"name\":\"package-\(index % 997)-lib\",\"version\":\"\(index % 13).\(index % 7).\(index % 101)-deb12u\(index % 3)\",\"arch\":\"amd64\",\"size\":\(index * 37 % 90_000)},"
+        let entry =
+            "{\"name\":\"package-\(index % 997)-lib\",\"version\":\"\(index % 13).\(index % 7).\(index % 101)-deb12u\(index % 3)\",\"arch\":\"amd64\",\"size\":\(index * 37 % 90_000)},"
         out.append(contentsOf: Array(entry.utf8))
         index += 1
     }
@@ -79,7 +81,9 @@ final class GnuPG {
         let scratch = home.appendingPathComponent("io-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let inURL = scratch.appendingPathComponent("in"), outURL = scratch.appendingPathComponent("out"), errURL = scratch.appendingPathComponent("err")
+        let inURL = scratch.appendingPathComponent("in")
+        let outURL = scratch.appendingPathComponent("out")
+        let errURL = scratch.appendingPathComponent("err")
         try Data(input).write(to: inURL)
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)

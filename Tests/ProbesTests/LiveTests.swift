@@ -1,7 +1,8 @@
 import AssayModel
 import Foundation
-@testable import Probes
 import Testing
+
+@testable import Probes
 
 /// Real values on the machine running the tests.
 @Suite("Live probes on this machine")
@@ -34,7 +35,9 @@ struct LiveProbeTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         #expect(bound == 0)
         #expect(listen(server, 4) == 0)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -42,7 +45,9 @@ struct LiveProbeTests {
         let port = Int(UInt16(bigEndian: address.sin_port))
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(client) }
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         #expect(connected == 0)
         let accepted = accept(server, nil, nil)
         defer { close(accepted) }

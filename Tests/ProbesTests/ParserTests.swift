@@ -1,7 +1,8 @@
 import AssayModel
 import Foundation
-@testable import Probes
 import Testing
+
+@testable import Probes
 
 func fixture(_ name: String) throws -> String {
     let url = try #require(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent(name)
@@ -121,7 +122,8 @@ struct ParserTests {
 
     @Test("routes and resolvers")
     func routes() {
-        let routes = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+        let routes =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t0000000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
         #expect(NetworkProbe.parseIPv4Routes(routes) == ["10.0.0.1"])
         #expect(NetworkProbe.parseResolvConf("# c\nnameserver 1.1.1.1\nnameserver  fd00::53 \nsearch x\n") == ["1.1.1.1", "fd00::53"])
     }

@@ -1,15 +1,16 @@
 import AssayModel
 import Foundation
 import OpenPGP
-@testable import Probes
 import Testing
+
+@testable import Probes
 
 @Suite("Sampler")
 struct SamplerTests {
     @Test("aggregates: average, nearest-rank p95 and maximum")
     func aggregates() {
         var window = MetricWindow()
-        for value in 1 ... 100 { window.add(Int64(value)) }
+        for value in 1...100 { window.add(Int64(value)) }
         let summary = window.summary()
         #expect(summary.avg == 51 && summary.p95 == 95 && summary.max == 100)
         var single = MetricWindow()
@@ -36,7 +37,10 @@ struct SamplerTests {
         burner.arguments = ["-c", "while :; do :; done"]
         try burner.run()
         // SIGKILL: the test runner's children may inherit a blocked SIGTERM.
-        defer { kill(burner.processIdentifier, SIGKILL); burner.waitUntilExit() }
+        defer {
+            kill(burner.processIdentifier, SIGKILL)
+            burner.waitUntilExit()
+        }
         var configuration = SamplerConfiguration()
         configuration.sampleSeconds = 1
         configuration.bucketSeconds = 5
@@ -80,7 +84,9 @@ struct BotBinaryTests {
 
         let bot = Process()
         bot.executableURL = URL(fileURLWithPath: Self.botPath)
-        bot.arguments = ["sample", "--recipient", publicKey.path, "--out-dir", spool.path, "--interval", "1s", "--bucket", "2s", "--duration", "1h", "--file-every", "1h"]
+        bot.arguments = [
+            "sample", "--recipient", publicKey.path, "--out-dir", spool.path, "--interval", "1s", "--bucket", "2s", "--duration", "1h", "--file-every", "1h",
+        ]
         try bot.run()
         Thread.sleep(forTimeInterval: 3.6)
         bot.terminate()  // SIGTERM
@@ -129,8 +135,9 @@ struct BotBinaryTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["inventory.pgp", "tenant.asc"])
     }
 
-    @Test("an unprivileged run works, with less detail and a warning saying why",
-          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")))
+    @Test(
+        "an unprivileged run works, with less detail and a warning saying why",
+        .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")))
     func unprivileged() throws {
         // A copy in a world-readable place: the checkout itself may not be readable by nobody.
         let directory = URL(fileURLWithPath: "/tmp/assay-bot-nobody-\(getpid())")
@@ -183,7 +190,8 @@ struct BotBinaryTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.botPath)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -209,7 +217,8 @@ struct WireFormatTests {
     @Test("software columns round-trip to rows, sorted by name; mismatched columns are refused")
     func softwareColumns() {
         let rows = [
-            SoftwarePackage(name: "zlib1g", version: "1.2.13", architecture: "amd64", source: .dpkg, vendor: "Debian", installedSizeBytes: 2048, installedAt: 5),
+            SoftwarePackage(
+                name: "zlib1g", version: "1.2.13", architecture: "amd64", source: .dpkg, vendor: "Debian", installedSizeBytes: 2048, installedAt: 5),
             SoftwarePackage(name: "bash", version: "5.2", architecture: nil, source: .rpm, vendor: nil, installedSizeBytes: nil, installedAt: nil),
         ]
         var columns = SoftwareInventory(rows)

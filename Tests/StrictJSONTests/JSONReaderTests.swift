@@ -9,8 +9,13 @@ struct JSONReaderTests {
 
     @Test("values of every kind, with whitespace around them")
     func values() throws {
-        #expect(try parse(" \n\t{\"a\": [1, -2, 0, 3.5, -0.25e2, 1E3, true, false, null, \"x\"]}\r\n") ==
-            .object(["a": .array([.integer(1), .integer(-2), .integer(0), .double(3.5), .double(-25), .double(1000), .bool(true), .bool(false), .null, .string("x")])]))
+        #expect(
+            try parse(" \n\t{\"a\": [1, -2, 0, 3.5, -0.25e2, 1E3, true, false, null, \"x\"]}\r\n")
+                == .object([
+                    "a": .array([
+                        .integer(1), .integer(-2), .integer(0), .double(3.5), .double(-25), .double(1000), .bool(true), .bool(false), .null, .string("x"),
+                    ])
+                ]))
         #expect(try parse("9223372036854775807") == .integer(.max))
         #expect(try parse("-9223372036854775808") == .integer(.min))
         #expect(try parse("9223372036854775808") == .double(9_223_372_036_854_775_808))
@@ -26,34 +31,36 @@ struct JSONReaderTests {
         #expect(try parse(#""\u0000""#) == .string("\u{0}"))
     }
 
-    @Test("malformed text is refused with the offset and the reason", arguments: [
-        ("", 0, "ends where a value"),
-        ("{", 1, "object key must be a string"),
-        ("[1,]", 3, "a value cannot start here"),
-        ("{\"a\":1,}", 7, "object key must be a string"),
-        ("[1 2]", 3, "',' or ']'"),
-        ("{\"a\" 1}", 5, "':' expected"),
-        ("01", 1, "leading zero"),
-        ("-", 1, "digit must follow '-'"),
-        (".5", 0, "cannot start here"),
-        ("1.", 2, "digit must follow '.'"),
-        ("1e", 2, "exponent"),
-        ("tru", 0, "unknown word"),
-        ("nul", 0, "unknown word"),
-        ("NaN", 0, "cannot start here"),
-        ("\"abc", 4, "ends inside a string"),
-        ("\"a\u{1}b\"", 2, "control character"),
-        ("\"a\nb\"", 2, "control character"),
-        (#""\x""#, 2, "unknown escape"),
-        (#""\u12""#, 3, "four hex digits"),
-        (#""\ud83d""#, 7, "lone surrogate"),
-        (#""\ude00""#, 7, "lone surrogate"),
-        (#""\ud83d\u0041""#, 13, "lone surrogate"),
-        ("{\"a\":1,\"a\":2}", 7, "appears twice"),
-        ("1 2", 2, "text after the value"),
-        ("// comment\n1", 0, "cannot start here"),
-        ("1e999", 0, "out of range"),
-    ])
+    @Test(
+        "malformed text is refused with the offset and the reason",
+        arguments: [
+            ("", 0, "ends where a value"),
+            ("{", 1, "object key must be a string"),
+            ("[1,]", 3, "a value cannot start here"),
+            ("{\"a\":1,}", 7, "object key must be a string"),
+            ("[1 2]", 3, "',' or ']'"),
+            ("{\"a\" 1}", 5, "':' expected"),
+            ("01", 1, "leading zero"),
+            ("-", 1, "digit must follow '-'"),
+            (".5", 0, "cannot start here"),
+            ("1.", 2, "digit must follow '.'"),
+            ("1e", 2, "exponent"),
+            ("tru", 0, "unknown word"),
+            ("nul", 0, "unknown word"),
+            ("NaN", 0, "cannot start here"),
+            ("\"abc", 4, "ends inside a string"),
+            ("\"a\u{1}b\"", 2, "control character"),
+            ("\"a\nb\"", 2, "control character"),
+            (#""\x""#, 2, "unknown escape"),
+            (#""\u12""#, 3, "four hex digits"),
+            (#""\ud83d""#, 7, "lone surrogate"),
+            (#""\ude00""#, 7, "lone surrogate"),
+            (#""\ud83d\u0041""#, 13, "lone surrogate"),
+            ("{\"a\":1,\"a\":2}", 7, "appears twice"),
+            ("1 2", 2, "text after the value"),
+            ("// comment\n1", 0, "cannot start here"),
+            ("1e999", 0, "out of range"),
+        ])
     func malformed(text: String, offset: Int, reason: String) {
         #expect {
             try JSONReader().parse(Array(text.utf8))
@@ -82,7 +89,7 @@ struct JSONReaderTests {
         #expect(throws: JSONReader.Failure.self) { try JSONReader(limits: limits).parse(Array("\"01234\\n6789ab\"".utf8)) }
         // Every truncation of a real document is refused cleanly.
         let document = Array(#"{"a":[1,2.5,"x\u00e9",{"b":null,"c":[true,false]}],"d":"e"}"#.utf8)
-        for end in 0 ..< document.count {
+        for end in 0..<document.count {
             #expect(throws: JSONReader.Failure.self) { try JSONReader().parse(Array(document[..<end])) }
         }
     }
@@ -123,7 +130,11 @@ struct JSONReaderTests {
 
     @Test("wrong shapes give DecodingError with the path, like JSONDecoder")
     func decodingErrors() throws {
-        struct Item: Decodable { let name: String; let size: Int8; let tags: [String?] }
+        struct Item: Decodable {
+            let name: String
+            let size: Int8
+            let tags: [String?]
+        }
         let decoder = JSONValueDecoder()
         #expect {
             try decoder.decode(Item.self, from: Array(#"{"name":"a","size":1,"tags":["x",3]}"#.utf8))
@@ -168,10 +179,12 @@ struct JSONColumnTests {
         let decoder = JSONValueDecoder()
         let columns = try decoder.decode(Columns.self, from: Array(#"{"names":["a","b"],"vendors":[null,"v"],"sizes":[1,2.0],"times":[null,3]}"#.utf8))
         #expect(columns == Columns(names: ["a", "b"], vendors: [nil, "v"], sizes: [1, 2], times: [nil, 3]))
-        for (text, path) in [(#"{"names":["a",1],"vendors":[],"sizes":[],"times":[]}"#, ["names", "1"]),
-                             (#"{"names":[],"vendors":[1],"sizes":[],"times":[]}"#, ["vendors", "0"]),
-                             (#"{"names":[],"vendors":[],"sizes":[null],"times":[]}"#, ["sizes", "0"]),
-                             (#"{"names":[],"vendors":[],"sizes":[],"times":[1.5]}"#, ["times", "0"])] {
+        for (text, path) in [
+            (#"{"names":["a",1],"vendors":[],"sizes":[],"times":[]}"#, ["names", "1"]),
+            (#"{"names":[],"vendors":[1],"sizes":[],"times":[]}"#, ["vendors", "0"]),
+            (#"{"names":[],"vendors":[],"sizes":[null],"times":[]}"#, ["sizes", "0"]),
+            (#"{"names":[],"vendors":[],"sizes":[],"times":[1.5]}"#, ["times", "0"]),
+        ] {
             #expect {
                 try decoder.decode(Columns.self, from: Array(text.utf8))
             } throws: { error in

@@ -52,18 +52,21 @@ extension Application {
 
     /// An ingest worker of this application (started by `serve`, or called directly by tests).
     public func ingestWorker(name: String) throws -> IngestWorker {
-        IngestWorker(name: name, catalog: catalog, keyring: try keyring(), tenants: ingest.tenantDatabases, spool: ingest.spool, cache: ingest.cache,
-                     maxUploadBytes: assayConfiguration.maxUploadBytes, logger: logger, now: clock)
+        IngestWorker(
+            name: name, catalog: catalog, keyring: try keyring(), tenants: ingest.tenantDatabases, spool: ingest.spool, cache: ingest.cache,
+            maxUploadBytes: assayConfiguration.maxUploadBytes, logger: logger, now: clock)
     }
 
     /// Tenant keys over the catalog.
     public func keyring() throws -> TenantKeyring {
         guard let keys = keyEncryptionKeys else { throw Abort(.serviceUnavailable, reason: "no key-encryption key is configured") }
         let configuration = assayConfiguration
-        return TenantKeyring(catalog: catalog, keys: keys,
-                             policy: .init(maxUnwrapsPerMinute: configuration.keyUnwrapsPerMinute,
-                                           keyBits: SecretKey.KeySize(rawValue: configuration.tenantKeyBits) ?? .bits3072),
-                             now: clock)
+        return TenantKeyring(
+            catalog: catalog, keys: keys,
+            policy: .init(
+                maxUnwrapsPerMinute: configuration.keyUnwrapsPerMinute,
+                keyBits: SecretKey.KeySize(rawValue: configuration.tenantKeyBits) ?? .bits3072),
+            now: clock)
     }
 
     public var assayConfiguration: ServerConfiguration {

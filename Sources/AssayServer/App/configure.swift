@@ -2,11 +2,11 @@ import Fluent
 import FluentPostgresDriver
 import FluentSQLiteDriver
 import Foundation
-import NIOConcurrencyHelpers
-import OpenPGP
 import Leaf
 import LeafKit
+import NIOConcurrencyHelpers
 import NIOSSL
+import OpenPGP
 import SMTP
 import Vapor
 
@@ -23,22 +23,27 @@ func registerCommands(_ app: Application) {
     app.asyncCommands.use(UploadTokenCommand(), as: "upload-token")
 }
 
-public func configure(_ app: Application, configuration: ServerConfiguration, hasher: PasswordHasher = PasswordHasher(),
-                      now: @escaping @Sendable () -> Date = Date.init) async throws {
+public func configure(
+    _ app: Application, configuration: ServerConfiguration, hasher: PasswordHasher = PasswordHasher(),
+    now: @escaping @Sendable () -> Date = Date.init
+) async throws {
     app.assayConfiguration = configuration
     app.clock = now
     app.keyEncryptionKeys = try KeyEncryptionKeys.load(configuration: configuration)
-    app.ingest = IngestParts(spool: LocalSpool(directory: configuration.dataDirectory + "/spool"),
-                             tenantDatabases: TenantDatabases(databases: app.databases, configuration: configuration, logger: app.logger,
-                                                              eventLoopGroup: app.eventLoopGroup),
-                             cache: AggregateCache())
+    app.ingest = IngestParts(
+        spool: LocalSpool(directory: configuration.dataDirectory + "/spool"),
+        tenantDatabases: TenantDatabases(
+            databases: app.databases, configuration: configuration, logger: app.logger,
+            eventLoopGroup: app.eventLoopGroup),
+        cache: AggregateCache())
     if let url = configuration.databaseURL {
         // One connection per event loop (the default): measured, four made acknowledgements slower
         // (p99 58 ms against 49 ms at 200/s), as more PostgreSQL backends contend for the same cores.
         app.databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), sqlLogLevel: .trace), as: .psql)
     } else {
-        try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         // Write-ahead logging is set where the catalog is first written (`migrateCatalog`, `serve`).
         app.databases.use(.sqlite(.file(configuration.dataDirectory + "/catalog.sqlite"), sqlLogLevel: .trace), as: .sqlite)
     }
@@ -54,8 +59,10 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     // Security headers outermost, so that error answers carry them too.
     app.middleware.use(SecurityHeadersMiddleware(tls: configuration.tlsCertificatePath != nil || configuration.publicURL.hasPrefix("https://")))
     app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
-    app.middleware.use(SessionMiddleware(rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
-                                         guesses: SessionGuessCounter(), now: now))
+    app.middleware.use(
+        SessionMiddleware(
+            rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
+            guesses: SessionGuessCounter(), now: now))
 
     registerCommands(app)
 
@@ -66,8 +73,10 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
         app.leaf.configuration = LeafConfiguration(rootDirectory: views)
         // Sandboxed to the views directory; not `.toVisibleFiles`, which refuses any path with a
         // hidden directory in it (a build under .build).
-        app.leaf.sources = .singleSource(NIOLeafFiles(fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
-                                                      sandboxDirectory: views, viewDirectory: views))
+        app.leaf.sources = .singleSource(
+            NIOLeafFiles(
+                fileio: app.fileio, limits: [.toSandbox, .requireExtensions],
+                sandboxDirectory: views, viewDirectory: views))
     }
     app.views.use(.leaf)
     let limiter = HashingLimiter(limit: System.coreCount)
@@ -75,15 +84,19 @@ public func configure(_ app: Application, configuration: ServerConfiguration, ha
     let admin = AdminController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, publicURL: configuration.publicURL, now: now)
     PortalPages(administration: admin.administration).register(app)
     let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL), CSRFTokenMiddleware())
-    AuthController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,
-                   mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now).register(api)
+    AuthController(
+        hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,
+        mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now
+    ).register(api)
     AccountController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, now: now).register(api)
     admin.register(api)
 
     // Machine clients (the console): no cookies, so no Origin or CSRF check; their own credentials.
     let machines = app.grouped("api", "v1")
-    ConsoleController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer,
-                      trustedProxies: configuration.trustedProxies, now: now).register(machines)
+    ConsoleController(
+        hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer,
+        trustedProxies: configuration.trustedProxies, now: now
+    ).register(machines)
     let intake = UploadIntake(queue: app.catalog.uploads, spool: app.ingest.spool, threadPool: app.threadPool, now: now)
     UploadController(intake: intake, maxBytes: configuration.maxUploadBytes, now: now).register(machines)
 }
@@ -102,7 +115,7 @@ struct IngestLifecycle: LifecycleHandler {
         let host = ProcessInfo.processInfo.hostName
         try await IngestWorker.releaseClaimsOfDeadProcesses(host: host, catalog: application.catalog, logger: application.logger)
         var started: [Task<Void, Never>] = []
-        for index in 0 ..< count {
+        for index in 0..<count {
             let worker = try application.ingestWorker(name: "\(host)-\(getpid())-\(index)")
             started.append(Task { await worker.run() })
         }

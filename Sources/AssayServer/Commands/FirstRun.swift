@@ -28,9 +28,13 @@ struct FirstRun {
         if sampleSeconds > 0 {
             console.print("Sampling consumption and connections for \(sampleSeconds) seconds…")
             let bucket = max(2, sampleSeconds / 2)
-            _ = try Self.run(bot, ["sample", "--recipient", keyFile.path, "--out-dir", folder.path, "--interval", "\(max(1, bucket / 5))s",
-                                   "--bucket", "\(bucket)s", "--duration", "\(sampleSeconds)s", "--file-every", "\(sampleSeconds)s",
-                                   "--connections-every", "\(bucket)s"])
+            _ = try Self.run(
+                bot,
+                [
+                    "sample", "--recipient", keyFile.path, "--out-dir", folder.path, "--interval", "\(max(1, bucket / 5))s",
+                    "--bucket", "\(bucket)s", "--duration", "\(sampleSeconds)s", "--file-every", "\(sampleSeconds)s",
+                    "--connections-every", "\(bucket)s",
+                ])
         }
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "pgp" }
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
@@ -61,14 +65,17 @@ struct FirstRun {
         await app.server.shutdown()
 
         let worker = try app.ingestWorker(name: "quickstart-\(ProcessInfo.processInfo.processIdentifier)")
-        for _ in 0 ..< 50 where try await worker.runOnce() > 0 {}
+        for _ in 0..<50 where try await worker.runOnce() > 0 {}
         for id in ids {
             guard let upload = try await app.catalog.uploads.find(id: id) else { continue }
             console.print("upload \(id.uuidString.lowercased()): \(upload.state) \(upload.kind ?? "") \(upload.failure ?? "")")
         }
-        if let inventory = try? JSONDecoder().decode(InventoryDocument.self, from: Data(contentsOf: folder.appendingPathComponent("this-machine-inventory.json"))) {
-            console.print("This machine: \(inventory.header.device.hostname), \(inventory.system.os.prettyName ?? inventory.system.os.name ?? "?"), "
-                          + "\(inventory.cpu.threads) CPU threads, \(inventory.memory.totalBytes >> 20) MiB memory, \(inventory.software.count) packages.")
+        if let inventory = try? JSONDecoder().decode(
+            InventoryDocument.self, from: Data(contentsOf: folder.appendingPathComponent("this-machine-inventory.json")))
+        {
+            console.print(
+                "This machine: \(inventory.header.device.hostname), \(inventory.system.os.prettyName ?? inventory.system.os.name ?? "?"), "
+                    + "\(inventory.cpu.threads) CPU threads, \(inventory.memory.totalBytes >> 20) MiB memory, \(inventory.software.count) packages.")
         }
     }
 

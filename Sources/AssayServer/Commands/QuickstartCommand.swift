@@ -27,8 +27,9 @@ struct QuickstartCommand: AsyncCommand {
             return
         }
         let email = signature.adminEmail ?? "owner@assay.localhost"
-        let service = TenantService(catalog: app.catalog, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
-                                    keyring: try app.keyring())
+        let service = TenantService(
+            catalog: app.catalog, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
+            keyring: try app.keyring())
         let created: TenantService.Created
         do {
             created = try await service.create(name: "Quickstart", region: configuration.regions[0].id, adminEmail: email)
@@ -42,7 +43,7 @@ struct QuickstartCommand: AsyncCommand {
         context.console.print("             its link (valid 48 hours) registers the first administrator.")
         guard !signature.noScan else { return }
         let sampleSeconds = signature.sampleSeconds ?? 20
-        guard (0 ... 3600).contains(sampleSeconds) else { throw CommandFailure("--sample-seconds must be 0 to 3600") }
+        guard (0...3600).contains(sampleSeconds) else { throw CommandFailure("--sample-seconds must be 0 to 3600") }
         try await FirstRun(app: app, tenantID: created.tenantID, sampleSeconds: sampleSeconds, console: context.console).run()
     }
 }

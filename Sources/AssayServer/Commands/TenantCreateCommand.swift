@@ -27,8 +27,9 @@ struct TenantCreateCommand: AsyncCommand {
         let configuration = app.assayConfiguration
         let region = signature.region ?? configuration.regions[0].id
         try await app.migrateCatalog()
-        let service = TenantService(catalog: app.catalog, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
-                                    keyring: try app.keyring())
+        let service = TenantService(
+            catalog: app.catalog, configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled(),
+            keyring: try app.keyring())
         do {
             let created = try await service.create(name: name, region: region, adminEmail: adminEmail)
             context.console.print("tenant \(created.tenantID.lowercased) created in \(region)")

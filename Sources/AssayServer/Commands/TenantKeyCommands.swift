@@ -37,7 +37,9 @@ struct KeyUnlockCommand: AsyncCommand {
     var help: String { "End a tenant's key lock (after the cause has been understood); ingestion resumes." }
 
     func run(using context: CommandContext, signature: TenantOption) async throws {
-        guard let reason = signature.reason, reason.count >= 10 else { throw CommandFailure("give --reason: what was checked before unlocking (10 characters at least)") }
+        guard let reason = signature.reason, reason.count >= 10 else {
+            throw CommandFailure("give --reason: what was checked before unlocking (10 characters at least)")
+        }
         let app = context.application
         let id = try await signature.tenant(in: app).id
         try await app.keyring().unlock(tenantID: id, reason: reason, actor: "operator")

@@ -16,7 +16,7 @@ struct UploadTokenCommand: AsyncCommand {
     func run(using context: CommandContext, signature: Signature) async throws {
         guard let raw = signature.tenant, let id = TenantID(raw) else { throw CommandFailure("give --tenant with the tenant's GUID") }
         let hours = signature.hours ?? 1
-        guard (1 ... 12).contains(hours) else { throw CommandFailure("--hours must be 1 to 12") }
+        guard (1...12).contains(hours) else { throw CommandFailure("--hours must be 1 to 12") }
         let app = context.application
         try await app.migrateCatalog()
         guard try await app.catalog.tenants.find(id) != nil else { throw CommandFailure("no tenant \(id)") }

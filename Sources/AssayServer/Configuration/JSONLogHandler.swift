@@ -20,8 +20,10 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                    source: String, file: String, function: String, line: UInt) {
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
+        source: String, file: String, function: String, line: UInt
+    ) {
         var object: [String: Any] = [
             "time": Date().formatted(.iso8601),
             "level": level.rawValue,
@@ -31,7 +33,8 @@ public struct JSONLogHandler: LogHandler {
         let merged = metadata.merging(explicit ?? [:]) { $1 }
         if !merged.isEmpty { object["metadata"] = merged.mapValues(Self.plain) }
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
-              let text = String(data: data, encoding: .utf8) else { return }
+            let text = String(data: data, encoding: .utf8)
+        else { return }
         write(text)
     }
 

@@ -146,7 +146,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         databaseURL = value("DATABASE_URL") ?? databaseURL
         host = value("ASSAY_HOST") ?? host
         if let raw = value("ASSAY_PORT") {
-            guard let parsed = Int(raw), (1 ... 65535).contains(parsed) else { throw Invalid(description: "ASSAY_PORT must be a port number, not \(raw)") }
+            guard let parsed = Int(raw), (1...65535).contains(parsed) else { throw Invalid(description: "ASSAY_PORT must be a port number, not \(raw)") }
             port = parsed
         }
         publicURLSetting = value("PUBLIC_URL") ?? publicURLSetting
@@ -154,8 +154,9 @@ public struct ServerConfiguration: Sendable, Equatable {
             // "us-west,eu-west" or "us-west=/srv/assay/us-west,eu-west=/srv/assay/eu-west"
             regions = raw.split(separator: ",").map { entry in
                 let parts = entry.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
-                return Region(id: parts[0], storage: parts.count > 1 ? parts[1] : "\(dataDirectory)/\(parts[0])",
-                              databaseURL: value("DATABASE_URL_\(parts[0].uppercased().replacingOccurrences(of: "-", with: "_"))"))
+                return Region(
+                    id: parts[0], storage: parts.count > 1 ? parts[1] : "\(dataDirectory)/\(parts[0])",
+                    databaseURL: value("DATABASE_URL_\(parts[0].uppercased().replacingOccurrences(of: "-", with: "_"))"))
             }
         } else if value("ASSAY_DATA_DIR") != nil {
             regions = regions.map { Region(id: $0.id, storage: "\(dataDirectory)/\($0.id)", databaseURL: $0.databaseURL) }
@@ -173,13 +174,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         previousKEKFile = value("ASSAY_KEK_PREVIOUS_FILE") ?? previousKEKFile
         func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
             guard let raw = value(name) else { return nil }
-            guard let parsed = Int(raw), range.contains(parsed) else { throw Invalid(description: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(raw)") }
+            guard let parsed = Int(raw), range.contains(parsed) else {
+                throw Invalid(description: "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not \(raw)")
+            }
             return parsed
         }
-        tenantKeyBits = try integer("ASSAY_TENANT_KEY_BITS", 2048 ... 4096) ?? tenantKeyBits
-        keyUnwrapsPerMinute = try integer("ASSAY_KEY_UNWRAPS_PER_MINUTE", 1 ... 1_000_000) ?? keyUnwrapsPerMinute
-        maxUploadBytes = try integer("ASSAY_MAX_UPLOAD_BYTES", 1024 ... 1 << 30) ?? maxUploadBytes
-        ingestWorkers = try integer("ASSAY_INGEST_WORKERS", 0 ... 64) ?? ingestWorkers
+        tenantKeyBits = try integer("ASSAY_TENANT_KEY_BITS", 2048...4096) ?? tenantKeyBits
+        keyUnwrapsPerMinute = try integer("ASSAY_KEY_UNWRAPS_PER_MINUTE", 1...1_000_000) ?? keyUnwrapsPerMinute
+        maxUploadBytes = try integer("ASSAY_MAX_UPLOAD_BYTES", 1024...1 << 30) ?? maxUploadBytes
+        ingestWorkers = try integer("ASSAY_INGEST_WORKERS", 0...64) ?? ingestWorkers
         if let raw = value("SESSION_ROTATION_SECONDS") {
             guard let parsed = Int(raw), parsed >= 60 else { throw Invalid(description: "SESSION_ROTATION_SECONDS must be a number of seconds, at least 60") }
             sessionRotationSeconds = parsed
@@ -200,7 +203,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             let address = proxy.split(separator: "/").first.map(String.init) ?? proxy
             let prefix = proxy.split(separator: "/").dropFirst().first.flatMap { Int($0) }
             guard TrustedProxies.isIPAddress(address),
-                  !proxy.contains("/") || (TrustedProxies.ipv4(address) != nil && prefix.map { (0 ... 32).contains($0) } == true) else {
+                !proxy.contains("/") || (TrustedProxies.ipv4(address) != nil && prefix.map { (0...32).contains($0) } == true)
+            else {
                 throw Invalid(description: "TRUSTED_PROXIES entry \"\(proxy)\" must be an IP address or an IPv4 range like 10.0.0.0/8")
             }
         }
@@ -219,7 +223,8 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw Invalid(description: "production needs ASSAY_KEK_FILE (or ASSAY_KEK): the key that wraps tenant secret keys")
         }
         for region in regions where region.databaseURL == nil {
-            throw Invalid(description: "production needs DATABASE_URL_\(region.id.uppercased().replacingOccurrences(of: "-", with: "_")) for region \(region.id)")
+            throw Invalid(
+                description: "production needs DATABASE_URL_\(region.id.uppercased().replacingOccurrences(of: "-", with: "_")) for region \(region.id)")
         }
     }
 

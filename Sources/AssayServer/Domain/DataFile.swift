@@ -15,7 +15,9 @@ enum DataFile {
     enum DataFileError: Error, CustomStringConvertible {
         case missing(String)
         var description: String {
-            switch self { case .missing(let name): "the data file \(name).txt is missing from the server's resources" }
+            switch self {
+            case .missing(let name): "the data file \(name).txt is missing from the server's resources"
+            }
         }
     }
 }

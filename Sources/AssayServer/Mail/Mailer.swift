@@ -54,8 +54,11 @@ extension MailMessage {
     }
 
     static func rfc5322Date(_ date: Date) -> String {
-        date.formatted(Date.VerbatimFormatStyle(format: "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
-                                                locale: Locale(identifier: "en_US_POSIX"), timeZone: .gmt, calendar: Calendar(identifier: .gregorian)))
+        date.formatted(
+            Date.VerbatimFormatStyle(
+                format:
+                    "\(weekday: .abbreviated), \(day: .twoDigits) \(month: .abbreviated) \(year: .defaultDigits) \(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits) +0000",
+                locale: Locale(identifier: "en_US_POSIX"), timeZone: .gmt, calendar: Calendar(identifier: .gregorian)))
     }
 }
 
@@ -83,7 +86,9 @@ public struct OutboxMailer: Mailer {
     enum MailError: Error, CustomStringConvertible {
         case cannotWrite(String)
         var description: String {
-            switch self { case .cannotWrite(let path): "cannot write the mail to \(path)" }
+            switch self {
+            case .cannotWrite(let path): "cannot write the mail to \(path)"
+            }
         }
     }
 }

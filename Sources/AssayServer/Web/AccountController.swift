@@ -34,8 +34,9 @@ struct AccountController: Sendable {
         let body = try request.content.decode(PasswordBody.self)
         guard body.currentPassword.utf8.count <= 1024, body.newPassword.utf8.count <= 1024 else { throw Abort(.badRequest, reason: "a field is too long") }
         do {
-            try await accounts(request).changePassword(of: me.session, current: body.currentPassword, new: body.newPassword,
-                                                       endOtherSessions: body.endOtherSessions)
+            try await accounts(request).changePassword(
+                of: me.session, current: body.currentPassword, new: body.newPassword,
+                endOtherSessions: body.endOtherSessions)
         } catch let failure as AccountService.PasswordChangeFailure {
             switch failure {
             case .wrongCurrentPassword: throw Abort(.forbidden, reason: failure.description)
@@ -56,7 +57,7 @@ struct AccountController: Sendable {
     func endSession(_ request: Request) async throws -> HTTPStatus {
         let me = try request.requireUser()
         guard let id = request.parameters.get("sessionID", as: UUID.self),
-              try await SessionLifecycle(catalog: request.catalog, now: now).end(sessionID: id, by: me.session)
+            try await SessionLifecycle(catalog: request.catalog, now: now).end(sessionID: id, by: me.session)
         else { throw Abort(.notFound) }
         return .noContent
     }

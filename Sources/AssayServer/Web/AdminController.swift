@@ -14,8 +14,9 @@ struct AdminController: Sendable {
     let now: @Sendable () -> Date
 
     func administration(_ request: Request) -> TenantAdministration {
-        TenantAdministration(catalog: request.catalog, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: mailer,
-                             publicURL: publicURL, now: now)
+        TenantAdministration(
+            catalog: request.catalog, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: mailer,
+            publicURL: publicURL, now: now)
     }
 
     func register(_ routes: any RoutesBuilder) {
@@ -134,7 +135,8 @@ struct AdminController: Sendable {
 
 extension AdminController.UserSummary {
     init(_ user: UserAccount) {
-        self.init(id: user.id, email: user.email, name: user.name, claims: user.claims.sorted().map(\.rawValue), state: user.state.rawValue,
-                  locked: user.isLocked(at: Date()))
+        self.init(
+            id: user.id, email: user.email, name: user.name, claims: user.claims.sorted().map(\.rawValue), state: user.state.rawValue,
+            locked: user.isLocked(at: Date()))
     }
 }

@@ -76,14 +76,16 @@ struct AuthController: Sendable {
         let body = try request.content.decode(SignInBody.self)
         guard body.email.utf8.count <= 254, body.password.utf8.count <= 1024 else { throw Abort(.badRequest, reason: "a field is too long") }
         guard Self.isResolution(body.resolution) else { throw Abort(.badRequest, reason: "resolution must look like 1920x1080") }
-        let result = try await accounts(request).signIn(email: body.email, password: body.password, fingerprint: fingerprint(request, resolution: body.resolution))
+        let result = try await accounts(request).signIn(
+            email: body.email, password: body.password, fingerprint: fingerprint(request, resolution: body.resolution))
         switch result {
         case .signedIn(let grant):
             let response = try await Status(status: "signed-in", redirect: LocalRedirect.sanitize(body.next)).encodeResponse(for: request)
             response.cookies[SessionCookie.session] = SessionCookie.value(grant.token, expires: grant.expiresAt)
             return response
         case .codeSent(let attempt):
-            let response = try await Status(status: "code-sent", redirect: LocalRedirect.page("/code", next: body.next)).encodeResponse(status: .accepted, for: request)
+            let response = try await Status(status: "code-sent", redirect: LocalRedirect.page("/code", next: body.next)).encodeResponse(
+                status: .accepted, for: request)
             response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: Date().addingTimeInterval(AccountService.codeValidity))
             return response
         case .refused:
@@ -133,6 +135,6 @@ struct AuthController: Sendable {
 
     static func isResolution(_ text: String) -> Bool {
         let parts = text.split(separator: "x", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { (2 ... 5).contains($0.count) && $0.allSatisfy(\.isNumber) }
+        return parts.count == 2 && parts.allSatisfy { (2...5).contains($0.count) && $0.allSatisfy(\.isNumber) }
     }
 }

@@ -13,7 +13,8 @@ struct CSRFTokenMiddleware: AsyncMiddleware {
             return try await next.respond(to: request)
         }
         guard let presented = request.headers.first(name: Self.header), !user.csrfToken.isEmpty,
-              constantTimeEquals(Array(presented.utf8), Array(user.csrfToken.utf8)) else {
+            constantTimeEquals(Array(presented.utf8), Array(user.csrfToken.utf8))
+        else {
             throw Abort(.forbidden, reason: "missing or wrong CSRF token: reload the page")
         }
         return try await next.respond(to: request)

@@ -52,12 +52,13 @@ struct ConsoleController: Sendable {
     }
 
     static func validMachine(_ id: String) -> Bool {
-        (8 ... 128).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        (8...128).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
     }
 
     func accounts(_ request: Request, machine: String) -> AccountService {
-        AccountService(catalog: request.catalog, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now,
-                       channel: .console(machine: machine))
+        AccountService(
+            catalog: request.catalog, mailer: mailer, hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, now: now,
+            channel: .console(machine: machine))
     }
 
     func fingerprint(_ request: Request, machine: String) -> ClientFingerprint {
@@ -68,8 +69,10 @@ struct ConsoleController: Sendable {
         let body = try request.content.decode(SignInBody.self)
         guard body.email.utf8.count <= 254, body.password.utf8.count <= 1024 else { throw Abort(.badRequest, reason: "a field is too long") }
         guard Self.validMachine(body.machineID) else { throw Abort(.badRequest, reason: "machineID must be 8 to 128 letters, digits or dashes") }
-        switch try await accounts(request, machine: body.machineID).signIn(email: body.email, password: body.password,
-                                                                             fingerprint: fingerprint(request, machine: body.machineID)) {
+        switch try await accounts(request, machine: body.machineID).signIn(
+            email: body.email, password: body.password,
+            fingerprint: fingerprint(request, machine: body.machineID))
+        {
         case .signedIn(let grant): return try await credentials(request, grant: grant)
         case .codeSent(let attempt): return try await CodeSent(status: "code-sent", attempt: attempt).encodeResponse(status: .accepted, for: request)
         case .refused: throw Abort(.unauthorized, reason: "sign-in failed: the e-mail or password is wrong, the account is locked, or it lacks the write claim")
@@ -81,8 +84,10 @@ struct ConsoleController: Sendable {
         guard body.attempt.utf8.count <= 128, body.code.utf8.count <= 32, Self.validMachine(body.machineID) else {
             throw Abort(.badRequest, reason: "attempt, code and machineID are needed")
         }
-        switch try await accounts(request, machine: body.machineID).verifyCode(attemptToken: body.attempt, code: body.code,
-                                                                                 fingerprint: fingerprint(request, machine: body.machineID)) {
+        switch try await accounts(request, machine: body.machineID).verifyCode(
+            attemptToken: body.attempt, code: body.code,
+            fingerprint: fingerprint(request, machine: body.machineID))
+        {
         case .signedIn(let grant): return try await credentials(request, grant: grant)
         case .wrongCode(let remaining):
             let response = Response(status: .unauthorized)
@@ -94,17 +99,22 @@ struct ConsoleController: Sendable {
 
     private func credentials(_ request: Request, grant: SessionLifecycle.Grant) async throws -> Response {
         let upload = try await ConsoleCredentials(catalog: request.catalog, now: now).issueUploadToken(grantID: grant.sessionID)
-        return try await Credentials(status: "signed-in", grant: grant.token, grantExpiresAt: grant.expiresAt, uploadToken: upload.token,
-                                     uploadTokenExpiresAt: upload.expiresAt, tenantID: upload.tenantID).encodeResponse(for: request)
+        return try await Credentials(
+            status: "signed-in", grant: grant.token, grantExpiresAt: grant.expiresAt, uploadToken: upload.token,
+            uploadTokenExpiresAt: upload.expiresAt, tenantID: upload.tenantID
+        ).encodeResponse(for: request)
     }
 
     func exchange(_ request: Request) async throws -> Credentials {
         let body = try request.content.decode(ExchangeBody.self)
-        if let machine = body.machineID, !Self.validMachine(machine) { throw Abort(.badRequest, reason: "machineID must be 8 to 128 letters, digits or dashes") }
+        if let machine = body.machineID, !Self.validMachine(machine) {
+            throw Abort(.badRequest, reason: "machineID must be 8 to 128 letters, digits or dashes")
+        }
         do {
             let issued = try await ConsoleCredentials(catalog: request.catalog, now: now).exchange(grant: body.grant, machine: body.machineID ?? "")
-            return Credentials(status: "renewed", grant: issued.grant, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.uploadToken,
-                               uploadTokenExpiresAt: issued.uploadTokenExpiresAt, tenantID: issued.tenantID)
+            return Credentials(
+                status: "renewed", grant: issued.grant, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.uploadToken,
+                uploadTokenExpiresAt: issued.uploadTokenExpiresAt, tenantID: issued.tenantID)
         } catch let refusal as ConsoleCredentials.Refusal {
             throw Abort(.unauthorized, reason: refusal.description)
         }

@@ -14,13 +14,14 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
     static func methods(for request: Request) -> [HTTPMethod] {
         let segments = request.url.path.split(separator: "/").map(String.init)
         return request.application.routes.all.filter { route in
-            route.path.count == segments.count && zip(route.path, segments).allSatisfy { component, segment in
-                switch component {
-                case .constant(let value): value == segment
-                case .parameter: true
-                default: false
+            route.path.count == segments.count
+                && zip(route.path, segments).allSatisfy { component, segment in
+                    switch component {
+                    case .constant(let value): value == segment
+                    case .parameter: true
+                    default: false
+                    }
                 }
-            }
         }.map(\.method)
     }
 
@@ -39,12 +40,12 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
         return """
-        <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(status.code) · Assay</title>
-        <link rel="stylesheet" href="/assets/app.css"></head><body>
-        <h1>\(status.code) \(escape(status.reasonPhrase))</h1><p>\(escape(reason))</p>
-        <p class="muted">Request id <code>\(escape(requestID))</code>: quote it when you ask for help.</p>
-        <p><a href="/dashboard">Back to the dashboard</a></p></body></html>
-        """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(status.code) · Assay</title>
+            <link rel="stylesheet" href="/assets/app.css"></head><body>
+            <h1>\(status.code) \(escape(status.reasonPhrase))</h1><p>\(escape(reason))</p>
+            <p class="muted">Request id <code>\(escape(requestID))</code>: quote it when you ask for help.</p>
+            <p><a href="/dashboard">Back to the dashboard</a></p></body></html>
+            """
     }
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {

@@ -20,4 +20,3 @@ struct OriginCheckMiddleware: AsyncMiddleware {
         return "\(scheme)://\(host)\(port)".lowercased()
     }
 }
-

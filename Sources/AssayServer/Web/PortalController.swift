@@ -40,8 +40,9 @@ struct PortalController: Sendable {
 
     private func respond(_ key: String, type: String) -> Response {
         var headers = HTTPHeaders()
-        headers.contentType = HTTPMediaType(type: String(type.split(separator: "/")[0]), subType: String(type.split(separator: "/")[1].split(separator: ";")[0]),
-                                            parameters: ["charset": "utf-8"])
+        headers.contentType = HTTPMediaType(
+            type: String(type.split(separator: "/")[0]), subType: String(type.split(separator: "/")[1].split(separator: ";")[0]),
+            parameters: ["charset": "utf-8"])
         return Response(status: .ok, headers: headers, body: .init(buffer: files[key] ?? ByteBuffer()))
     }
 }

@@ -92,13 +92,17 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let dashboard = try await reports(request).dashboard(for: user.session)
         let aggregates = dashboard.aggregates
-        return try await request.view.render("dashboard", Page(frame: Frame(user, title: "Dashboard", page: "dashboard"), body: DashboardPage(
-            tenantName: dashboard.tenant?.name ?? "", tenantID: user.tenantID.description,
-            region: dashboard.tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
-            keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin),
-            devices: (aggregates?.devices ?? []).map(DeviceRow.init), software: Array((aggregates?.software ?? []).prefix(25)),
-            connections: Array((aggregates?.connections ?? []).prefix(25)), softwareTotal: aggregates?.softwareTotal ?? 0,
-            hasData: !(aggregates?.devices.isEmpty ?? true))))
+        return try await request.view.render(
+            "dashboard",
+            Page(
+                frame: Frame(user, title: "Dashboard", page: "dashboard"),
+                body: DashboardPage(
+                    tenantName: dashboard.tenant?.name ?? "", tenantID: user.tenantID.description,
+                    region: dashboard.tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
+                    keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin),
+                    devices: (aggregates?.devices ?? []).map(DeviceRow.init), software: Array((aggregates?.software ?? []).prefix(25)),
+                    connections: Array((aggregates?.connections ?? []).prefix(25)), softwareTotal: aggregates?.softwareTotal ?? 0,
+                    hasData: !(aggregates?.devices.isEmpty ?? true))))
     }
 
     struct UploadRow: Encodable {
@@ -121,8 +125,9 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let rows = try await reports(request).uploads(for: user.session).map { listing in
             let upload = listing.upload
-            return UploadRow(id: upload.id.uuidString.lowercased(), createdAt: Self.format(upload.createdAt), uploader: listing.uploader,
-                             size: upload.size, state: upload.state, kind: upload.kind ?? "", device: upload.deviceID ?? "", failure: upload.failure ?? "")
+            return UploadRow(
+                id: upload.id.uuidString.lowercased(), createdAt: Self.format(upload.createdAt), uploader: listing.uploader,
+                size: upload.size, state: upload.state, kind: upload.kind ?? "", device: upload.deviceID ?? "", failure: upload.failure ?? "")
         }
         return try await request.view.render("uploads", Page(frame: Frame(user, title: "Uploads", page: "uploads"), body: UploadsPage(uploads: rows)))
     }
@@ -165,8 +170,11 @@ struct PortalPages: Sendable {
     func users(_ request: Request) async throws -> View {
         let user = try request.requireUser()
         let users = try await administration(request).users(for: user.session).map(AdminController.UserSummary.init)
-        return try await request.view.render("admin-users", Page(frame: Frame(user, title: "Users", page: "admin-users"),
-                                                                 body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
+        return try await request.view.render(
+            "admin-users",
+            Page(
+                frame: Frame(user, title: "Users", page: "admin-users"),
+                body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
     }
 
     struct AuditRow: Encodable {
@@ -190,13 +198,17 @@ struct PortalPages: Sendable {
         let events = try await administration(request).auditEvents(for: user.session, limit: limit).map {
             AuditRow(sequence: $0.sequence, occurredAt: Self.format($0.occurredAt), actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
         }
-        return try await request.view.render("admin-audit", Page(frame: Frame(user, title: "Audit log", page: "admin-audit"),
-                                                                 body: AuditPage(events: events, truncated: events.count == limit, limit: limit)))
+        return try await request.view.render(
+            "admin-audit",
+            Page(
+                frame: Frame(user, title: "Audit log", page: "admin-audit"),
+                body: AuditPage(events: events, truncated: events.count == limit, limit: limit)))
     }
 
     static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeSeparator: .colon, timeZone: .gmt)
-            .year().month().day().time(includingFractionalSeconds: false))
+        date.formatted(
+            Date.ISO8601FormatStyle(dateSeparator: .dash, dateTimeSeparator: .space, timeSeparator: .colon, timeZone: .gmt)
+                .year().month().day().time(includingFractionalSeconds: false))
     }
 }
 
@@ -218,8 +230,9 @@ enum LocalRedirect {
 
     static func sanitize(_ next: String?) -> String {
         guard let next, next.utf8.count <= 512, next.hasPrefix("/"), !next.hasPrefix("//"), !next.hasPrefix("/\\"),
-              !next.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == "\\" }),
-              let components = URLComponents(string: next), components.scheme == nil, components.host == nil else {
+            !next.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == "\\" }),
+            let components = URLComponents(string: next), components.scheme == nil, components.host == nil
+        else {
             return fallback
         }
         return next
@@ -228,7 +241,8 @@ enum LocalRedirect {
     /// `page` with `?next=` when the target is not the default one.
     static func page(_ page: String, next: String?) -> String {
         let target = sanitize(next)
-        guard target != fallback, let encoded = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_"))) else {
+        guard target != fallback, let encoded = target.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "/-_")))
+        else {
             return page
         }
         return page + "?next=" + encoded

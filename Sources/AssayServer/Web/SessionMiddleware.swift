@@ -15,8 +15,9 @@ struct SessionMiddleware: AsyncMiddleware {
         }
         switch try await SessionLifecycle(catalog: request.catalog, now: now).resolve(token: token, rotation: TimeInterval(rotationSeconds)) {
         case .unknown:
-            try await guesses.unknownToken(from: request.clientAddress(trustedProxies: trustedProxies), at: now(), catalog: request.catalog,
-                                           logger: request.logger)
+            try await guesses.unknownToken(
+                from: request.clientAddress(trustedProxies: trustedProxies), at: now(), catalog: request.catalog,
+                logger: request.logger)
             return try await respondSignedOut(request, next)
         case .ended:
             return try await respondSignedOut(request, next)

@@ -19,8 +19,9 @@ enum TrustedProxies {
     static func isTrusted(_ address: String, _ trusted: [String]) -> Bool {
         trusted.contains { entry in
             guard let slash = entry.firstIndex(of: "/") else { return entry == address }
-            guard let network = ipv4(String(entry[..<slash])), let bits = Int(entry[entry.index(after: slash)...]), (0 ... 32).contains(bits),
-                  let candidate = ipv4(address) else { return false }
+            guard let network = ipv4(String(entry[..<slash])), let bits = Int(entry[entry.index(after: slash)...]), (0...32).contains(bits),
+                let candidate = ipv4(address)
+            else { return false }
             let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - bits)
             return candidate & mask == network & mask
         }

@@ -17,7 +17,8 @@ struct UploadTokenMiddleware: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let bearer = request.headers.bearerAuthorization?.token,
-              let token = try await ConsoleCredentials(catalog: request.catalog, now: now).authenticate(uploadToken: bearer) else {
+            let token = try await ConsoleCredentials(catalog: request.catalog, now: now).authenticate(uploadToken: bearer)
+        else {
             let response = Response(status: .unauthorized)
             response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer")
             try response.content.encode(ErrorResponseMiddleware.Body(error: "an upload token is needed (Authorization: Bearer asu_…)", requestID: request.id))
@@ -54,7 +55,8 @@ struct UploadController: Sendable {
     func upload(_ request: Request) async throws -> Response {
         guard let principal = request.uploadPrincipal else { throw Abort(.unauthorized) }
         guard let declared = request.headers.first(name: Self.digestHeader)?.lowercased(),
-              declared.count == 64, declared.allSatisfy(\.isHexDigit) else {
+            declared.count == 64, declared.allSatisfy(\.isHexDigit)
+        else {
             throw Abort(.badRequest, reason: "\(Self.digestHeader) must carry the body's SHA-256 in hex (the idempotency key)")
         }
         guard let body = request.body.data, body.readableBytes > 0 else { throw Abort(.badRequest, reason: "the body is empty") }
@@ -86,7 +88,8 @@ struct UploadController: Sendable {
     func status(_ request: Request) async throws -> Accepted {
         guard let principal = request.uploadPrincipal else { throw Abort(.unauthorized) }
         guard let id = request.parameters.get("uploadID", as: UUID.self),
-              let upload = try await UploadReception(catalog: request.catalog, intake: intake).status(of: id, for: principal) else {
+            let upload = try await UploadReception(catalog: request.catalog, intake: intake).status(of: id, for: principal)
+        else {
             throw Abort(.notFound)
         }
         return Accepted(upload)

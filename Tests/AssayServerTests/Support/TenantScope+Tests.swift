@@ -1,5 +1,6 @@
-@testable import AssayServer
 import Foundation
+
+@testable import AssayServer
 
 extension TenantScope {
     /// Tests reach a tenant database the way a worker does: through an upload claimed for it.

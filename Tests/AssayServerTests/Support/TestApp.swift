@@ -1,9 +1,10 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import Testing
 import Vapor
 import VaporTesting
+
+@testable import AssayServer
 
 /// Where a test's catalog lives. PostgreSQL runs whenever scripts/test.sh started it, and always
 /// in CI, where a missing server fails the tests instead of skipping them.
@@ -20,12 +21,16 @@ enum CatalogBackend: String, CaseIterable, CustomStringConvertible, Sendable {
 
 /// A fresh application on its own catalog: a SQLite file in a temporary directory, or a new
 /// PostgreSQL database created for this test and dropped after it.
-func withTestApp(_ backend: CatalogBackend = .sqlite, now: @escaping @Sendable () -> Date = Date.init,
-                 adjust: (inout ServerConfiguration) -> Void = { _ in },
-                 _ body: (Application, ServerConfiguration) async throws -> Void) async throws {
+func withTestApp(
+    _ backend: CatalogBackend = .sqlite, now: @escaping @Sendable () -> Date = Date.init,
+    adjust: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (Application, ServerConfiguration) async throws -> Void
+) async throws {
     var configuration = ServerConfiguration()
     configuration.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-\(UUID().uuidString)").path
-    configuration.regions = [.init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west")]
+    configuration.regions = [
+        .init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west"),
+    ]
     configuration.tenantKeyBits = 2048  // key generation in a debug build: the smallest allowed size
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
     var databaseName: String?

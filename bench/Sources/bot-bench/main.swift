@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AssayModel
 import FoundationEssentials
 import OpenPGP
 import Probes
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Measurements for bench/bot.sh that a single command run cannot give:
 ///   bot-bench sample-cost N            CPU µs per sample (reading and parsing the counters), N samples
@@ -22,10 +23,11 @@ switch arguments.count >= 3 ? arguments[1] : "" {
 case "sample-cost":
     let count = Int(arguments[2]) ?? 1000
     let disks = Set(BlockDeviceProbe.probe(.live, warnings: WarningLog()).map(\.name))
-    let recorder = ConsumptionRecorder(header: DocumentHeader(kind: .consumption, botVersion: "bench", collectedAt: 0, device: DeviceIdentity(id: "x", hostname: "x", fqdn: nil)),
-                                       sampleSeconds: 20, bucketSeconds: 300, diskNames: Array(disks))
+    let recorder = ConsumptionRecorder(
+        header: DocumentHeader(kind: .consumption, botVersion: "bench", collectedAt: 0, device: DeviceIdentity(id: "x", hostname: "x", fqdn: nil)),
+        sampleSeconds: 20, bucketSeconds: 300, diskNames: Array(disks))
     let start = cpuMicros()
-    for index in 0 ..< count {
+    for index in 0..<count {
         recorder.record(CounterReader.read(.live, disks: disks, monotonic: Double(index * 20)), wallClock: Int64(index * 20))
         if index % 15 == 14 { recorder.closeBucket(filesystems: []) }
     }
@@ -36,36 +38,38 @@ case "day-size":
     let certificate = try Certificate(importing: keyBytes)
     let disks = BlockDeviceProbe.probe(.live, warnings: WarningLog()).map(\.name)
     let filesystems = MountInfoParser.probe(.live, warnings: WarningLog())
-    let header = DocumentHeader(kind: .consumption, botVersion: "bench", collectedAt: 0, device: DeviceIdentity(id: "e51a0edf-7b87-513a-9a8a-cbe122d5c298", hostname: "db-01", fqdn: "db-01.corp.example"))
+    let header = DocumentHeader(
+        kind: .consumption, botVersion: "bench", collectedAt: 0,
+        device: DeviceIdentity(id: "e51a0edf-7b87-513a-9a8a-cbe122d5c298", hostname: "db-01", fqdn: "db-01.corp.example"))
     var generator = SystemRandomNumberGenerator()
     let files = Int(arguments.count > 3 ? arguments[3] : "24") ?? 24
     var total = 0
     var base = CounterReader.read(.live, disks: Set(disks), monotonic: 0)
     let connections = ConnectionCollector()
-    for file in 0 ..< files {
+    for file in 0..<files {
         let recorder = ConsumptionRecorder(header: header, sampleSeconds: 20, bucketSeconds: 300, diskNames: disks)
         let buckets = 288 / files
-        for sample in 0 ... buckets * 15 {
+        for sample in 0...buckets * 15 {
             // A plausible busy server: counters advance by noisy amounts every 20 s.
             base.monotonic += 20
             base.cpuTotal += 4000
-            base.cpuBusy += UInt64.random(in: 400 ... 2400, using: &generator)
-            base.memoryUsed = 6_000_000_000 + Int64.random(in: 0 ... 500_000_000, using: &generator)
+            base.cpuBusy += UInt64.random(in: 400...2400, using: &generator)
+            base.memoryUsed = 6_000_000_000 + Int64.random(in: 0...500_000_000, using: &generator)
             base.memoryAvailable = 10_000_000_000 - base.memoryUsed
             for name in base.disks.keys {
-                base.disks[name]!.reads += UInt64.random(in: 0 ... 2000, using: &generator)
-                base.disks[name]!.writes += UInt64.random(in: 100 ... 6000, using: &generator)
-                base.disks[name]!.sectorsRead += UInt64.random(in: 0 ... 80_000, using: &generator)
-                base.disks[name]!.sectorsWritten += UInt64.random(in: 1000 ... 200_000, using: &generator)
+                base.disks[name]!.reads += UInt64.random(in: 0...2000, using: &generator)
+                base.disks[name]!.writes += UInt64.random(in: 100...6000, using: &generator)
+                base.disks[name]!.sectorsRead += UInt64.random(in: 0...80_000, using: &generator)
+                base.disks[name]!.sectorsWritten += UInt64.random(in: 1000...200_000, using: &generator)
             }
             for name in base.interfaces.keys {
-                base.interfaces[name]!.rx += UInt64.random(in: 10_000 ... 50_000_000, using: &generator)
-                base.interfaces[name]!.tx += UInt64.random(in: 10_000 ... 20_000_000, using: &generator)
+                base.interfaces[name]!.rx += UInt64.random(in: 10_000...50_000_000, using: &generator)
+                base.interfaces[name]!.tx += UInt64.random(in: 10_000...20_000_000, using: &generator)
             }
             recorder.record(base, wallClock: 1_795_000_000 + Int64(file * buckets * 300 + sample * 20))
             if sample > 0, sample % 15 == 0 { recorder.closeBucket(filesystems: filesystems) }
         }
-        for snapshot in 0 ..< buckets where snapshot % 1 == 0 { connections.snapshot(now: 1_795_000_000 + Int64(file * buckets * 300 + snapshot * 300)) }
+        for snapshot in 0..<buckets where snapshot % 1 == 0 { connections.snapshot(now: 1_795_000_000 + Int64(file * buckets * 300 + snapshot * 300)) }
         var document = recorder.takeDocument(collectedAt: 1_795_000_000, warnings: [])
         document.connections = connections.connections
         document.connectionSnapshots = connections.snapshots

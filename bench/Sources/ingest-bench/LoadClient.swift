@@ -1,12 +1,13 @@
+import Foundation
+import Synchronization
+
 // A load generator as light as the service it measures: one blocking keep-alive HTTP/1.1
 // connection per thread, requests written whole with one send, responses read by Content-Length.
 // URLSession cost the client ~1.5–2 ms of CPU per upload on this machine, CPU the server under test
 // shares (2 cores): this costs a few tens of microseconds.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
-import Foundation
-import Synchronization
 
 struct LoadResponse {
     let status: Int
@@ -89,7 +90,7 @@ final class LoadConnection {
         }
         let length = headers.first { $0.0 == "content-length" }.flatMap { Int($0.1) } ?? 0
         while buffer.count < headerEnd! + length { try fill() }
-        let body = Array(buffer[headerEnd! ..< headerEnd! + length])
+        let body = Array(buffer[headerEnd!..<headerEnd! + length])
         buffer.removeFirst(headerEnd! + length)
         return LoadResponse(status: status, headers: headers, body: body)
     }
@@ -106,7 +107,7 @@ final class LoadConnection {
 func onThreads<Result: Sendable>(_ threads: Int, _ work: @escaping @Sendable (Int) -> Result) -> [Result] {
     let results = Mutex<[Result]>([])
     let group = DispatchGroup()
-    for index in 0 ..< threads {
+    for index in 0..<threads {
         group.enter()
         Thread.detachNewThread {
             let result = work(index)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import OpenPGP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// In-process timing of OpenPGP encrypt and decrypt, for bench/openpgp.sh.
 ///   openpgp-bench SECRET_KEY INPUT ITERATIONS COMPRESSION
@@ -15,7 +16,7 @@ func readAll(_ path: String) -> [UInt8] {
     while true {
         let count = fread(&buffer, 1, buffer.count, file)
         if count == 0 { break }
-        bytes += buffer[0 ..< count]
+        bytes += buffer[0..<count]
     }
     return bytes
 }
@@ -42,7 +43,7 @@ if CommandLine.arguments.count > 5 {
     // Decrypt only, for profiling.
     let message = try MessageEncryptor.encrypt(input, to: [key.certificate], compression: compression)
     var times: [Double] = []
-    for _ in 0 ..< iterations {
+    for _ in 0..<iterations {
         let start = nowMicros()
         _ = try MessageDecryptor.decrypt(message, with: [key])
         times.append(nowMicros() - start)
@@ -53,7 +54,7 @@ if CommandLine.arguments.count > 5 {
 var encryptTimes: [Double] = []
 var decryptTimes: [Double] = []
 var message: [UInt8] = []
-for _ in 0 ..< iterations {
+for _ in 0..<iterations {
     let start = nowMicros()
     message = try MessageEncryptor.encrypt(input, to: [key.certificate], compression: compression)
     let middle = nowMicros()

@@ -14,7 +14,10 @@ public struct AuditRecord: Sendable, Equatable {
     public var previousHash: String
     public var hash: String
 
-    public init(sequence: Int64, occurredAt: Date, tenantID: TenantID?, actor: String, action: String, subject: String, detail: String, previousHash: String, hash: String = "") {
+    public init(
+        sequence: Int64, occurredAt: Date, tenantID: TenantID?, actor: String, action: String, subject: String, detail: String, previousHash: String,
+        hash: String = ""
+    ) {
         self.sequence = sequence
         self.occurredAt = occurredAt
         self.tenantID = tenantID

@@ -23,8 +23,10 @@ public struct AccountService: Sendable {
     public static let maxFailedPasswords = 3
     public static let lockDuration: TimeInterval = 30 * 60
 
-    public init(catalog: Catalog, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
-                emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser) {
+    public init(
+        catalog: Catalog, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
+        emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser
+    ) {
         self.channel = channel
         self.catalog = catalog
         self.mailer = mailer
@@ -58,10 +60,10 @@ public struct AccountService: Sendable {
     @discardableResult
     func register(invitationToken: String, name: String, phone: String, password: String) async throws -> UserAccount {
         guard let invitation = try await catalog.invitations.find(tokenHash: SecretToken.hash(invitationToken)),
-              invitation.usedAt == nil, invitation.expiresAt > now()
+            invitation.usedAt == nil, invitation.expiresAt > now()
         else { throw RegistrationFailure.invitationInvalid }
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1 ... 100).contains(trimmedName.count), !trimmedName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard (1...100).contains(trimmedName.count), !trimmedName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw RegistrationFailure.nameRequired
         }
         let canonicalPhone: String
@@ -71,8 +73,9 @@ public struct AccountService: Sendable {
         let hasher = self.hasher
         let passwordHash = try await limiter.run { try hasher.hash(password) }
 
-        let new = UserStore.NewUser(tenantID: invitation.tenantID, email: invitation.email, name: trimmedName, phone: canonicalPhone,
-                                    passwordHash: passwordHash, claims: invitation.claims)
+        let new = UserStore.NewUser(
+            tenantID: invitation.tenantID, email: invitation.email, name: trimmedName, phone: canonicalPhone,
+            passwordHash: passwordHash, claims: invitation.claims)
         let claimed = now()
         let user: UserAccount
         do {
@@ -90,8 +93,9 @@ public struct AccountService: Sendable {
             if try await catalog.users.find(email: invitation.email) != nil { throw RegistrationFailure.invitationInvalid }
             throw error
         }
-        try await catalog.audit.append(tenantID: invitation.tenantID, actor: "user:\(user.id)", action: "user.registered",
-                                       subject: "email:\(user.email)", at: claimed)
+        try await catalog.audit.append(
+            tenantID: invitation.tenantID, actor: "user:\(user.id)", action: "user.registered",
+            subject: "email:\(user.email)", at: claimed)
         return user
     }
 
@@ -129,13 +133,17 @@ public struct AccountService: Sendable {
             return .refused
         }
         guard verification != .mismatch else {
-            let outcome = try await catalog.users.recordFailedPassword(user, lockAfter: Self.maxFailedPasswords, lockUntil: time.addingTimeInterval(Self.lockDuration))
-            try await audit.append(tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
+            let outcome = try await catalog.users.recordFailedPassword(
+                user, lockAfter: Self.maxFailedPasswords, lockUntil: time.addingTimeInterval(Self.lockDuration))
+            try await audit.append(
+                tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
             if outcome.locked {
-                try await mailer.send(MailMessage(
-                    to: email, subject: "Your Assay account is locked for 30 minutes",
-                    body: "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
-                    purpose: "lockout notice"))
+                try await mailer.send(
+                    MailMessage(
+                        to: email, subject: "Your Assay account is locked for 30 minutes",
+                        body:
+                            "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
+                        purpose: "lockout notice"))
             }
             return .refused
         }
@@ -152,14 +160,17 @@ public struct AccountService: Sendable {
         }
         // A new system: a 7-digit code by e-mail, bound to this attempt.
         let attempt = SecretToken(prefix: "asa_")
-        let code = String(format: "%07d", Int.random(in: 0 ... 9_999_999))
-        try await catalog.signIns.createChallenge(userID: user.id, attemptHash: attempt.hash, codeHash: Self.codeHash(attempt: attempt.value, code: code),
-                                                  fingerprint: digest, expiresAt: time.addingTimeInterval(Self.codeValidity))
+        let code = String(format: "%07d", Int.random(in: 0...9_999_999))
+        try await catalog.signIns.createChallenge(
+            userID: user.id, attemptHash: attempt.hash, codeHash: Self.codeHash(attempt: attempt.value, code: code),
+            fingerprint: digest, expiresAt: time.addingTimeInterval(Self.codeValidity))
         try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.code.sent", subject: "email:\(email)", at: time)
-        try await mailer.send(MailMessage(
-            to: email, subject: "Your Assay sign-in code",
-            body: "Someone, probably you, signed in to Assay from a new browser or place.\n\nYour code: \(code)\n\nIt is valid for 10 minutes. If this was not you, change your password.",
-            purpose: "sign-in code"))
+        try await mailer.send(
+            MailMessage(
+                to: email, subject: "Your Assay sign-in code",
+                body:
+                    "Someone, probably you, signed in to Assay from a new browser or place.\n\nYour code: \(code)\n\nIt is valid for 10 minutes. If this was not you, change your password.",
+                purpose: "sign-in code"))
         return .codeSent(attemptToken: attempt.value)
     }
 
@@ -184,26 +195,30 @@ public struct AccountService: Sendable {
     public func verifyCode(attemptToken: String, code: String, fingerprint: ClientFingerprint) async throws -> CodeResult {
         let time = now()
         guard let challenge = try await catalog.signIns.challenge(attemptHash: SecretToken.hash(attemptToken)),
-              challenge.expiresAt > time, challenge.tries < Self.maxCodeTries,
-              challenge.fingerprint == fingerprint.digest
+            challenge.expiresAt > time, challenge.tries < Self.maxCodeTries,
+            challenge.fingerprint == fingerprint.digest
         else { return .void }
         guard let user = try await catalog.users.find(id: challenge.userID) else { return .void }
         let candidate = Self.codeHash(attempt: attemptToken, code: code.filter(\.isNumber))
         guard constantTimeEquals(candidate.utf8, challenge.codeHash.utf8) else {
             let tries = try await catalog.signIns.countWrongCode(challengeID: challenge.id)
-            try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.wrong",
-                                           subject: "email:\(user.email)", detail: "tries=\(tries)", at: time)
+            try await catalog.audit.append(
+                tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.wrong",
+                subject: "email:\(user.email)", detail: "tries=\(tries)", at: time)
             return tries >= Self.maxCodeTries ? .void : .wrongCode(remaining: Self.maxCodeTries - tries)
         }
         guard try await catalog.signIns.consume(challengeID: challenge.id) else { return .void }
         try await catalog.signIns.remember(fingerprint: challenge.fingerprint, of: user.id, at: time)
-        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.used",
-                                       subject: "email:\(user.email)", at: time)
+        try await catalog.audit.append(
+            tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.used",
+            subject: "email:\(user.email)", at: time)
         let grant = try await openSession(for: user, fingerprint: challenge.fingerprint, at: time)
-        try await mailer.send(MailMessage(
-            to: user.email, subject: "New sign-in to Assay",
-            body: "Your account was signed in from a new browser or place (\(fingerprint.browser), \(fingerprint.ipAddress)).\nIf this was not you, change your password and tell your administrator.",
-            purpose: "new system confirmation"))
+        try await mailer.send(
+            MailMessage(
+                to: user.email, subject: "New sign-in to Assay",
+                body:
+                    "Your account was signed in from a new browser or place (\(fingerprint.browser), \(fingerprint.ipAddress)).\nIf this was not you, change your password and tell your administrator.",
+                purpose: "new system confirmation"))
         return .signedIn(grant)
     }
 
@@ -246,11 +261,13 @@ public struct AccountService: Sendable {
         let hasher = self.hasher
         try await catalog.users.setPasswordHash(userID: user.id, to: try await limiter.run { try hasher.hash(new) })
         if endOtherSessions { try await sessions.endAll(of: user.id, except: session.sessionID) }
-        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "password.changed",
-                                       subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")
-        try await mailer.send(MailMessage(
-            to: user.email, subject: "Your Assay password was changed",
-            body: "The password of your Assay account was changed just now.\nIf this was not you, tell your administrator at once.",
-            purpose: "password change confirmation"))
+        try await catalog.audit.append(
+            tenantID: session.tenantID, actor: session.actor, action: "password.changed",
+            subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")
+        try await mailer.send(
+            MailMessage(
+                to: user.email, subject: "Your Assay password was changed",
+                body: "The password of your Assay account was changed just now.\nIf this was not you, tell your administrator at once.",
+                purpose: "password change confirmation"))
     }
 }

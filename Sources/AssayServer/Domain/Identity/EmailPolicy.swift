@@ -39,14 +39,18 @@ public struct EmailPolicy: Sendable {
         guard trimmed.utf8.count <= 254 else { throw .tooLong }
         let parts = trimmed.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2 else { throw .malformed }
-        let local = String(parts[0]), domain = String(parts[1])
+        let local = String(parts[0])
+        let domain = String(parts[1])
         let localAllowed = Set("abcdefghijklmnopqrstuvwxyz0123456789.!#$%&'*+/=?^_`{|}~-")
         guard !local.isEmpty, local.count <= 64, local.allSatisfy(localAllowed.contains),
-              !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..") else { throw .malformed }
+            !local.hasPrefix("."), !local.hasSuffix("."), !local.contains("..")
+        else { throw .malformed }
         let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
         let labelAllowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
-        guard labels.count >= 2, labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy(labelAllowed.contains) && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
-              labels.last!.count >= 2, !labels.last!.allSatisfy(\.isNumber) else { throw .malformed }
+        guard labels.count >= 2,
+            labels.allSatisfy({ !$0.isEmpty && $0.count <= 63 && $0.allSatisfy(labelAllowed.contains) && !$0.hasPrefix("-") && !$0.hasSuffix("-") }),
+            labels.last!.count >= 2, !labels.last!.allSatisfy(\.isNumber)
+        else { throw .malformed }
         if isPublic(domain) { throw .publicProvider(domain) }
         let base = local.split(separator: "+").first.map(String.init) ?? local
         if roleAddresses.contains(base) { throw .roleAddress(base) }

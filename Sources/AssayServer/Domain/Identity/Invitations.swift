@@ -14,8 +14,9 @@ struct Invitations: Sendable {
     func issue(in catalog: Catalog, tenantID: TenantID, email: String, claims: [Claim], invitedBy: String, at time: Date) async throws -> String {
         guard try await !catalog.invitations.isAddressTaken(email, at: time) else { throw Refusal.addressTaken }
         let token = SecretToken(prefix: "asi_")
-        try await catalog.invitations.create(tenantID: tenantID, email: email, tokenHash: token.hash, claims: claims, invitedBy: invitedBy,
-                                             expiresAt: time.addingTimeInterval(Self.validity))
+        try await catalog.invitations.create(
+            tenantID: tenantID, email: email, tokenHash: token.hash, claims: claims, invitedBy: invitedBy,
+            expiresAt: time.addingTimeInterval(Self.validity))
         return "\(publicURL)/register#\(token.value)"
     }
 
@@ -25,17 +26,18 @@ struct Invitations: Sendable {
             return MailMessage(
                 to: email, subject: "You are invited to Assay (\(organisation))",
                 body: """
-                You have been invited to administer \(organisation) in Assay.
+                    You have been invited to administer \(organisation) in Assay.
 
-                Open this link within 48 hours to choose your password:
-                \(link)
+                    Open this link within 48 hours to choose your password:
+                    \(link)
 
-                If you did not expect this invitation, ignore this message.
-                """,
+                    If you did not expect this invitation, ignore this message.
+                    """,
                 purpose: "invitation")
         }
-        return MailMessage(to: email, subject: "You are invited to Assay",
-                           body: "You have been invited to Assay.\n\nOpen this link within 48 hours to choose your password:\n\(link)\n",
-                           purpose: "invitation")
+        return MailMessage(
+            to: email, subject: "You are invited to Assay",
+            body: "You have been invited to Assay.\n\nOpen this link within 48 hours to choose your password:\n\(link)\n",
+            purpose: "invitation")
     }
 }

@@ -29,8 +29,8 @@ public struct PasswordHasher: Sendable {
     public func verify(_ password: String, against stored: String) -> Verification {
         let parts = stored.split(separator: "$")
         guard parts.count == 4, parts[0] == "pbkdf2-sha256", let rounds = Int(parts[1]), rounds >= 1000, rounds <= 10_000_000,
-              let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3])),
-              let derived = try? derive(password, salt: salt, iterations: rounds)
+            let salt = Data(base64Encoded: String(parts[2])), let expected = Data(base64Encoded: String(parts[3])),
+            let derived = try? derive(password, salt: salt, iterations: rounds)
         else { return .mismatch }
         // Constant time: the comparison does not reveal how many bytes matched.
         guard constantTimeEquals(derived, expected) else { return .mismatch }

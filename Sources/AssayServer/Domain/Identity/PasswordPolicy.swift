@@ -31,7 +31,8 @@ public enum PasswordPolicy {
         if !password.contains(where: \.isNumber) { problems.append(.noDigit) }
         if !password.contains(where: { !$0.isLetter && !$0.isNumber }) { problems.append(.noSymbol) }
         if let email, let local = email.split(separator: "@").first, local.count >= 3,
-           password.lowercased().contains(local.lowercased()) {
+            password.lowercased().contains(local.lowercased())
+        {
             problems.append(.containsEmail)
         }
         return problems

@@ -24,8 +24,9 @@ actor SessionGuessCounter {
         if counts.count > 100_000 { counts.removeAll() }
         if shouldReport {
             logger.warning("security event: unknown session tokens", metadata: ["client": .string(client), "count": .stringConvertible(entry.count)])
-            try await catalog.audit.append(tenantID: nil, actor: "client:\(client)", action: "security.session-token-guessing",
-                                           subject: "client:\(client)", detail: "unknown tokens=\(entry.count)", at: time)
+            try await catalog.audit.append(
+                tenantID: nil, actor: "client:\(client)", action: "security.session-token-guessing",
+                subject: "client:\(client)", detail: "unknown tokens=\(entry.count)", at: time)
         }
         if entry.count >= threshold {
             try await Task.sleep(nanoseconds: 500_000_000)

@@ -44,7 +44,8 @@ public struct SessionLifecycle: Sendable {
         let token = SecretToken(prefix: "ass_")
         let session = try await catalog.sessions.create(userID: user.id, tenantID: user.tenantID, tokenHash: token.hash, fingerprint: fingerprint, at: time)
         try await catalog.users.recordActivity(userID: user.id, at: time)
-        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.succeeded", subject: "session:\(session.id)", at: time)
+        try await catalog.audit.append(
+            tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.succeeded", subject: "session:\(session.id)", at: time)
         return Grant(token: token.value, sessionID: session.id, expiresAt: session.expiresAt)
     }
 
@@ -71,8 +72,10 @@ public struct SessionLifecycle: Sendable {
             try await catalog.sessions.replaceToken(sessionID: session.id, tokenHash: fresh.hash, at: time)
             replacement = fresh.value
         }
-        return .live(LiveSession(sessionID: session.id, userID: user.id, tenantID: user.tenantID, email: user.email, claims: user.claims,
-                                 csrfToken: session.csrfToken, expiresAt: session.expiresAt, replacementToken: replacement))
+        return .live(
+            LiveSession(
+                sessionID: session.id, userID: user.id, tenantID: user.tenantID, email: user.email, claims: user.claims,
+                csrfToken: session.csrfToken, expiresAt: session.expiresAt, replacementToken: replacement))
     }
 
     /// Sign-out: the session is destroyed at once.

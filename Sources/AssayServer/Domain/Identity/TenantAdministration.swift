@@ -44,14 +44,16 @@ public struct TenantAdministration: Sendable {
         let link: String
         do {
             link = try await catalog.transaction { transaction in
-                try await invitations.issue(in: transaction, tenantID: admin.tenantID, email: email, claims: claims,
-                                            invitedBy: admin.userID.uuidString, at: time)
+                try await invitations.issue(
+                    in: transaction, tenantID: admin.tenantID, email: email, claims: claims,
+                    invitedBy: admin.userID.uuidString, at: time)
             }
         } catch Invitations.Refusal.addressTaken {
             throw Refusal.addressTaken
         }
-        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent",
-                                       subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
+        try await catalog.audit.append(
+            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent",
+            subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
         try await mailer.send(Invitations.message(to: email, link: link, organisation: nil))
     }
 
@@ -66,8 +68,9 @@ public struct TenantAdministration: Sendable {
         try await catalog.users.setClaims(userID: target.id, to: claims)
         // A privilege change ends the user's sessions: the next sign-in gets a fresh token.
         try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
-        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "claims.changed",
-                                       subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))")
+        try await catalog.audit.append(
+            tenantID: admin.tenantID, actor: admin.actor, action: "claims.changed",
+            subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))")
     }
 
     public func disable(_ userID: UUID, by admin: LiveSession, password: String) async throws {
@@ -81,11 +84,12 @@ public struct TenantAdministration: Sendable {
     /// AUTH-12: only after the administrator says how the person's identity was checked.
     public func unlock(_ userID: UUID, identityCheck: String, by admin: LiveSession, password: String) async throws {
         let check = identityCheck.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (10 ... 500).contains(check.count) else { throw Refusal.identityCheckRequired }
+        guard (10...500).contains(check.count) else { throw Refusal.identityCheckRequired }
         let target = try await authorize(admin, password: password, target: userID)
         try await catalog.users.unlock(userID: target.id)
-        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.unlocked",
-                                       subject: "user:\(target.id)", detail: "identity checked: \(check)")
+        try await catalog.audit.append(
+            tenantID: admin.tenantID, actor: admin.actor, action: "user.unlocked",
+            subject: "user:\(target.id)", detail: "identity checked: \(check)")
     }
 
     /// The tenant's audit log, newest first; reading it is itself audited.

@@ -10,10 +10,10 @@ final class BackgroundCPU: @unchecked Sendable {
     private var jobs: [@Sendable () -> Void] = []
 
     init(threads: Int, niceness: Int32) {
-        for index in 0 ..< threads {
+        for index in 0..<threads {
             let thread = Thread { [self] in
                 #if os(Linux)
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+                    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
                 #endif
                 while true { next()() }
             }

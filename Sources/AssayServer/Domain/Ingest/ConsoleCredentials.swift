@@ -45,10 +45,12 @@ public struct ConsoleCredentials: Sendable {
     /// A console's sign-in succeeded: a new grant family.
     func openGrant(for user: UserAccount, machine: String, at time: Date) async throws -> SessionLifecycle.Grant {
         let token = SecretToken(prefix: "asg_")
-        let grant = try await catalog.consoleCredentials.createGrant(familyID: UUID(), tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
-                                                                     machine: machine, at: time)
-        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.succeeded",
-                                       subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
+        let grant = try await catalog.consoleCredentials.createGrant(
+            familyID: UUID(), tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
+            machine: machine, at: time)
+        try await catalog.audit.append(
+            tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.succeeded",
+            subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
         return SessionLifecycle.Grant(token: token.value, sessionID: grant.id, expiresAt: grant.expiresAt)
     }
 
@@ -56,8 +58,9 @@ public struct ConsoleCredentials: Sendable {
     public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date, tenantID: TenantID) {
         guard let grant = try await catalog.consoleCredentials.grant(id: grantID) else { throw Refusal.unknown }
         let token = SecretToken(prefix: "asu_")
-        let expiresAt = try await catalog.consoleCredentials.createUploadToken(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID,
-                                                                              tokenHash: token.hash, at: now())
+        let expiresAt = try await catalog.consoleCredentials.createUploadToken(
+            familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID,
+            tokenHash: token.hash, at: now())
         return (token.value, expiresAt, grant.tenantID)
     }
 
@@ -65,10 +68,12 @@ public struct ConsoleCredentials: Sendable {
     public func issueOperatorUploadToken(tenantID: TenantID, hours: Int) async throws -> String {
         let token = SecretToken(prefix: "asu_")
         let family = UUID()
-        _ = try await catalog.consoleCredentials.createUploadToken(familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(),
-                                                                   lifetime: TimeInterval(hours) * 3600)
-        try await catalog.audit.append(tenantID: tenantID, actor: "operator", action: "upload-token.issued",
-                                       subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")
+        _ = try await catalog.consoleCredentials.createUploadToken(
+            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(),
+            lifetime: TimeInterval(hours) * 3600)
+        try await catalog.audit.append(
+            tenantID: tenantID, actor: "operator", action: "upload-token.issued",
+            subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")
         return token.value
     }
 
@@ -83,18 +88,21 @@ public struct ConsoleCredentials: Sendable {
         let actor = "user:\(grant.userID)"
         if grant.usedAt != nil {
             try await store.revokeFamily(grant.familyID, at: time)
-            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused",
-                                   subject: "grant-family:\(grant.familyID)", detail: "every grant and upload token of the family revoked", at: time)
+            try await audit.append(
+                tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused",
+                subject: "grant-family:\(grant.familyID)", detail: "every grant and upload token of the family revoked", at: time)
             throw Refusal.reused
         }
         guard grant.revokedAt == nil else {
-            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
-                                   subject: "grant-family:\(grant.familyID)", detail: "revoked", at: time)
+            try await audit.append(
+                tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
+                subject: "grant-family:\(grant.familyID)", detail: "revoked", at: time)
             throw Refusal.revoked
         }
         guard grant.expiresAt > time else {
-            try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
-                                   subject: "grant-family:\(grant.familyID)", detail: "expired", at: time)
+            try await audit.append(
+                tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
+                subject: "grant-family:\(grant.familyID)", detail: "expired", at: time)
             throw Refusal.expired
         }
         guard let user = try await catalog.users.find(id: grant.userID), user.state == .active, !user.claims.isDisjoint(with: [.write, .admin]) else {
@@ -106,26 +114,31 @@ public struct ConsoleCredentials: Sendable {
             throw Refusal.reused
         }
         let token = SecretToken(prefix: "asg_")
-        let next = try await store.createGrant(familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
-                                               machine: machine.isEmpty ? grant.machine : machine, at: time)
+        let next = try await store.createGrant(
+            familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
+            machine: machine.isEmpty ? grant.machine : machine, at: time)
         let upload = try await issueUploadToken(grantID: next.id)
         try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: "grant-family:\(grant.familyID)", at: time)
-        return Issued(grant: token.value, grantExpiresAt: next.expiresAt, uploadToken: upload.token, uploadTokenExpiresAt: upload.expiresAt,
-                      tenantID: grant.tenantID)
+        return Issued(
+            grant: token.value, grantExpiresAt: next.expiresAt, uploadToken: upload.token, uploadTokenExpiresAt: upload.expiresAt,
+            tenantID: grant.tenantID)
     }
 
     /// The principal behind an upload token, or nil (an expired or revoked one is audited).
     public func authenticate(uploadToken presented: String) async throws -> AuthenticatedUploadToken? {
         guard presented.hasPrefix("asu_"), presented.utf8.count <= 128,
-              let row = try await catalog.consoleCredentials.uploadToken(tokenHash: SecretToken.hash(presented)) else { return nil }
+            let row = try await catalog.consoleCredentials.uploadToken(tokenHash: SecretToken.hash(presented))
+        else { return nil }
         let time = now()
         guard !row.revoked, row.expiresAt > time else {
             let actor = row.userID.map { "user:\($0)" } ?? "operator-token:\(row.familyID)"
-            try await catalog.audit.append(tenantID: row.tenantID, actor: actor, action: "upload-token.refused",
-                                           subject: "grant-family:\(row.familyID)", detail: row.revoked ? "revoked" : "expired", at: time)
+            try await catalog.audit.append(
+                tenantID: row.tenantID, actor: actor, action: "upload-token.refused",
+                subject: "grant-family:\(row.familyID)", detail: row.revoked ? "revoked" : "expired", at: time)
             return nil
         }
-        return AuthenticatedUploadToken(tenantID: row.tenantID, userID: row.userID, familyID: row.familyID, tenantActive: row.tenantActive,
-                                        keyLocked: row.keyLocked)
+        return AuthenticatedUploadToken(
+            tenantID: row.tenantID, userID: row.userID, familyID: row.familyID, tenantActive: row.tenantActive,
+            keyLocked: row.keyLocked)
     }
 }

@@ -71,10 +71,10 @@ public enum DocumentPreparation {
 
     static func validate(_ header: DocumentHeader) throws {
         let id = header.device.id
-        guard (1 ... 128).contains(id.count), id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+        guard (1...128).contains(id.count), id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
             throw Rejection.invalid("device id must be 1 to 128 letters, digits or dashes")
         }
-        guard (1 ... 255).contains(header.device.hostname.utf8.count), (header.device.fqdn?.utf8.count ?? 0) <= 255 else {
+        guard (1...255).contains(header.device.hostname.utf8.count), (header.device.fqdn?.utf8.count ?? 0) <= 255 else {
             throw Rejection.invalid("host name must be 1 to 255 bytes")
         }
         guard header.collectedAt > 0, header.collectedAt < 4_102_444_800 else { throw Rejection.invalid("collection time out of range") }
@@ -118,7 +118,7 @@ public enum DocumentPreparation {
                 withUnsafeBytes(of: UInt64(field.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
                 bytes.append(contentsOf: field.utf8)
             }
-            for index in 0 ..< software.count {
+            for index in 0..<software.count {
                 feed(software.name[index])
                 feed(software.version[index])
                 feed(software.architecture[index] ?? "")
@@ -153,8 +153,9 @@ public enum DocumentPreparation {
             snapshotText = plaintext
             if let software = members["software"] { snapshotText.replaceSubrange(software, with: Array("\"\(set.id)\"".utf8)) }
         }
-        return Prepared(uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document,
-                        snapshotText: snapshotText, softwareSet: softwareSet)
+        return Prepared(
+            uploadID: uploadID, receivedAt: receivedAt, kind: kind, header: header, document: document,
+            snapshotText: snapshotText, softwareSet: softwareSet)
     }
 
     /// Buckets and series agree, and nothing is larger than a scan of 90 days makes.
@@ -182,13 +183,18 @@ public enum DocumentPreparation {
     /// Every series of a consumption document under its metric name (`disk:sda:read_iops` …).
     static func series(_ document: ConsumptionDocument) -> [MetricSeries] {
         func stat(_ metric: String, _ series: StatSeries) -> MetricSeries { MetricSeries(metric: metric, avg: series.avg, p95: series.p95, max: series.max) }
-        var all = [stat("cpu", document.cpu), stat("memory_used_bytes", document.memoryUsedBytes), stat("memory_available_bytes", document.memoryAvailableBytes)]
+        var all = [
+            stat("cpu", document.cpu), stat("memory_used_bytes", document.memoryUsedBytes), stat("memory_available_bytes", document.memoryAvailableBytes),
+        ]
         for disk in document.disks {
-            all += [stat("disk:\(disk.name):read_iops", disk.readIOPS), stat("disk:\(disk.name):write_iops", disk.writeIOPS),
-                    stat("disk:\(disk.name):read_bps", disk.readBytesPerSecond), stat("disk:\(disk.name):write_bps", disk.writeBytesPerSecond)]
+            all += [
+                stat("disk:\(disk.name):read_iops", disk.readIOPS), stat("disk:\(disk.name):write_iops", disk.writeIOPS),
+                stat("disk:\(disk.name):read_bps", disk.readBytesPerSecond), stat("disk:\(disk.name):write_bps", disk.writeBytesPerSecond),
+            ]
         }
         for filesystem in document.filesystems {
-            all.append(MetricSeries(metric: "fs:\(filesystem.mountPoint):used_bytes", avg: filesystem.usedBytes, p95: filesystem.usedBytes, max: filesystem.usedBytes))
+            all.append(
+                MetricSeries(metric: "fs:\(filesystem.mountPoint):used_bytes", avg: filesystem.usedBytes, p95: filesystem.usedBytes, max: filesystem.usedBytes))
         }
         for interface in document.interfaces {
             all += [stat("net:\(interface.name):rx_bps", interface.rxBytesPerSecond), stat("net:\(interface.name):tx_bps", interface.txBytesPerSecond)]

@@ -22,8 +22,10 @@ public struct IngestWorker: Sendable {
     static let batchSize = 32
     static let maxAttempts = 10
 
-    init(name: String, catalog: Catalog, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
-         maxUploadBytes: Int, logger: Logger, now: @escaping @Sendable () -> Date) {
+    init(
+        name: String, catalog: Catalog, keyring: TenantKeyring, tenants: TenantDatabases, spool: any SpoolStore, cache: AggregateCache,
+        maxUploadBytes: Int, logger: Logger, now: @escaping @Sendable () -> Date
+    ) {
         self.name = name
         self.catalog = catalog
         self.keyring = keyring
@@ -146,7 +148,8 @@ public struct IngestWorker: Sendable {
                 for (upload, document) in prepared {
                     do {
                         let outcome = try await tenantStore.ingest([document])[0]
-                        try await catalog.uploads.finish(upload.id, done: true, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, at: now())
+                        try await catalog.uploads.finish(
+                            upload.id, done: true, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, at: now())
                     } catch let rejection as DocumentPreparation.Rejection {
                         await fail(upload, reason: rejection.description)
                     } catch {

@@ -70,8 +70,9 @@ actor UploadIntake {
         }
         let ids = group.map { _ in UUID() }
         let entries = zip(group, ids).map { submission, id in
-            UploadQueue.Entry(id: id, tenantID: submission.tenantID, userID: submission.userID, sha256: submission.sha256,
-                              size: Int64(submission.bytes.count), spoolKey: submission.spoolKey)
+            UploadQueue.Entry(
+                id: id, tenantID: submission.tenantID, userID: submission.userID, sha256: submission.sha256,
+                size: Int64(submission.bytes.count), spoolKey: submission.spoolKey)
         }
         // A body seen before (in an earlier group, or twice in this one) keeps its first row.
         let inserted = try await queue.enqueue(entries, at: now())

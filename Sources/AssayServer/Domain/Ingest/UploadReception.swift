@@ -29,8 +29,9 @@ public struct UploadReception: Sendable {
             if let existing = try await catalog.uploads.find(tenantID: scope.tenantID, sha256: sha256) { return .repeated(existing) }
             throw token.tenantActive ? Refusal.keyLocked : Refusal.tenantNotAccepting
         }
-        let receipt = try await intake.submit(UploadIntake.Submission(
-            tenantID: scope.tenantID, userID: token.userID, sha256: sha256, bytes: bytes, spoolKey: "\(scope.tenantID.lowercased)/\(sha256)"))
+        let receipt = try await intake.submit(
+            UploadIntake.Submission(
+                tenantID: scope.tenantID, userID: token.userID, sha256: sha256, bytes: bytes, spoolKey: "\(scope.tenantID.lowercased)/\(sha256)"))
         switch receipt {
         case .accepted(let id): return .accepted(id)
         case .duplicate:

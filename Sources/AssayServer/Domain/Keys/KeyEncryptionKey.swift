@@ -49,8 +49,11 @@ public struct KeyEncryptionKey: Sendable {
     public static func loadOrCreate(file path: String) throws -> KeyEncryptionKey {
         if FileManager.default.fileExists(atPath: path) { return try KeyEncryptionKey(file: path) }
         let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
-        guard FileManager.default.createFile(atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else { throw Failure.unreadable(path) }
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((Data(bytes).base64EncodedString() + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { throw Failure.unreadable(path) }
         return try KeyEncryptionKey(bytes: bytes)
     }
 
@@ -83,15 +86,17 @@ public struct KeyEncryptionKeys: Sendable {
 
     /// ASSAY_KEK_FILE or ASSAY_KEK (base64); ASSAY_KEK_PREVIOUS_FILE during a rotation. In
     /// development without either, a key file in the data directory is made once.
-    public static func load(configuration: ServerConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeyEncryptionKeys {
+    public static func load(configuration: ServerConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> KeyEncryptionKeys
+    {
         let current: KeyEncryptionKey
         if let path = configuration.kekFile {
             current = try KeyEncryptionKey(file: path)
         } else if let value = environment["ASSAY_KEK"], !value.isEmpty {
             current = try KeyEncryptionKey(base64: value, source: "ASSAY_KEK")
         } else if configuration.mode == .development {
-            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: configuration.dataDirectory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             current = try KeyEncryptionKey.loadOrCreate(file: configuration.dataDirectory + "/kek")
         } else {
             throw KeyEncryptionKey.Failure.missing

@@ -54,15 +54,18 @@ public struct TenantKeyring: Sendable {
     /// still open what was encrypted to them).
     @discardableResult
     public func createKey(tenantID: TenantID, tenantName: String, actor: String) async throws -> TenantKeyRecord {
-        let userID = "Assay tenant \(tenantName.replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")) <tenant-\(tenantID.lowercased)@assay.invalid>"
+        let userID =
+            "Assay tenant \(tenantName.replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")) <tenant-\(tenantID.lowercased)@assay.invalid>"
         let secret = try SecretKey.generate(userID: userID, size: policy.keyBits, created: now())
         let fingerprint = secret.fingerprint.description
         let wrapped = try keys.current.wrap(try secret.exported(passphrase: nil), context: Self.context(tenantID: tenantID, fingerprint: fingerprint))
-        let key = try await catalog.tenantKeys.publish(tenantID: tenantID, fingerprint: fingerprint, bits: secret.certificate.bits,
-                                                       publicKey: secret.certificate.armored, wrappedSecret: Data(wrapped).base64EncodedString(),
-                                                       kekID: keys.current.id, at: now())
-        try await catalog.audit.append(tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
-                                                      detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)")
+        let key = try await catalog.tenantKeys.publish(
+            tenantID: tenantID, fingerprint: fingerprint, bits: secret.certificate.bits,
+            publicKey: secret.certificate.armored, wrappedSecret: Data(wrapped).base64EncodedString(),
+            kekID: keys.current.id, at: now())
+        try await catalog.audit.append(
+            tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
+            detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)")
         return key
     }
 
@@ -97,8 +100,9 @@ public struct TenantKeyring: Sendable {
         var secrets: [SecretKey] = []
         for key in stored {
             guard let kek = keys.key(id: key.kekID), let wrapped = Data(base64Encoded: key.wrappedSecret),
-                  let bytes = try? kek.unwrap(Array(wrapped), context: Self.context(tenantID: tenantID, fingerprint: key.fingerprint)),
-                  let secret = try? SecretKey(importing: bytes), secret.fingerprint.description == key.fingerprint else {
+                let bytes = try? kek.unwrap(Array(wrapped), context: Self.context(tenantID: tenantID, fingerprint: key.fingerprint)),
+                let secret = try? SecretKey(importing: bytes), secret.fingerprint.description == key.fingerprint
+            else {
                 throw try await lock(tenantID: tenantID, reason: "the wrapped key \(key.fingerprint) failed its integrity check", worker: worker)
             }
             secrets.append(secret)
@@ -112,8 +116,9 @@ public struct TenantKeyring: Sendable {
     /// Locks the tenant's key: its ingestion stops until `assay-server key unlock`.
     func lock(tenantID: TenantID, reason: String, worker: String) async throws -> Failure {
         try await catalog.tenants.lockKey(tenantID, reason: reason, at: now())
-        try await catalog.audit.append(tenantID: tenantID, actor: "worker:\(worker)", action: "security.key-locked",
-                                                      subject: "tenant:\(tenantID)", detail: reason, at: now())
+        try await catalog.audit.append(
+            tenantID: tenantID, actor: "worker:\(worker)", action: "security.key-locked",
+            subject: "tenant:\(tenantID)", detail: reason, at: now())
         return .lockedNow(reason: reason)
     }
 
@@ -131,10 +136,12 @@ public struct TenantKeyring: Sendable {
             let context = Self.context(tenantID: key.tenantID, fingerprint: key.fingerprint)
             guard let wrapped = Data(base64Encoded: key.wrappedSecret) else { continue }
             let secret = try previous.unwrap(Array(wrapped), context: context)
-            try await catalog.tenantKeys.rewrap(keyID: key.id, wrappedSecret: Data(try keys.current.wrap(secret, context: context)).base64EncodedString(),
-                                                kekID: keys.current.id)
-            try await catalog.audit.append(tenantID: key.tenantID, actor: actor, action: "key.rewrapped", subject: "tenant:\(key.tenantID)",
-                                                          detail: "fingerprint=\(key.fingerprint) kek=\(keys.current.id)")
+            try await catalog.tenantKeys.rewrap(
+                keyID: key.id, wrappedSecret: Data(try keys.current.wrap(secret, context: context)).base64EncodedString(),
+                kekID: keys.current.id)
+            try await catalog.audit.append(
+                tenantID: key.tenantID, actor: actor, action: "key.rewrapped", subject: "tenant:\(key.tenantID)",
+                detail: "fingerprint=\(key.fingerprint) kek=\(keys.current.id)")
             count += 1
         }
         return count

@@ -42,7 +42,7 @@ public struct TenantService: Sendable {
 
     public func create(name: String, region: String, adminEmail: String, actor: String = "operator") async throws -> Created {
         let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1 ... 100).contains(trimmedName.count), !trimmedName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+        guard (1...100).contains(trimmedName.count), !trimmedName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw Failure.invalidName
         }
         guard configuration.region(region) != nil else {
@@ -68,7 +68,8 @@ public struct TenantService: Sendable {
         let audit = catalog.audit
         try await audit.append(tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)")
         if let keyring { try await keyring.createKey(tenantID: tenant.id, tenantName: trimmedName, actor: actor) }
-        try await audit.append(tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
+        try await audit.append(
+            tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
         try await mailer.send(Invitations.message(to: email, link: link, organisation: trimmedName))
         return Created(tenantID: tenant.id, name: trimmedName, invitationLink: link)
     }

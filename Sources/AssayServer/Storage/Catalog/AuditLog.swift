@@ -12,9 +12,11 @@ public struct AuditLog: Sendable {
     }
 
     @discardableResult
-    public func append(tenantID: TenantID?, actor: String, action: String, subject: String, detail: String = "", at date: Date = Date()) async throws -> AuditRecord {
+    public func append(tenantID: TenantID?, actor: String, action: String, subject: String, detail: String = "", at date: Date = Date()) async throws
+        -> AuditRecord
+    {
         var lastError: (any Error)?
-        for _ in 0 ..< 20 {
+        for _ in 0..<20 {
             do {
                 return try await database.transaction { transaction in
                     let head = try await AuditEvent.query(on: transaction).sort(\.$sequence, .descending).first()
@@ -29,7 +31,7 @@ public struct AuditLog: Sendable {
                 }
             } catch {
                 lastError = error
-                try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000 ... 10_000_000))
+                try await Task.sleep(nanoseconds: UInt64.random(in: 1_000_000...10_000_000))
             }
         }
         throw lastError ?? AuditLogError.contention

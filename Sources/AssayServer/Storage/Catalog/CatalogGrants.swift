@@ -12,8 +12,10 @@ enum CatalogGrants {
     }
 
     /// Tables whose rows the service changes; everything else in the catalog it may only read.
-    static let readWriteTables = [Tenant.schema, User.schema, Invitation.schema, Session.schema, KnownFingerprint.schema, SignInChallenge.schema,
-                                  TenantKey.schema, Upload.schema, ConsoleGrant.schema, UploadToken.schema]
+    static let readWriteTables = [
+        Tenant.schema, User.schema, Invitation.schema, Session.schema, KnownFingerprint.schema, SignInChallenge.schema,
+        TenantKey.schema, Upload.schema, ConsoleGrant.schema, UploadToken.schema,
+    ]
     static let appendOnlyTables = [AuditEvent.schema]
     static let readOnlyTables = ["_fluent_migrations"]
 
@@ -21,8 +23,10 @@ enum CatalogGrants {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789_")
         guard !role.isEmpty, role.count <= 63, role.allSatisfy(allowed.contains), !role.first!.isNumber else { throw InvalidRole(role: role) }
         let quoted = "\"\(role)\""
-        return ["REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \(quoted)",
-                "GRANT USAGE ON SCHEMA public TO \(quoted)"]
+        return [
+            "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM \(quoted)",
+            "GRANT USAGE ON SCHEMA public TO \(quoted)",
+        ]
             + readWriteTables.map { "GRANT SELECT, INSERT, UPDATE, DELETE ON \"\($0)\" TO \(quoted)" }
             + appendOnlyTables.map { "GRANT SELECT, INSERT ON \"\($0)\" TO \(quoted)" }
             + readOnlyTables.map { "GRANT SELECT ON \"\($0)\" TO \(quoted)" }

@@ -68,8 +68,10 @@ struct ConsoleCredentialStore: Sendable {
     }
 
     /// A new upload token of a family; returns its expiry.
-    func createUploadToken(familyID: UUID, tenantID: TenantID, userID: UUID?, tokenHash: String, at time: Date,
-                           lifetime: TimeInterval = UploadToken.lifetime) async throws -> Date {
+    func createUploadToken(
+        familyID: UUID, tenantID: TenantID, userID: UUID?, tokenHash: String, at time: Date,
+        lifetime: TimeInterval = UploadToken.lifetime
+    ) async throws -> Date {
         let token = UploadToken(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, now: time, lifetime: lifetime)
         try await token.create(on: database)
         return token.expiresAt
@@ -78,11 +80,15 @@ struct ConsoleCredentialStore: Sendable {
     /// One query on the hot path of every upload (and no model reflection): the token by its hash,
     /// joined with its tenant.
     func uploadToken(tokenHash: String) async throws -> UploadTokenRow? {
-        guard let row = try await database.sql().raw("""
-            SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at
-            FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
-            WHERE t.token_hash = \(bind: tokenHash)
-            """).first() else { return nil }
+        guard
+            let row = try await database.sql().raw(
+                """
+                SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at
+                FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
+                WHERE t.token_hash = \(bind: tokenHash)
+                """
+            ).first()
+        else { return nil }
         return UploadTokenRow(
             tenantID: TenantID(try row.decode(column: "tenant_id", as: UUID.self)), userID: try row.decode(column: "user_id", as: UUID?.self),
             familyID: try row.decode(column: "family_id", as: UUID.self), expiresAt: try row.decode(column: "expires_at", as: Date.self),

@@ -28,8 +28,9 @@ struct InvitationStore: Sendable {
 
     func find(tokenHash: String) async throws -> InvitationRecord? {
         guard let row = try await Invitation.query(on: database).filter(\.$tokenHash == tokenHash).first() else { return nil }
-        return InvitationRecord(id: try row.requireID(), tenantID: TenantID(row.$tenant.id), email: row.email,
-                                claims: Array(Claim.decode(row.claims)), expiresAt: row.expiresAt, usedAt: row.usedAt)
+        return InvitationRecord(
+            id: try row.requireID(), tenantID: TenantID(row.$tenant.id), email: row.email,
+            claims: Array(Claim.decode(row.claims)), expiresAt: row.expiresAt, usedAt: row.usedAt)
     }
 
     /// Single use: only the first caller turns used_at from NULL (true for that caller alone).

@@ -23,8 +23,9 @@ struct SignInStore: Sendable {
 
     func challenge(attemptHash: String) async throws -> ChallengeRecord? {
         guard let row = try await SignInChallenge.query(on: database).filter(\.$attemptHash == attemptHash).first() else { return nil }
-        return ChallengeRecord(id: try row.requireID(), userID: row.$user.id, codeHash: row.codeHash, fingerprint: row.fingerprint,
-                               tries: row.tries, expiresAt: row.expiresAt)
+        return ChallengeRecord(
+            id: try row.requireID(), userID: row.$user.id, codeHash: row.codeHash, fingerprint: row.fingerprint,
+            tries: row.tries, expiresAt: row.expiresAt)
     }
 
     /// Counts a wrong code atomically (concurrent wrong codes all count); returns the tries now spent.

@@ -29,10 +29,13 @@ struct TenantKeyStore: Sendable {
     let database: any Database
 
     /// Stores a new key as the tenant's published one; the keys published before retire.
-    func publish(tenantID: TenantID, fingerprint: String, bits: Int, publicKey: String, wrappedSecret: String, kekID: String,
-                 at time: Date) async throws -> TenantKeyRecord {
-        let key = TenantKey(tenantID: tenantID.uuid, fingerprint: fingerprint, bits: bits, publicKey: publicKey, wrappedSecret: wrappedSecret,
-                            kekID: kekID, createdAt: time)
+    func publish(
+        tenantID: TenantID, fingerprint: String, bits: Int, publicKey: String, wrappedSecret: String, kekID: String,
+        at time: Date
+    ) async throws -> TenantKeyRecord {
+        let key = TenantKey(
+            tenantID: tenantID.uuid, fingerprint: fingerprint, bits: bits, publicKey: publicKey, wrappedSecret: wrappedSecret,
+            kekID: kekID, createdAt: time)
         try await database.transaction { transaction in
             try await TenantKey.query(on: transaction).filter(\.$tenantID == tenantID.uuid).filter(\.$state == .active).set(\.$state, to: .retired).update()
             try await key.create(on: transaction)

@@ -44,8 +44,9 @@ struct UploadQueue: Sendable {
         let insert = try database.sql().insert(into: Upload.schema)
             .columns("id", "tenant_id", "user_id", "sha256", "size", "spool_key", "state", "attempts", "next_attempt_at", "created_at", "updated_at")
         for entry in entries {
-            insert.values(SQLBind(entry.id), SQLBind(entry.tenantID.uuid), SQLBind(entry.userID), SQLBind(entry.sha256), SQLBind(entry.size),
-                          SQLBind(entry.spoolKey), SQLBind(Upload.State.queued.rawValue), SQLBind(0), SQLBind(time), SQLBind(time), SQLBind(time))
+            insert.values(
+                SQLBind(entry.id), SQLBind(entry.tenantID.uuid), SQLBind(entry.userID), SQLBind(entry.sha256), SQLBind(entry.size),
+                SQLBind(entry.spoolKey), SQLBind(Upload.State.queued.rawValue), SQLBind(0), SQLBind(time), SQLBind(time), SQLBind(time))
         }
         return Set(try await insert.ignoringConflicts(with: ["tenant_id", "sha256"]).returning("id").all(decodingColumn: "id", as: UUID.self))
     }
@@ -71,10 +72,11 @@ struct UploadQueue: Sendable {
 
     private func summaries(_ select: SQLSelectBuilder) async throws -> [UploadSummary] {
         try await select.columns("id", "user_id", "size", "state", "failure", "kind", "device_id", "created_at").from(Upload.schema).all().map { row in
-            UploadSummary(id: try row.decode(column: "id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID?.self),
-                          size: try row.decode(column: "size", as: Int64.self), state: try row.decode(column: "state", as: String.self),
-                          failure: try row.decode(column: "failure", as: String?.self), kind: try row.decode(column: "kind", as: String?.self),
-                          deviceID: try row.decode(column: "device_id", as: String?.self), createdAt: try row.decode(column: "created_at", as: Date.self))
+            UploadSummary(
+                id: try row.decode(column: "id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID?.self),
+                size: try row.decode(column: "size", as: Int64.self), state: try row.decode(column: "state", as: String.self),
+                failure: try row.decode(column: "failure", as: String?.self), kind: try row.decode(column: "kind", as: String?.self),
+                deviceID: try row.decode(column: "device_id", as: String?.self), createdAt: try row.decode(column: "created_at", as: Date.self))
         }
     }
 
@@ -98,17 +100,20 @@ struct UploadQueue: Sendable {
                               AND tenant_id NOT IN (SELECT id FROM \(ident: Tenant.schema) WHERE key_locked_at IS NOT NULL)
                             ORDER BY next_attempt_at LIMIT \(bind: limit)\(lock)) AS queued
             """
-        let rows = try await sql.raw("""
+        let rows = try await sql.raw(
+            """
             UPDATE \(ident: Upload.schema) SET state = 'processing', claimed_by = \(bind: worker), claimed_until = \(bind: until),
                 updated_at = \(bind: time)
             WHERE id IN (SELECT id FROM (\(due)) AS due LIMIT \(bind: limit))
               AND ((state = 'queued' AND next_attempt_at <= \(bind: time)) OR (state = 'processing' AND claimed_until < \(bind: time)))
             RETURNING id, tenant_id, spool_key, attempts, created_at
-            """).all()
+            """
+        ).all()
         return try rows.map { row in
-            ClaimedUpload(id: try row.decode(column: "id", as: UUID.self), tenantID: TenantID(try row.decode(column: "tenant_id", as: UUID.self)),
-                          spoolKey: try row.decode(column: "spool_key", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
-                          createdAt: try row.decode(column: "created_at", as: Date.self))
+            ClaimedUpload(
+                id: try row.decode(column: "id", as: UUID.self), tenantID: TenantID(try row.decode(column: "tenant_id", as: UUID.self)),
+                spoolKey: try row.decode(column: "spool_key", as: String.self), attempts: try row.decode(column: "attempts", as: Int.self),
+                createdAt: try row.decode(column: "created_at", as: Date.self))
         }
     }
 
@@ -121,16 +126,24 @@ struct UploadQueue: Sendable {
         for upload in landed {
             let id = SQLBind(upload.id)
             ids.append(id)
-            kinds.appendLiteral(" WHEN "); kinds.appendInterpolation(id); kinds.appendLiteral(" THEN "); kinds.appendInterpolation(bind: upload.kind)
-            devices.appendLiteral(" WHEN "); devices.appendInterpolation(id); devices.appendLiteral(" THEN "); devices.appendInterpolation(bind: upload.deviceID)
+            kinds.appendLiteral(" WHEN ")
+            kinds.appendInterpolation(id)
+            kinds.appendLiteral(" THEN ")
+            kinds.appendInterpolation(bind: upload.kind)
+            devices.appendLiteral(" WHEN ")
+            devices.appendInterpolation(id)
+            devices.appendLiteral(" THEN ")
+            devices.appendInterpolation(bind: upload.deviceID)
         }
         kinds.appendLiteral(" END")
         devices.appendLiteral(" END")
-        try await database.sql().raw("""
+        try await database.sql().raw(
+            """
             UPDATE \(ident: Upload.schema) SET state = \(bind: Upload.State.done.rawValue), failure = NULL, kind = \(kinds), device_id = \(devices),
                 claimed_by = NULL, claimed_until = NULL, updated_at = \(bind: time)
             WHERE id IN \(SQLGroupExpression(ids))
-            """).run()
+            """
+        ).run()
     }
 
     /// Done (with what it was) or failed (with why), and no longer claimed.

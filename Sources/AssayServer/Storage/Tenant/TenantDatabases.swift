@@ -66,8 +66,9 @@ public actor TenantDatabases {
             var components = URLComponents(string: serverURL)
             components?.path = "/" + name
             guard let url = components?.string else { throw Failure(description: "the region's DATABASE_URL is not a URL") }
-            databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: url), maxConnectionsPerEventLoop: 2, sqlLogLevel: .trace),
-                          as: id, isDefault: false)
+            databases.use(
+                .postgres(configuration: try SQLPostgresConfiguration(url: url), maxConnectionsPerEventLoop: 2, sqlLogLevel: .trace),
+                as: id, isDefault: false)
         } else {
             try FileManager.default.createDirectory(atPath: region.storage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             databases.use(.sqlite(.file(region.storage + "/" + name + ".sqlite"), sqlLogLevel: .trace), as: id, isDefault: false)
@@ -83,8 +84,9 @@ public actor TenantDatabases {
     private func createPostgresDatabaseIfNeeded(_ name: String, region: String, serverURL: String) async throws {
         let serverID = DatabaseID(string: "region-server-" + region)
         if databases.configuration(for: serverID) == nil {
-            databases.use(.postgres(configuration: try SQLPostgresConfiguration(url: serverURL), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace),
-                          as: serverID, isDefault: false)
+            databases.use(
+                .postgres(configuration: try SQLPostgresConfiguration(url: serverURL), maxConnectionsPerEventLoop: 1, sqlLogLevel: .trace),
+                as: serverID, isDefault: false)
         }
         guard let server = try databases.database(serverID, logger: logger, on: eventLoopGroup.any())?.sql() else {
             throw Failure(description: "the region's PostgreSQL server cannot be reached")

@@ -27,8 +27,9 @@ public struct TenantWriter {
             let sql = try transaction.sql()
             let writer = TenantWriter(database: sql)
             let keys = batch.map { $0.uploadID.uuidString.lowercased() }
-            let seen = Set(try await sql.select().column("upload_id").from("ingested_uploads")
-                .where("upload_id", .in, SQLBind.group(keys)).all(decodingColumn: "upload_id", as: String.self))
+            let seen = Set(
+                try await sql.select().column("upload_id").from("ingested_uploads")
+                    .where("upload_id", .in, SQLBind.group(keys)).all(decodingColumn: "upload_id", as: String.self))
             var outcomes: [Outcome] = []
             let landed = sql.insert(into: "ingested_uploads")
                 .columns("upload_id", "kind", "device_id", "ingested_at")
@@ -49,7 +50,8 @@ public struct TenantWriter {
                 case let connections as ConnectionsDocument: try await writer.write(connections)
                 default: break
                 }
-                landed.values(SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970)))
+                landed.values(
+                    SQLBind(uploadKey), SQLBind(prepared.kind.rawValue), SQLBind(header.device.id), SQLBind(Int64(prepared.receivedAt.timeIntervalSince1970)))
                 outcomes.append(Outcome(kind: prepared.kind, deviceID: header.device.id, alreadyIngested: false))
             }
             try await writer.write(inventories)
@@ -62,7 +64,10 @@ public struct TenantWriter {
 
     private func touchDevice(_ header: DocumentHeader) async throws {
         try await database.insert(into: "devices").columns("device_id", "hostname", "fqdn", "first_seen", "last_seen")
-            .values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt))
+            .values(
+                SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt),
+                SQLBind(header.collectedAt)
+            )
             .onConflict(with: ["device_id"]) { Self.sightings($0) }
             .run()
     }
@@ -83,8 +88,10 @@ public struct TenantWriter {
         let snapshotText: [UInt8]
     }
 
-    static let inventoryColumns = ["os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
-                                   "storage_bytes", "software_count", "software_set", "inventory_at"]
+    static let inventoryColumns = [
+        "os", "kernel", "architecture", "virtualization", "cpu_model", "cpu_cores", "cpu_threads", "memory_bytes",
+        "storage_bytes", "software_count", "software_set", "inventory_at",
+    ]
 
     /// A batch of inventories in a few statements, however many documents: devices, snapshots,
     /// the sets not seen before, and their packages.
@@ -101,10 +108,12 @@ public struct TenantWriter {
             rounds[round].append(row)
         }
         for round in rounds { try await upsertDevices(round) }
-        let snapshots = database.insert(into: "inventory_snapshots").columns("upload_id", "device_id", "collected_at", "software_count", "software_set", "document")
+        let snapshots = database.insert(into: "inventory_snapshots").columns(
+            "upload_id", "device_id", "collected_at", "software_count", "software_set", "document")
         for row in inventories {
-            snapshots.values(SQLBind(row.uploadID), SQLBind(row.document.header.device.id), SQLBind(row.document.header.collectedAt),
-                             SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(String(decoding: row.snapshotText, as: UTF8.self)))
+            snapshots.values(
+                SQLBind(row.uploadID), SQLBind(row.document.header.device.id), SQLBind(row.document.header.collectedAt),
+                SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(String(decoding: row.snapshotText, as: UTF8.self)))
         }
         try await snapshots.run()
         // A set seen before (another server of the same image, or this one unchanged) costs nothing more.
@@ -133,10 +142,12 @@ public struct TenantWriter {
             let header = inventory.header
             let os = inventory.system.os.prettyName ?? [inventory.system.os.name, inventory.system.os.version].compactMap { $0 }.joined(separator: " ")
             let storage = inventory.disks.reduce(Int64(0)) { $0 + $1.sizeBytes }
-            devices.values(SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt), SQLBind(header.collectedAt),
-                           SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
-                           SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
-                           SQLBind(storage), SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(header.collectedAt))
+            devices.values(
+                SQLBind(header.device.id), SQLBind(header.device.hostname), SQLBind(header.device.fqdn), SQLBind(header.collectedAt),
+                SQLBind(header.collectedAt),
+                SQLBind(os), SQLBind(inventory.system.kernelRelease), SQLBind(inventory.system.architecture), SQLBind(inventory.system.virtualization.machine),
+                SQLBind(inventory.cpu.model), SQLBind(inventory.cpu.cores), SQLBind(inventory.cpu.threads), SQLBind(inventory.memory.totalBytes),
+                SQLBind(storage), SQLBind(row.softwareSet.count), SQLBind(row.softwareSet.id), SQLBind(header.collectedAt))
         }
         try await devices.onConflict(with: ["device_id"]) { update in
             var update = Self.sightings(update)
@@ -155,7 +166,10 @@ public struct TenantWriter {
     func selectRows(leading: [SQLBind], from json: String, as fields: [RowField]) -> SQLQueryString {
         let postgres = database.isPostgreSQL
         var query: SQLQueryString = "SELECT "
-        for value in leading { query.appendInterpolation(value); query.appendLiteral(", ") }
+        for value in leading {
+            query.appendInterpolation(value)
+            query.appendLiteral(", ")
+        }
         for (index, field) in fields.enumerated() {
             if index > 0 { query.appendLiteral(", ") }
             switch (postgres, field) {
@@ -200,14 +214,17 @@ public struct TenantWriter {
         var offered = 0
         if !metrics.isEmpty {
             offered = metrics.count * buckets.count
-            let elements = selectRows(leading: [SQLBind(header.device.id), SQLBind(document.bucketSeconds)], from: rows.text,
-                                      as: [.text, .integer, .integer, .integer, .integer])
+            let elements = selectRows(
+                leading: [SQLBind(header.device.id), SQLBind(document.bucketSeconds)], from: rows.text,
+                as: [.text, .integer, .integer, .integer, .integer])
             let insert: SQLQueryString = """
                 INSERT INTO samples (device_id, bucket_seconds, metric, bucket_start, avg, p95, max) \(elements) WHERE true
                 ON CONFLICT (device_id, metric, bucket_start) DO NOTHING
                 """
             if database.isPostgreSQL {
-                inserted = try await database.raw("WITH inserted AS (\(insert) RETURNING 1) SELECT COUNT(*) AS n FROM inserted").first()?.decode(column: "n", as: Int.self) ?? 0
+                inserted =
+                    try await database.raw("WITH inserted AS (\(insert) RETURNING 1) SELECT COUNT(*) AS n FROM inserted").first()?.decode(
+                        column: "n", as: Int.self) ?? 0
             } else {
                 try await database.raw(insert).run()
                 inserted = try await database.raw("SELECT changes() AS n").first()?.decode(column: "n", as: Int.self) ?? 0
@@ -223,7 +240,8 @@ public struct TenantWriter {
             var days: [String: [Int64: DaySummary]] = [:]
             for series in stored {
                 for (index, bucket) in buckets.enumerated() {
-                    days[series.metric, default: [:]][Self.dayStart(bucket), default: DaySummary()].add(average: series.avg[index], high: series.p95[index], peak: series.max[index])
+                    days[series.metric, default: [:]][Self.dayStart(bucket), default: DaySummary()].add(
+                        average: series.avg[index], high: series.p95[index], peak: series.max[index])
                 }
             }
             try await storeDailyUsage(device: header.device.id, days: days)
@@ -265,7 +283,8 @@ public struct TenantWriter {
             let metric = try row.decode(column: "metric", as: String.self)
             let bucket = try row.decode(column: "bucket_start", as: Int64.self)
             days[metric, default: [:]][Self.dayStart(bucket), default: DaySummary()].add(
-                average: try row.decode(column: "avg", as: Int64.self), high: try row.decode(column: "p95", as: Int64.self), peak: try row.decode(column: "max", as: Int64.self))
+                average: try row.decode(column: "avg", as: Int64.self), high: try row.decode(column: "p95", as: Int64.self),
+                peak: try row.decode(column: "max", as: Int64.self))
         }
         try await storeDailyUsage(device: device, days: days)
     }
@@ -277,8 +296,9 @@ public struct TenantWriter {
         for (metric, byDay) in days {
             for (dayStart, summary) in byDay {
                 let day = ISO8601DateFormatter.string(from: Date(timeIntervalSince1970: TimeInterval(dayStart)), timeZone: .gmt, formatOptions: [.withFullDate])
-                insert.values(SQLBind(device), SQLBind(day), SQLBind(metric), SQLBind(percentile(summary.averages.sorted(), 0.5)),
-                              SQLBind(percentile(summary.highs.sorted(), 0.95)), SQLBind(summary.peak), SQLBind(summary.averages.count))
+                insert.values(
+                    SQLBind(device), SQLBind(day), SQLBind(metric), SQLBind(percentile(summary.averages.sorted(), 0.5)),
+                    SQLBind(percentile(summary.highs.sorted(), 0.95)), SQLBind(summary.peak), SQLBind(summary.averages.count))
             }
         }
         try await insert.onConflict(with: ["device_id", "day", "metric"]) { update in
@@ -296,23 +316,31 @@ public struct TenantWriter {
     func write(_ connections: [Connection], header: DocumentHeader) async throws {
         for start in stride(from: 0, to: connections.count, by: 300) {
             let insert = database.insert(into: "connections")
-                .columns("device_id", "direction", "process", "local_port", "remote_address", "remote_port", "is_database", "first_seen", "last_seen", "observations")
+                .columns(
+                    "device_id", "direction", "process", "local_port", "remote_address", "remote_port", "is_database", "first_seen", "last_seen", "observations"
+                )
             var keys = Set<String>()
             var any = false
-            for connection in connections[start ..< min(start + 300, connections.count)] {
+            for connection in connections[start..<min(start + 300, connections.count)] {
                 let process = String((connection.process ?? "").prefix(200))
                 // One row per key within a statement: PostgreSQL refuses to update a row twice.
-                guard keys.insert("\(connection.direction.rawValue)|\(process)|\(connection.localPort)|\(connection.remoteAddress)|\(connection.remotePort)").inserted else { continue }
+                guard
+                    keys.insert("\(connection.direction.rawValue)|\(process)|\(connection.localPort)|\(connection.remoteAddress)|\(connection.remotePort)")
+                        .inserted
+                else { continue }
                 any = true
-                insert.values(SQLBind(header.device.id), SQLBind(connection.direction.rawValue), SQLBind(process), SQLBind(connection.localPort),
-                              SQLBind(String(connection.remoteAddress.prefix(64))), SQLBind(connection.remotePort), SQLBind(connection.database),
-                              SQLBind(connection.firstSeen), SQLBind(connection.lastSeen), SQLBind(Int64(connection.count)))
+                insert.values(
+                    SQLBind(header.device.id), SQLBind(connection.direction.rawValue), SQLBind(process), SQLBind(connection.localPort),
+                    SQLBind(String(connection.remoteAddress.prefix(64))), SQLBind(connection.remotePort), SQLBind(connection.database),
+                    SQLBind(connection.firstSeen), SQLBind(connection.lastSeen), SQLBind(Int64(connection.count)))
             }
             guard any else { continue }
             try await insert.onConflict(with: ["device_id", "direction", "process", "local_port", "remote_address", "remote_port"]) { update in
-                update.set("first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < connections.first_seen THEN excluded.first_seen ELSE connections.first_seen END"))
-                    .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > connections.last_seen THEN excluded.last_seen ELSE connections.last_seen END"))
-                    .set("observations", to: SQLRaw("connections.observations + excluded.observations"))
+                update.set(
+                    "first_seen", to: SQLRaw("CASE WHEN excluded.first_seen < connections.first_seen THEN excluded.first_seen ELSE connections.first_seen END")
+                )
+                .set("last_seen", to: SQLRaw("CASE WHEN excluded.last_seen > connections.last_seen THEN excluded.last_seen ELSE connections.last_seen END"))
+                .set("observations", to: SQLRaw("connections.observations + excluded.observations"))
             }.run()
         }
     }
@@ -329,7 +357,7 @@ extension DocumentPreparation.SoftwareSet {
         }
         var seen = Set<Identity>(minimumCapacity: software.count)
         var rows = JSONArrayWriter()
-        for index in 0 ..< software.count {
+        for index in 0..<software.count {
             let architecture = software.architecture[index] ?? ""
             guard seen.insert(Identity(name: software.name[index], architecture: architecture, version: software.version[index])).inserted else { continue }
             rows.row([software.name[index], software.version[index], architecture, software.source[index].rawValue, software.vendor[index]])
@@ -380,9 +408,11 @@ struct JSONArrayWriter {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
                 bytes.append(UInt8(ascii: "\\"))
                 bytes.append(byte)
-            case 0 ..< 0x20:
+            case 0..<0x20:
                 let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+                bytes.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)],
+                ])
             default:
                 bytes.append(byte)
             }

@@ -32,7 +32,8 @@ public final class AuditEvent: Model, @unchecked Sendable {
     }
 
     var record: AuditRecord {
-        AuditRecord(sequence: sequence, occurredAt: occurredAt, tenantID: tenantID.map(TenantID.init), actor: actor, action: action,
-                    subject: subject, detail: detail, previousHash: previousHash, hash: hash)
+        AuditRecord(
+            sequence: sequence, occurredAt: occurredAt, tenantID: tenantID.map(TenantID.init), actor: actor, action: action,
+            subject: subject, detail: detail, previousHash: previousHash, hash: hash)
     }
 }

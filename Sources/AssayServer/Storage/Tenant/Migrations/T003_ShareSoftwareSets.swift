@@ -12,18 +12,24 @@ struct T003_ShareSoftwareSets: AsyncMigration {
         try await database.schema("devices").field("software_set", .string).update()
         try await database.schema("inventory_snapshots").field("software_set", .string).update()
         // What T001 stored per device becomes one set per device.
-        try await sql.raw("""
+        try await sql.raw(
+            """
             INSERT INTO software_set_packages (set_id, name, version, architecture, source, vendor)
             SELECT 'device:' || device_id, name, version, architecture, source, vendor FROM software
-            """).run()
-        try await sql.raw("""
+            """
+        ).run()
+        try await sql.raw(
+            """
             INSERT INTO software_sets (set_id, package_count)
             SELECT set_id, COUNT(*) FROM software_set_packages GROUP BY set_id
-            """).run()
-        try await sql.raw("""
+            """
+        ).run()
+        try await sql.raw(
+            """
             UPDATE devices SET software_set = 'device:' || device_id
             WHERE device_id IN (SELECT DISTINCT device_id FROM software)
-            """).run()
+            """
+        ).run()
         try await database.schema("software").delete()
         try await Self.createSoftwareView(on: sql)
     }
@@ -32,11 +38,13 @@ struct T003_ShareSoftwareSets: AsyncMigration {
         let sql = try database.sql()
         try await sql.raw("DROP VIEW software").run()
         try await T001_CreateInventory.createSoftwareTable(on: database)
-        try await sql.raw("""
+        try await sql.raw(
+            """
             INSERT INTO software (device_id, name, version, architecture, source, vendor)
             SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
             FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
-            """).run()
+            """
+        ).run()
         try await database.schema("inventory_snapshots").deleteField("software_set").update()
         try await database.schema("devices").deleteField("software_set").update()
         try await database.schema("software_set_packages").delete()
@@ -62,10 +70,12 @@ struct T003_ShareSoftwareSets: AsyncMigration {
 
     /// `software` as T003 defines it: a device's packages through its set.
     static func createSoftwareView(on sql: any SQLDatabase) async throws {
-        try await sql.raw("""
+        try await sql.raw(
+            """
             CREATE VIEW software AS
             SELECT d.device_id, p.name, p.version, p.architecture, p.source, p.vendor
             FROM devices d JOIN software_set_packages p ON p.set_id = d.software_set
-            """).run()
+            """
+        ).run()
     }
 }
