@@ -42,6 +42,7 @@ struct AccountController: Sendable {
             case .wrongCurrentPassword: throw Abort(.forbidden, reason: failure.description)
             case .weak: throw Abort(.badRequest, reason: failure.description)
             case .unknownUser: throw Abort(.unauthorized)
+            case .signedOut: throw Abort.signedOut(failure.description)
             }
         }
         return .noContent

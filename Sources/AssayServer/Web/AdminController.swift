@@ -27,6 +27,8 @@ struct AdminController: Sendable {
         admin.post("users", ":userID", "disable", use: disable)
         admin.post("users", ":userID", "unlock", use: unlock)
         admin.get("audit", use: audit)
+        admin.get("consoles", use: consoles)
+        admin.post("consoles", ":familyID", "revoke", use: revokeConsole)
     }
 
     struct InviteBody: Content {
@@ -112,6 +114,30 @@ struct AdminController: Sendable {
         }
     }
 
+    struct ConsoleSummary: Content {
+        let familyID: UUID
+        let user: String
+        let machine: String
+        let signedInAt: Date
+        let lastRenewedAt: Date
+        let expiresAt: Date
+    }
+
+    func consoles(_ request: Request) async throws -> [ConsoleSummary] {
+        let admin = try request.requireUser()
+        return try await administration(request).consoles(for: admin.session).map {
+            ConsoleSummary(familyID: $0.familyID, user: $0.userEmail, machine: $0.machine, signedInAt: $0.signedInAt, lastRenewedAt: $0.lastRenewedAt,
+                           expiresAt: $0.expiresAt)
+        }
+    }
+
+    func revokeConsole(_ request: Request) async throws -> HTTPStatus {
+        let admin = try request.requireUser()
+        guard let family = request.parameters.get("familyID", as: UUID.self) else { throw Abort(.notFound) }
+        try await answering { try await administration(request).revokeConsole(family, by: admin.session) }
+        return .noContent
+    }
+
     /// A user id that is not a UUID is as absent as one that does not exist.
     private func targetUser(_ request: Request) throws -> UUID {
         guard let id = request.parameters.get("userID", as: UUID.self) else { throw Abort(.notFound) }
@@ -127,7 +153,8 @@ struct AdminController: Sendable {
             case .noClaims, .email, .cannotDisableSelf, .identityCheckRequired: throw Abort(.badRequest, reason: refusal.description)
             case .addressTaken: throw Abort(.conflict, reason: refusal.description)
             case .passwordNotConfirmed: throw Abort(.forbidden, reason: refusal.description)
-            case .noSuchUser: throw Abort(.notFound)
+            case .signedOut: throw Abort.signedOut(refusal.description)
+            case .noSuchUser, .noSuchConsole: throw Abort(.notFound)
             }
         }
     }

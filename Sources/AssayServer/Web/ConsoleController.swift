@@ -17,6 +17,7 @@ struct ConsoleController: Sendable {
         console.post("sign-in", use: signIn)
         console.post("code", use: code)
         console.post("token", use: exchange)
+        console.post("revoke", use: revoke)
     }
 
     struct SignInBody: Content {
@@ -30,6 +31,17 @@ struct ConsoleController: Sendable {
         let attempt: String
         let code: String
         let machineID: String
+    }
+
+    struct RevokeBody: Content {
+        let grant: String
+    }
+
+    /// `assay logout`: the console's own grant family ends (204 whether or not it was known).
+    func revoke(_ request: Request) async throws -> HTTPStatus {
+        let body = try request.content.decode(RevokeBody.self)
+        try await ConsoleCredentials(catalog: request.catalog, now: now).revokeOwn(grant: body.grant)
+        return .noContent
     }
 
     struct ExchangeBody: Content {

@@ -86,6 +86,10 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
                 try response.content.encode(Body(error: reason, requestID: request.id))
             }
             if status == .serviceUnavailable { response.headers.replaceOrAdd(name: .retryAfter, value: "5") }
+            // What the error itself says the answer must carry (Retry-After, an expired cookie).
+            if let abort = error as? any AbortError {
+                for (name, value) in abort.headers { response.headers.replaceOrAdd(name: name, value: value) }
+            }
             if !allowed.isEmpty { response.headers.replaceOrAdd(name: .allow, value: allowed.map(\.rawValue).joined(separator: ", ")) }
             response.headers.replaceOrAdd(name: "X-Request-ID", value: request.id)
             return response

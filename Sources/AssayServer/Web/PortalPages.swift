@@ -17,6 +17,7 @@ struct PortalPages: Sendable {
         let admin = pages.grouped(RequireClaim(claim: .admin))
         admin.get("admin", "users", use: users)
         admin.get("admin", "audit", use: audit)
+        admin.get("admin", "consoles", use: consoles)
     }
 
     /// What the layout needs on every page.
@@ -175,6 +176,29 @@ struct PortalPages: Sendable {
             Page(
                 frame: Frame(user, title: "Users", page: "admin-users"),
                 body: UsersPage(users: users, allClaims: Claim.allCases.map(\.rawValue))))
+    }
+
+    struct ConsoleRow: Encodable {
+        let familyID: String
+        let user: String
+        let machine: String
+        let signedInAt: String
+        let lastRenewedAt: String
+        let expiresAt: String
+    }
+
+    struct ConsolesPage: Encodable {
+        let consoles: [ConsoleRow]
+    }
+
+    func consoles(_ request: Request) async throws -> View {
+        let user = try request.requireUser()
+        let rows = try await administration(request).consoles(for: user.session).map {
+            ConsoleRow(familyID: $0.familyID.uuidString.lowercased(), user: $0.userEmail, machine: $0.machine, signedInAt: Self.format($0.signedInAt),
+                       lastRenewedAt: Self.format($0.lastRenewedAt), expiresAt: Self.format($0.expiresAt))
+        }
+        return try await request.view.render(
+            "admin-consoles", Page(frame: Frame(user, title: "Consoles", page: "admin-consoles"), body: ConsolesPage(consoles: rows)))
     }
 
     struct AuditRow: Encodable {

@@ -18,3 +18,12 @@ enum SessionCookie {
             isSecure: true, isHTTPOnly: true, sameSite: .lax)
     }
 }
+
+extension Abort {
+    /// 401 that also expires the session cookie: the session was ended on the server (AUTH-7).
+    static func signedOut(_ reason: String) -> Abort {
+        var headers = HTTPHeaders()
+        headers.add(name: .setCookie, value: SessionCookie.expired.serialize(name: SessionCookie.session))
+        return Abort(.unauthorized, headers: headers, reason: reason)
+    }
+}

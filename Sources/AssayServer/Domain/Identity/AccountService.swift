@@ -133,18 +133,15 @@ public struct AccountService: Sendable {
             return .refused
         }
         guard verification != .mismatch else {
-            let outcome = try await catalog.users.recordFailedPassword(
-                user, lockAfter: Self.maxFailedPasswords, lockUntil: time.addingTimeInterval(Self.lockDuration))
-            try await audit.append(
-                tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
-            if outcome.locked {
-                try await mailer.send(
-                    MailMessage(
-                        to: email, subject: "Your Assay account is locked for 30 minutes",
-                        body:
-                            "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
-                        purpose: "lockout notice"))
+            // Counted in the database, in one statement: failures sent at once all count.
+            let lockUntil = time.addingTimeInterval(Self.lockDuration)
+            guard let outcome = try await catalog.users.recordFailedPassword(userID: user.id, lockAfter: Self.maxFailedPasswords, lockUntil: lockUntil, at: time)
+            else {
+                try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.locked", subject: "email:\(email)", at: time)
+                return .refused
             }
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
+            if outcome.locked { try await Self.lockNotice(to: email, via: mailer) }
             return .refused
         }
         if case .console = channel, user.claims.isDisjoint(with: [.write, .admin]) {
@@ -152,7 +149,11 @@ public struct AccountService: Sendable {
             return .refused
         }
         let rehashed = verification == .matchNeedsRehash ? try await limiter.run { try hasher.hash(password) } : nil
-        try await catalog.users.recordGoodPassword(user, newHash: rehashed)
+        // The lock read before hashing may be stale: a lock set meanwhile by concurrent failures holds.
+        guard try await catalog.users.recordGoodPassword(userID: user.id, newHash: rehashed, at: time) else {
+            try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.locked", subject: "email:\(email)", at: time)
+            return .refused
+        }
 
         let digest = fingerprint.digest
         if try await catalog.signIns.isKnown(fingerprint: digest, of: user.id) {
@@ -172,6 +173,14 @@ public struct AccountService: Sendable {
                     "Someone, probably you, signed in to Assay from a new browser or place.\n\nYour code: \(code)\n\nIt is valid for 10 minutes. If this was not you, change your password.",
                 purpose: "sign-in code"))
         return .codeSent(attemptToken: attempt.value)
+    }
+
+    static func lockNotice(to email: String, via mailer: any Mailer) async throws {
+        try await mailer.send(
+            MailMessage(
+                to: email, subject: "Your Assay account is locked for 30 minutes",
+                body: "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
+                purpose: "lockout notice"))
     }
 
     /// How long an e-mailed code may be entered, and how many guesses one attempt gets (AUTH-6).
@@ -194,14 +203,21 @@ public struct AccountService: Sendable {
 
     public func verifyCode(attemptToken: String, code: String, fingerprint: ClientFingerprint) async throws -> CodeResult {
         let time = now()
-        guard let challenge = try await catalog.signIns.challenge(attemptHash: SecretToken.hash(attemptToken)),
-            challenge.expiresAt > time, challenge.tries < Self.maxCodeTries,
+        // The try is spent before anything is compared (AUTH-6): at most five guesses per attempt,
+        // however many arrive at once.
+        guard let challenge = try await catalog.signIns.spendTry(attemptHash: SecretToken.hash(attemptToken), maxTries: Self.maxCodeTries, at: time),
             challenge.fingerprint == fingerprint.digest
         else { return .void }
-        guard let user = try await catalog.users.find(id: challenge.userID) else { return .void }
+        guard let user = try await catalog.users.find(id: challenge.userID), user.state == .active, !user.isLocked(at: time) else { return .void }
+        // The claim is checked again at the second step: it may have been removed in between (CON-3).
+        if case .console = channel, user.claims.isDisjoint(with: [.write, .admin]) {
+            try await catalog.audit.append(
+                tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.refused.claim", subject: "email:\(user.email)", at: time)
+            return .void
+        }
         let candidate = Self.codeHash(attempt: attemptToken, code: code.filter(\.isNumber))
         guard constantTimeEquals(candidate.utf8, challenge.codeHash.utf8) else {
-            let tries = try await catalog.signIns.countWrongCode(challengeID: challenge.id)
+            let tries = challenge.tries
             try await catalog.audit.append(
                 tenantID: user.tenantID, actor: "user:\(user.id)", action: "signin.code.wrong",
                 subject: "email:\(user.email)", detail: "tries=\(tries)", at: time)
@@ -235,12 +251,15 @@ public struct AccountService: Sendable {
         case wrongCurrentPassword
         case weak([PasswordPolicy.Rejection])
         case unknownUser
+        /// Three wrong answers: the account is locked and every session ended.
+        case signedOut
 
         public var description: String {
             switch self {
             case .wrongCurrentPassword: "the current password is not right"
             case .weak(let problems): "the new password needs a change: " + problems.map(\.description).joined(separator: "; ")
             case .unknownUser: "sign in first"
+            case .signedOut: "three wrong passwords: the account is locked for 30 minutes and you are signed out"
             }
         }
     }
@@ -249,18 +268,22 @@ public struct AccountService: Sendable {
     public func changePassword(of session: LiveSession, current: String, new: String, endOtherSessions: Bool) async throws {
         let user: UserAccount
         do {
-            user = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter)
+            user = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter, mailer: mailer, now: now)
                 .confirm(session, password: current, failureAction: "password.change.refused", subject: "user:\(session.userID)")
-        } catch Reauthentication.Refusal.wrongPassword {
-            throw PasswordChangeFailure.wrongCurrentPassword
-        } catch Reauthentication.Refusal.unknownUser {
-            throw PasswordChangeFailure.unknownUser
+        } catch let refusal as Reauthentication.Refusal {
+            switch refusal {
+            case .wrongPassword: throw PasswordChangeFailure.wrongCurrentPassword
+            case .unknownUser: throw PasswordChangeFailure.unknownUser
+            case .sessionEnded: throw PasswordChangeFailure.signedOut
+            }
         }
         let problems = PasswordPolicy.violations(new, email: user.email)
         guard problems.isEmpty else { throw PasswordChangeFailure.weak(problems) }
         let hasher = self.hasher
         try await catalog.users.setPasswordHash(userID: user.id, to: try await limiter.run { try hasher.hash(new) })
         if endOtherSessions { try await sessions.endAll(of: user.id, except: session.sessionID) }
+        // A console signed in with the old password must sign in again (CON-3).
+        try await ConsoleCredentials(catalog: catalog, now: now).revokeAll(of: user.id, tenantID: session.tenantID, actor: session.actor, reason: "password changed")
         try await catalog.audit.append(
             tenantID: session.tenantID, actor: session.actor, action: "password.changed",
             subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")

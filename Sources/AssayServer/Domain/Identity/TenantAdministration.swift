@@ -18,9 +18,12 @@ public struct TenantAdministration: Sendable {
         case email(EmailPolicy.Rejection)
         case addressTaken
         case passwordNotConfirmed
+        /// Three wrong answers: the administrator's account is locked and every session ended.
+        case signedOut
         case noSuchUser
         case cannotDisableSelf
         case identityCheckRequired
+        case noSuchConsole
 
         public var description: String {
             switch self {
@@ -28,9 +31,11 @@ public struct TenantAdministration: Sendable {
             case .email(let rejection): rejection.description
             case .addressTaken: "that e-mail address already belongs to a user or a pending invitation"
             case .passwordNotConfirmed: "confirm this change with your password"
+            case .signedOut: "three wrong passwords: the account is locked for 30 minutes and you are signed out"
             case .noSuchUser: "no such user"
             case .cannotDisableSelf: "you cannot disable yourself"
             case .identityCheckRequired: "say how you checked the user's identity (10 to 500 characters)"
+            case .noSuchConsole: "no such console"
             }
         }
     }
@@ -68,6 +73,9 @@ public struct TenantAdministration: Sendable {
         try await catalog.users.setClaims(userID: target.id, to: claims)
         // A privilege change ends the user's sessions: the next sign-in gets a fresh token.
         try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
+        if Set(claims).isDisjoint(with: [.write, .admin]) {
+            try await consoles.revokeAll(of: target.id, tenantID: admin.tenantID, actor: admin.actor, reason: "write claim removed")
+        }
         try await catalog.audit.append(
             tenantID: admin.tenantID, actor: admin.actor, action: "claims.changed",
             subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))")
@@ -78,6 +86,7 @@ public struct TenantAdministration: Sendable {
         guard target.id != admin.userID else { throw Refusal.cannotDisableSelf }
         try await catalog.users.disable(userID: target.id)
         try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
+        try await consoles.revokeAll(of: target.id, tenantID: admin.tenantID, actor: admin.actor, reason: "user disabled")
         try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.disabled", subject: "user:\(target.id)")
     }
 
@@ -92,6 +101,35 @@ public struct TenantAdministration: Sendable {
             subject: "user:\(target.id)", detail: "identity checked: \(check)")
     }
 
+    var consoles: ConsoleCredentials { ConsoleCredentials(catalog: catalog, now: now) }
+
+    /// A console of the tenant as administrators see it (CON-3).
+    public struct ConsoleListing: Sendable {
+        public let familyID: UUID
+        public let userEmail: String
+        public let machine: String
+        public let signedInAt: Date
+        public let lastRenewedAt: Date
+        public let expiresAt: Date
+    }
+
+    /// The tenant's consoles whose grant still works; the view is audited.
+    public func consoles(for admin: LiveSession) async throws -> [ConsoleListing] {
+        try await catalog.audit.recordView("consoles.viewed", by: admin)
+        let emails = try await catalog.users.emails(in: admin.tenantID)
+        return try await catalog.consoleCredentials.liveFamilies(in: admin.tenantID, at: now()).map {
+            ConsoleListing(familyID: $0.familyID, userEmail: emails[$0.userID] ?? "", machine: $0.machine, signedInAt: $0.signedInAt,
+                           lastRenewedAt: $0.lastRenewedAt, expiresAt: $0.expiresAt)
+        }
+    }
+
+    /// Ends one console of the tenant: its grants and upload tokens stop at once.
+    public func revokeConsole(_ familyID: UUID, by admin: LiveSession) async throws {
+        guard try await catalog.consoleCredentials.revokeFamily(familyID, in: admin.tenantID, at: now()) else { throw Refusal.noSuchConsole }
+        try await catalog.audit.append(
+            tenantID: admin.tenantID, actor: admin.actor, action: "console.grant.revoked", subject: "grant-family:\(familyID)", detail: "by an administrator")
+    }
+
     /// The tenant's audit log, newest first; reading it is itself audited.
     public func auditEvents(for admin: LiveSession, limit: Int = 200) async throws -> [AuditRecord] {
         try await catalog.audit.recordView("audit.viewed", by: admin)
@@ -101,8 +139,10 @@ public struct TenantAdministration: Sendable {
     /// The password checked again, then the target user of the administrator's own tenant.
     private func authorize(_ admin: LiveSession, password: String, target userID: UUID) async throws -> UserAccount {
         do {
-            _ = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter)
+            _ = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter, mailer: mailer, now: now)
                 .confirm(admin, password: password, failureAction: "reauthentication.failed", subject: "user:\(userID)")
+        } catch Reauthentication.Refusal.sessionEnded {
+            throw Refusal.signedOut
         } catch is Reauthentication.Refusal {
             throw Refusal.passwordNotConfirmed
         }

@@ -19,6 +19,11 @@ public struct ConsoleCredentials: Sendable {
     let catalog: Catalog
     let now: @Sendable () -> Date
 
+    /// A grant family lives 90 days from the console's sign-in, however often it is exchanged;
+    /// an upload token 12 hours, never past its family (CON-3).
+    public static let grantLifetime: TimeInterval = 90 * 24 * 3600
+    public static let uploadTokenLifetime: TimeInterval = 12 * 3600
+
     public init(catalog: Catalog, now: @escaping @Sendable () -> Date = Date.init) {
         self.catalog = catalog
         self.now = now
@@ -47,7 +52,7 @@ public struct ConsoleCredentials: Sendable {
         let token = SecretToken(prefix: "asg_")
         let grant = try await catalog.consoleCredentials.createGrant(
             familyID: UUID(), tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
-            machine: machine, at: time)
+            machine: machine, at: time, expiresAt: time.addingTimeInterval(Self.grantLifetime))
         try await catalog.audit.append(
             tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.succeeded",
             subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
@@ -58,9 +63,10 @@ public struct ConsoleCredentials: Sendable {
     public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date, tenantID: TenantID) {
         guard let grant = try await catalog.consoleCredentials.grant(id: grantID) else { throw Refusal.unknown }
         let token = SecretToken(prefix: "asu_")
-        let expiresAt = try await catalog.consoleCredentials.createUploadToken(
-            familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID,
-            tokenHash: token.hash, at: now())
+        let time = now()
+        let expiresAt = min(time.addingTimeInterval(Self.uploadTokenLifetime), grant.expiresAt)
+        try await catalog.consoleCredentials.createUploadToken(
+            familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash, at: time, expiresAt: expiresAt)
         return (token.value, expiresAt, grant.tenantID)
     }
 
@@ -68,9 +74,8 @@ public struct ConsoleCredentials: Sendable {
     public func issueOperatorUploadToken(tenantID: TenantID, hours: Int) async throws -> String {
         let token = SecretToken(prefix: "asu_")
         let family = UUID()
-        _ = try await catalog.consoleCredentials.createUploadToken(
-            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(),
-            lifetime: TimeInterval(hours) * 3600)
+        try await catalog.consoleCredentials.createUploadToken(
+            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(), expiresAt: now().addingTimeInterval(TimeInterval(hours) * 3600))
         try await catalog.audit.append(
             tenantID: tenantID, actor: "operator", action: "upload-token.issued",
             subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")
@@ -116,7 +121,7 @@ public struct ConsoleCredentials: Sendable {
         let token = SecretToken(prefix: "asg_")
         let next = try await store.createGrant(
             familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
-            machine: machine.isEmpty ? grant.machine : machine, at: time)
+            machine: machine.isEmpty ? grant.machine : machine, at: time, expiresAt: grant.expiresAt)
         let upload = try await issueUploadToken(grantID: next.id)
         try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: "grant-family:\(grant.familyID)", at: time)
         return Issued(
@@ -130,15 +135,34 @@ public struct ConsoleCredentials: Sendable {
             let row = try await catalog.consoleCredentials.uploadToken(tokenHash: SecretToken.hash(presented))
         else { return nil }
         let time = now()
-        guard !row.revoked, row.expiresAt > time else {
+        // A writer's token works only while its holder is an active writer (an operator's has no holder).
+        let holderAllowed = row.userID == nil || (row.userActive && !row.userClaims.isDisjoint(with: [.write, .admin]))
+        guard !row.revoked, row.expiresAt > time, holderAllowed else {
             let actor = row.userID.map { "user:\($0)" } ?? "operator-token:\(row.familyID)"
+            let why = row.revoked ? "revoked" : row.expiresAt <= time ? "expired" : "holder is no longer an active writer"
             try await catalog.audit.append(
-                tenantID: row.tenantID, actor: actor, action: "upload-token.refused",
-                subject: "grant-family:\(row.familyID)", detail: row.revoked ? "revoked" : "expired", at: time)
+                tenantID: row.tenantID, actor: actor, action: "upload-token.refused", subject: "grant-family:\(row.familyID)", detail: why, at: time)
             return nil
         }
         return AuthenticatedUploadToken(
-            tenantID: row.tenantID, userID: row.userID, familyID: row.familyID, tenantActive: row.tenantActive,
-            keyLocked: row.keyLocked)
+            tenantID: row.tenantID, userID: row.userID, familyID: row.familyID, tenantActive: row.tenantActive, keyLocked: row.keyLocked)
+    }
+
+    /// Every console of a user stops: disabled, write claim removed, password changed (CON-3).
+    func revokeAll(of userID: UUID, tenantID: TenantID, actor: String, reason: String) async throws {
+        let families = try await catalog.consoleCredentials.revokeAll(ofUser: userID, at: now())
+        guard families > 0 else { return }
+        try await catalog.audit.append(
+            tenantID: tenantID, actor: actor, action: "console.grants.revoked", subject: "user:\(userID)", detail: "families=\(families) reason=\(reason)")
+    }
+
+    /// `assay logout`: the console gives up its own grant family. Answers the same whether or not
+    /// the grant was known, so it tells a guesser nothing.
+    public func revokeOwn(grant presented: String) async throws {
+        guard presented.utf8.count <= 128, let grant = try await catalog.consoleCredentials.grant(tokenHash: SecretToken.hash(presented)) else { return }
+        try await catalog.consoleCredentials.revokeFamily(grant.familyID, at: now())
+        try await catalog.audit.append(
+            tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "console.grant.revoked", subject: "grant-family:\(grant.familyID)",
+            detail: "by the console (logout)")
     }
 }

@@ -34,14 +34,20 @@ struct UploadTokenRow: Sendable {
     let revoked: Bool
     let tenantActive: Bool
     let keyLocked: Bool
+    /// The holder's state and claims now (an operator's token has no holder).
+    let userActive: Bool
+    let userClaims: Set<Claim>
 }
 
 /// Console grants and upload tokens (CON-3, CON-4): tokens only as hashes.
 struct ConsoleCredentialStore: Sendable {
     let database: any Database
 
-    func createGrant(familyID: UUID, tenantID: TenantID, userID: UUID, tokenHash: String, machine: String, at time: Date) async throws -> ConsoleGrantRecord {
-        let grant = ConsoleGrant(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, machine: machine, now: time)
+    func createGrant(
+        familyID: UUID, tenantID: TenantID, userID: UUID, tokenHash: String, machine: String, at time: Date, expiresAt: Date
+    ) async throws -> ConsoleGrantRecord {
+        let grant = ConsoleGrant(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, machine: machine, now: time,
+                                 expiresAt: expiresAt)
         try await grant.create(on: database)
         return try ConsoleGrantRecord(grant)
     }
@@ -67,24 +73,70 @@ struct ConsoleCredentialStore: Sendable {
         try await UploadToken.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
     }
 
-    /// A new upload token of a family; returns its expiry.
-    func createUploadToken(
-        familyID: UUID, tenantID: TenantID, userID: UUID?, tokenHash: String, at time: Date,
-        lifetime: TimeInterval = UploadToken.lifetime
-    ) async throws -> Date {
-        let token = UploadToken(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, now: time, lifetime: lifetime)
-        try await token.create(on: database)
-        return token.expiresAt
+    /// Every console of the user stops working (disabled, claims changed, password changed):
+    /// returns how many families were still live.
+    @discardableResult
+    func revokeAll(ofUser userID: UUID, at time: Date) async throws -> Int {
+        let families = try await ConsoleGrant.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).all().map(\.familyID)
+        try await ConsoleGrant.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
+        try await UploadToken.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
+        return Set(families).count
+    }
+
+    /// One family of this tenant, revoked; false when the tenant has no such live family.
+    func revokeFamily(_ family: UUID, in tenant: TenantID, at time: Date) async throws -> Bool {
+        let live = try await ConsoleGrant.query(on: database).filter(\.$familyID == family).filter(\.$tenantID == tenant.uuid)
+            .filter(\.$revokedAt == nil).count()
+        guard live > 0 else { return false }
+        try await revokeFamily(family, at: time)
+        return true
+    }
+
+    /// A console as administrators see it: one grant family, from its sign-in to its latest exchange.
+    struct ConsoleFamily: Sendable {
+        let familyID: UUID
+        let userID: UUID
+        let machine: String
+        let signedInAt: Date
+        let lastRenewedAt: Date
+        let expiresAt: Date
+    }
+
+    /// The tenant's consoles whose grant still works (not revoked, not expired), newest first.
+    func liveFamilies(in tenant: TenantID, at time: Date) async throws -> [ConsoleFamily] {
+        let rows = try await database.sql().raw("""
+            SELECT family_id, MIN(user_id) AS user_id, MAX(machine) AS machine, MIN(created_at) AS signed_in_at,
+                   MAX(created_at) AS last_renewed_at, MAX(expires_at) AS expires_at
+            FROM \(ident: ConsoleGrant.schema)
+            WHERE tenant_id = \(bind: tenant.uuid) AND family_id IN (
+                SELECT family_id FROM \(ident: ConsoleGrant.schema)
+                WHERE tenant_id = \(bind: tenant.uuid) AND revoked_at IS NULL AND used_at IS NULL AND expires_at > \(bind: time))
+            GROUP BY family_id ORDER BY last_renewed_at DESC
+            """).all()
+        return try rows.map { row in
+            ConsoleFamily(
+                familyID: try row.decode(column: "family_id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID.self),
+                machine: try row.decode(column: "machine", as: String.self), signedInAt: try row.decode(column: "signed_in_at", as: Date.self),
+                lastRenewedAt: try row.decode(column: "last_renewed_at", as: Date.self), expiresAt: try row.decode(column: "expires_at", as: Date.self))
+        }
+    }
+
+    /// A new upload token of a family, valid until `expiresAt`.
+    func createUploadToken(familyID: UUID, tenantID: TenantID, userID: UUID?, tokenHash: String, at time: Date, expiresAt: Date) async throws {
+        try await UploadToken(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, now: time, expiresAt: expiresAt)
+            .create(on: database)
     }
 
     /// One query on the hot path of every upload (and no model reflection): the token by its hash,
-    /// joined with its tenant.
+    /// joined with its tenant and its holder.
     func uploadToken(tokenHash: String) async throws -> UploadTokenRow? {
         guard
             let row = try await database.sql().raw(
                 """
-                SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at
+                SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at,
+                       u.state AS user_state, u.claims AS user_claims
                 FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
+                    LEFT JOIN \(ident: User.schema) u ON u.id = t.user_id
                 WHERE t.token_hash = \(bind: tokenHash)
                 """
             ).first()
@@ -94,6 +146,8 @@ struct ConsoleCredentialStore: Sendable {
             familyID: try row.decode(column: "family_id", as: UUID.self), expiresAt: try row.decode(column: "expires_at", as: Date.self),
             revoked: try row.decode(column: "revoked_at", as: Date?.self) != nil,
             tenantActive: try row.decode(column: "state", as: String.self) == Tenant.State.active.rawValue,
-            keyLocked: try row.decode(column: "key_locked_at", as: Date?.self) != nil)
+            keyLocked: try row.decode(column: "key_locked_at", as: Date?.self) != nil,
+            userActive: try row.decode(column: "user_state", as: String?.self) == User.State.active.rawValue,
+            userClaims: Claim.decode(try row.decode(column: "user_claims", as: String?.self) ?? ""))
     }
 }

@@ -21,17 +21,19 @@ struct SignInStore: Sendable {
             .create(on: database)
     }
 
-    func challenge(attemptHash: String) async throws -> ChallengeRecord? {
-        guard let row = try await SignInChallenge.query(on: database).filter(\.$attemptHash == attemptHash).first() else { return nil }
+    /// AUTH-6: spends one try of the attempt before anything is compared, in one conditional
+    /// statement: of any number of guesses sent at once, at most `maxTries` get a challenge back.
+    /// Nil when the attempt is unknown, expired or out of tries.
+    func spendTry(attemptHash: String, maxTries: Int, at time: Date) async throws -> ChallengeRecord? {
+        guard let row = try await database.sql().raw("""
+            UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1
+            WHERE attempt_hash = \(bind: attemptHash) AND tries < \(bind: maxTries) AND expires_at > \(bind: time)
+            RETURNING id, user_id, code_hash, fingerprint, tries, expires_at
+            """).first() else { return nil }
         return ChallengeRecord(
-            id: try row.requireID(), userID: row.$user.id, codeHash: row.codeHash, fingerprint: row.fingerprint,
-            tries: row.tries, expiresAt: row.expiresAt)
-    }
-
-    /// Counts a wrong code atomically (concurrent wrong codes all count); returns the tries now spent.
-    func countWrongCode(challengeID: UUID) async throws -> Int {
-        try await database.sql().raw("UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1 WHERE id = \(bind: challengeID)").run()
-        return try await SignInChallenge.find(challengeID, on: database)?.tries ?? Int.max
+            id: try row.decode(column: "id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID.self),
+            codeHash: try row.decode(column: "code_hash", as: String.self), fingerprint: try row.decode(column: "fingerprint", as: String.self),
+            tries: try row.decode(column: "tries", as: Int.self), expiresAt: try row.decode(column: "expires_at", as: Date.self))
     }
 
     /// Single use even under concurrent submissions: only one DELETE finds the row.

@@ -76,20 +76,37 @@ struct UserStore: Sendable {
         return try UserAccount(user)
     }
 
-    /// A wrong password: the new count and, at the limit, the lock with the count reset.
-    func recordFailedPassword(_ user: UserAccount, lockAfter limit: Int, lockUntil: Date) async throws -> (failures: Int, locked: Bool) {
-        let failures = user.failedAttempts + 1
-        let locked = failures >= limit
-        try await User.query(on: database).filter(\.$id == user.id)
-            .set(\.$failedAttempts, to: locked ? 0 : failures).set(\.$lockedUntil, to: locked ? lockUntil : user.lockedUntil).update()
-        return (failures, locked)
+    /// Whether a wrong password locked the account just now.
+    struct FailureCount: Sendable, Equatable {
+        let locked: Bool
     }
 
-    /// The right password: the count and any expired lock cleared; a stronger hash when the policy grew.
-    func recordGoodPassword(_ user: UserAccount, newHash: String?) async throws {
-        var update = User.query(on: database).filter(\.$id == user.id).set(\.$failedAttempts, to: 0).set(\.$lockedUntil, to: nil)
-        if let newHash { update = update.set(\.$passwordHash, to: newHash) }
-        try await update.update()
+    /// AUTH-7: counts a wrong password in one conditional statement, so that failures arriving at
+    /// once (on any replica) all count: the one that reaches `limit` sets the lock and resets the
+    /// count. Nil when the account was already locked (or is disabled): nothing was counted.
+    func recordFailedPassword(userID: UUID, lockAfter limit: Int, lockUntil: Date, at time: Date) async throws -> FailureCount? {
+        let row = try await database.sql().raw("""
+            UPDATE \(ident: User.schema) SET
+                failed_attempts = CASE WHEN failed_attempts + 1 >= \(bind: limit) THEN 0 ELSE failed_attempts + 1 END,
+                locked_until = CASE WHEN failed_attempts + 1 >= \(bind: limit) THEN \(bind: lockUntil) ELSE locked_until END
+            WHERE id = \(bind: userID) AND state = 'active' AND (locked_until IS NULL OR locked_until <= \(bind: time))
+            RETURNING locked_until
+            """).first()
+        guard let row else { return nil }
+        let lockedUntil = try row.decode(column: "locked_until", as: Date?.self)
+        return FailureCount(locked: (lockedUntil ?? .distantPast) > time)
+    }
+
+    /// The right password: the count cleared (and a stronger hash stored when the policy grew), only
+    /// if the account is still active and not locked now; false when a lock was set meanwhile.
+    func recordGoodPassword(userID: UUID, newHash: String?, at time: Date) async throws -> Bool {
+        let rehash: SQLQueryString = newHash.map { ", password_hash = \(bind: $0)" } ?? ""
+        let row = try await database.sql().raw("""
+            UPDATE \(ident: User.schema) SET failed_attempts = 0, locked_until = NULL\(rehash)
+            WHERE id = \(bind: userID) AND state = 'active' AND (locked_until IS NULL OR locked_until <= \(bind: time))
+            RETURNING id
+            """).first()
+        return row != nil
     }
 
     func recordActivity(userID: UUID, at time: Date) async throws {

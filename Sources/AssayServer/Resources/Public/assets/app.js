@@ -18,6 +18,18 @@ async function post(path, body, headers = {}, method = "POST") {
   return { status: response.status, data };
 }
 
+// A double click is one attempt, not two: the form's buttons stay disabled until its answer is in.
+async function inFlight(form, work) {
+  const buttons = form.querySelectorAll("button, input[type=submit]");
+  if (form.dataset.busy === "1") { return; }
+  form.dataset.busy = "1";
+  for (const button of buttons) { button.disabled = true; }
+  try { await work(); } finally {
+    form.dataset.busy = "";
+    for (const button of buttons) { button.disabled = false; }
+  }
+}
+
 function showError(message) {
   document.getElementById("error").textContent = message;
 }
@@ -29,34 +41,40 @@ const pages = {
     const token = decodeURIComponent(window.location.hash.slice(1));
     document.getElementById("token").value = token;
     history.replaceState(null, "", "/register");
-    document.getElementById("register-form").addEventListener("submit", async (event) => {
+    document.getElementById("register-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const form = event.target;
+      inFlight(form, async () => {
       const { status, data } = await post("auth/register", {
         token: form.token.value, name: form.name.value, phone: form.phone.value, password: form.password.value,
       });
       if (status === 201) { window.location.assign("/signin"); } else { showError(data.error || "registration failed"); }
+      });
     });
   },
 
   signin() {
-    document.getElementById("signin-form").addEventListener("submit", async (event) => {
+    document.getElementById("signin-form").addEventListener("submit", (event) => {
       event.preventDefault();
       const form = event.target;
+      inFlight(form, async () => {
       const { status, data } = await post("auth/sign-in", { email: form.email.value, password: form.password.value, resolution: resolution(), next: nextPath() });
       // The server answers with a local path only.
       if (status === 200 || status === 202) { window.location.assign(data.redirect); }
       else { showError(data.error || "sign-in failed"); }
+      });
     });
   },
 
   code() {
-    document.getElementById("code-form").addEventListener("submit", async (event) => {
+    document.getElementById("code-form").addEventListener("submit", (event) => {
       event.preventDefault();
+      inFlight(event.target, async () => {
       const { status, data } = await post("auth/code", { code: event.target.code.value, next: nextPath() });
       if (status === 200) { window.location.assign(data.redirect); }
       else if (status === 401) { showError(`That code is not right: ${data.remainingTries} tries left.`); }
       else { window.location.assign("/signin"); }
+      });
     });
   },
 
@@ -80,22 +98,26 @@ function formBody(form) {
 
 function wireApiForms() {
   for (const form of document.querySelectorAll("form[data-api]")) {
-    form.addEventListener("submit", async (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const [method, url] = form.dataset.api.split(" ");
-      const result = form.querySelector(".result");
-      const csrf = form.querySelector("input[name=_csrf]").value;
-      const { status, data } = await post(url.replace(/^\/api\/v1\//, ""), formBody(form), { "X-CSRF-Token": csrf }, method);
-      if (status >= 200 && status < 300) {
-        if (form.dataset.then === "reload") { window.location.reload(); }
-        else if (form.dataset.then) { window.location.assign(form.dataset.then); }
-        else if (result) { result.textContent = "Done."; form.reset(); }
-      } else if (status === 401) {
-        window.location.assign(`/signin?next=${encodeURIComponent(window.location.pathname)}`);
-      } else if (result) {
-        result.textContent = data.error || `Refused (${status}).`;
-      }
+      inFlight(form, () => submitApiForm(form));
     });
+  }
+}
+
+async function submitApiForm(form) {
+  const [method, url] = form.dataset.api.split(" ");
+  const result = form.querySelector(".result");
+  const csrf = form.querySelector("input[name=_csrf]").value;
+  const { status, data } = await post(url.replace(/^\/api\/v1\//, ""), formBody(form), { "X-CSRF-Token": csrf }, method);
+  if (status >= 200 && status < 300) {
+    if (form.dataset.then === "reload") { window.location.reload(); }
+    else if (form.dataset.then) { window.location.assign(form.dataset.then); }
+    else if (result) { result.textContent = "Done."; form.reset(); }
+  } else if (status === 401) {
+    window.location.assign(`/signin?next=${encodeURIComponent(window.location.pathname)}`);
+  } else if (result) {
+    result.textContent = data.error || `Refused (${status}).`;
   }
 }
 

@@ -5,7 +5,6 @@ import Foundation
 /// revokes its whole family.
 public final class ConsoleGrant: Model, @unchecked Sendable {
     public static let schema = "console_grants"
-    public static let lifetime: TimeInterval = 90 * 24 * 3600
 
     @ID(key: .id) public var id: UUID?
     @Field(key: "family_id") public var familyID: UUID
@@ -20,13 +19,14 @@ public final class ConsoleGrant: Model, @unchecked Sendable {
 
     public init() {}
 
-    init(familyID: UUID, tenantID: UUID, userID: UUID, tokenHash: String, machine: String, now: Date) {
+    /// `expiresAt` is the family's: 90 days from the sign-in, whatever the exchanges (CON-3).
+    init(familyID: UUID, tenantID: UUID, userID: UUID, tokenHash: String, machine: String, now: Date, expiresAt: Date) {
         self.familyID = familyID
         self.tenantID = tenantID
         self.userID = userID
         self.tokenHash = tokenHash
         self.machine = machine
-        self.expiresAt = now.addingTimeInterval(Self.lifetime)
+        self.expiresAt = expiresAt
         self.createdAt = now
     }
 }

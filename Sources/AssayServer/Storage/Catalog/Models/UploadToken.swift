@@ -4,7 +4,6 @@ import Foundation
 /// An upload-only token (CON-3): 12 hours, accepted by the upload endpoints and nowhere else.
 public final class UploadToken: Model, @unchecked Sendable {
     public static let schema = "upload_tokens"
-    public static let lifetime: TimeInterval = 12 * 3600
 
     @ID(key: .id) public var id: UUID?
     @Field(key: "family_id") public var familyID: UUID
@@ -18,17 +17,12 @@ public final class UploadToken: Model, @unchecked Sendable {
 
     public init() {}
 
-    init(familyID: UUID, tenantID: UUID, userID: UUID?, tokenHash: String, now: Date, lifetime: TimeInterval = UploadToken.lifetime) {
+    init(familyID: UUID, tenantID: UUID, userID: UUID?, tokenHash: String, now: Date, expiresAt: Date) {
         self.familyID = familyID
         self.tenantID = tenantID
         self.userID = userID
         self.tokenHash = tokenHash
-        self.expiresAt = now.addingTimeInterval(lifetime)
+        self.expiresAt = expiresAt
         self.createdAt = now
     }
-}
-
-extension UploadToken {
-    /// How the audit log names the holder.
-    var actor: String { userID.map { "user:\($0)" } ?? "operator-token:\(familyID)" }
 }
