@@ -11,7 +11,7 @@ struct AccountFixture {
     let mailer: MemoryMailer
     let invitationToken: String
     let email = "jane.doe@acme.example"
-    let password = "Tr0ub4dor & 3 horses"
+    var password = "Tr0ub4dor & 3 horses"
     let browser = ClientFingerprint(ipAddress: "192.0.2.10", browser: "Chrome 131", resolution: "1920x1080")
 
     static func make(_ app: Application, _ configuration: ServerConfiguration) async throws -> AccountFixture {

@@ -105,13 +105,12 @@ struct ConsoleCredentialStore: Sendable {
     /// The tenant's consoles whose grant still works (not revoked, not expired), newest first.
     func liveFamilies(in tenant: TenantID, at time: Date) async throws -> [ConsoleFamily] {
         let rows = try await database.sql().raw("""
-            SELECT family_id, MIN(user_id) AS user_id, MAX(machine) AS machine, MIN(created_at) AS signed_in_at,
-                   MAX(created_at) AS last_renewed_at, MAX(expires_at) AS expires_at
-            FROM \(ident: ConsoleGrant.schema)
-            WHERE tenant_id = \(bind: tenant.uuid) AND family_id IN (
-                SELECT family_id FROM \(ident: ConsoleGrant.schema)
-                WHERE tenant_id = \(bind: tenant.uuid) AND revoked_at IS NULL AND used_at IS NULL AND expires_at > \(bind: time))
-            GROUP BY family_id ORDER BY last_renewed_at DESC
+            SELECT g.family_id, g.user_id, g.machine, g.expires_at, g.created_at AS last_renewed_at,
+                   (SELECT MIN(f.created_at) FROM \(ident: ConsoleGrant.schema) f WHERE f.family_id = g.family_id) AS signed_in_at
+            FROM \(ident: ConsoleGrant.schema) g
+            -- A family's live grant is its newest: unused, unrevoked, unexpired.
+            WHERE g.tenant_id = \(bind: tenant.uuid) AND g.revoked_at IS NULL AND g.used_at IS NULL AND g.expires_at > \(bind: time)
+            ORDER BY g.created_at DESC
             """).all()
         return try rows.map { row in
             ConsoleFamily(

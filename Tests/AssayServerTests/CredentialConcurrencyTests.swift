@@ -1,0 +1,236 @@
+@testable import AssayServer
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+extension AccountFixture {
+    /// The code of the newest sign-in mail.
+    func lastCode() async throws -> String {
+        String(try #require(await mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
+    }
+
+    /// A live browser session of the fixture's user, as the session middleware would find it.
+    func liveSession(_ app: Application) async throws -> LiveSession {
+        let grant = try await signInWithCode()
+        guard case .live(let session) = try await SessionLifecycle(catalog: Catalog(app.db), now: { clock.now }).resolve(token: grant.token, rotation: 900)
+        else { throw TestFailure("the new session is not live") }
+        return session
+    }
+
+    func actions(_ app: Application) async throws -> [String] {
+        let user = try #require(try await User.find(email: email, on: app.db))
+        return try await Catalog(app.db).audit.events(tenantID: TenantID(user.$tenant.id), limit: 10_000).map(\.action)
+    }
+
+    /// The same service on another application: another replica of the service.
+    func service(on app: Application) throws -> AccountService {
+        AccountService(
+            catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+            emailPolicy: try EmailPolicy.bundled(), now: { clock.now })
+    }
+}
+
+/// Issue 12: the identity rules hold when requests arrive together, and credentials end with the
+/// people who hold them.
+@Suite("Credentials under concurrency (AUTH-6, AUTH-7, CON-3)")
+struct CredentialConcurrencyTests {
+    static func wrongPasswordsAtOnce(_ count: Int, services: [AccountService], email: String, fingerprint: ClientFingerprint) async throws
+        -> [AccountService.SignInResult]
+    {
+        try await withThrowingTaskGroup(of: AccountService.SignInResult.self) { group in
+            for index in 0..<count {
+                let service = services[index % services.count]
+                group.addTask { try await service.signIn(email: email, password: "Wrong-pass-\(index)", fingerprint: fingerprint) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    @Test("30 wrong passwords at once: every one counted, locked after 3, the right password refused for 30 minutes", arguments: CatalogBackend.testable)
+    func lockoutUnderLoad(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            // when
+            let results = try await Self.wrongPasswordsAtOnce(30, services: [fixture.service], email: fixture.email, fingerprint: fixture.browser)
+            // then
+            #expect(results.allSatisfy { $0 == .refused })
+            let actions = try await fixture.actions(app)
+            #expect(actions.filter { $0 == "account.locked" }.count == 1)
+            #expect(actions.filter { $0 == "signin.failed" }.count == 2)
+            #expect(actions.filter { ["signin.failed", "account.locked", "signin.refused.locked"].contains($0) }.count == 30)
+            #expect(await fixture.mailer.sent.filter { $0.purpose == "lockout notice" }.count == 1)
+            #expect(try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
+            fixture.clock.advance(30 * 60 - 5)
+            #expect(try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
+            fixture.clock.advance(10)
+            guard case .codeSent = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
+                Issue.record("the right password should work once the 30 minutes are over")
+                return
+            }
+        }
+    }
+
+    @Test("the lock holds across replicas: two applications on one PostgreSQL catalog share the count")
+    func lockoutAcrossReplicas() async throws {
+        guard CatalogBackend.testable.contains(.postgres) else { return }
+        try await withTestApp(.postgres) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            // A second replica: its own application and connection pool on the same catalog.
+            let replica = try await Application.make(.testing)
+            do {
+                try await configure(replica, configuration: configuration, hasher: PasswordHasher(iterations: 1000))
+                let services = [fixture.service, try fixture.service(on: replica)]
+                let results = try await Self.wrongPasswordsAtOnce(30, services: services, email: fixture.email, fingerprint: fixture.browser)
+                #expect(results.allSatisfy { $0 == .refused })
+                #expect(try await fixture.actions(app).filter { $0 == "account.locked" }.count == 1)
+                for service in services {
+                    #expect(try await service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
+                }
+            } catch {
+                try await replica.asyncShutdown()
+                throw error
+            }
+            try await replica.asyncShutdown()
+        }
+    }
+
+    @Test("200 codes at once against one attempt: at most 5 are compared, and the attempt is void afterwards", arguments: CatalogBackend.testable)
+    func codeGuessesAtOnce(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
+            else { throw TestFailure("expected a code") }
+            let code = try await fixture.lastCode()
+            let guesses = (0..<200).map { String(format: "%07d", $0) }.filter { $0 != code }
+            let results = try await withThrowingTaskGroup(of: AccountService.CodeResult.self) { group in
+                for guess in guesses {
+                    group.addTask { try await fixture.service.verifyCode(attemptToken: attempt, code: guess, fingerprint: fixture.browser) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(results.filter { $0 != .void }.count <= AccountService.maxCodeTries)
+            #expect(try await fixture.actions(app).filter { $0 == "signin.code.wrong" }.count <= AccountService.maxCodeTries)
+            #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: code, fingerprint: fixture.browser) == .void)
+        }
+    }
+
+    @Test("wrong answers to the password re-check count toward the lockout: the third ends the session", arguments: CatalogBackend.testable)
+    func reauthenticationLockout(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            let session = try await fixture.liveSession(app)
+            let administration = TenantAdministration(
+                catalog: Catalog(app.db), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2), emailPolicy: try EmailPolicy.bundled(),
+                mailer: fixture.mailer, publicURL: configuration.publicURL, now: { fixture.clock.now })
+            for _ in 0..<2 {
+                await #expect(throws: TenantAdministration.Refusal.passwordNotConfirmed) {
+                    try await administration.setClaims(of: session.userID, to: [.read], by: session, password: "Wrong-pass-1")
+                }
+            }
+            await #expect(throws: TenantAdministration.Refusal.signedOut) {
+                try await administration.setClaims(of: session.userID, to: [.read], by: session, password: "Wrong-pass-1")
+            }
+            #expect(try await Session.query(on: app.db).count() == 0)
+            #expect(try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
+            #expect(await fixture.mailer.last?.purpose == "lockout notice")
+            #expect(try await User.find(email: fixture.email, on: app.db)?.claims == Claim.encode(Claim.allCases))
+        }
+    }
+
+    /// A console of the fixture's user: its grant and first upload token.
+    static func consoleSignIn(_ fixture: AccountFixture, app: Application) async throws -> (grant: SessionLifecycle.Grant, uploadToken: String) {
+        let console = AccountService(
+            catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+            emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now }, channel: .console(machine: "machine-0001"))
+        let fingerprint = ClientFingerprint(ipAddress: "192.0.2.20", browser: "assay-console", resolution: "machine-0001")
+        var result = try await console.signIn(email: fixture.email, password: fixture.password, fingerprint: fingerprint)
+        if case .codeSent(let attempt) = result {
+            let code = try await fixture.lastCode()
+            guard case .signedIn(let grant) = try await console.verifyCode(attemptToken: attempt, code: code, fingerprint: fingerprint) else {
+                throw TestFailure("the console code did not sign in")
+            }
+            result = .signedIn(grant)
+        }
+        guard case .signedIn(let grant) = result else { throw TestFailure("the console did not sign in") }
+        let upload = try await ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now }).issueUploadToken(grantID: grant.sessionID)
+        return (grant, upload.token)
+    }
+
+    @Test("a console's grant family ends 90 days after its sign-in however often it is exchanged", arguments: CatalogBackend.testable)
+    func grantFamilyLifetime(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            let signedIn = fixture.clock.now
+            let (grant, _) = try await Self.consoleSignIn(fixture, app: app)
+            let credentials = ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now })
+            var presented = grant.token
+            for _ in 0..<3 {
+                fixture.clock.advance(29 * 24 * 3600)
+                let issued = try await credentials.exchange(grant: presented, machine: "")
+                #expect(abs(issued.grantExpiresAt.timeIntervalSince(signedIn.addingTimeInterval(ConsoleCredentials.grantLifetime))) < 5)
+                #expect(issued.uploadTokenExpiresAt <= issued.grantExpiresAt)
+                presented = issued.grant
+            }
+            // 87 days in: the next exchange's upload token ends with the family, not 12 hours later.
+            fixture.clock.advance(2 * 24 * 3600 + 23 * 3600)
+            let last = try await credentials.exchange(grant: presented, machine: "")
+            #expect(last.uploadTokenExpiresAt <= last.grantExpiresAt)
+            fixture.clock.advance(3600 + 10)
+            await #expect(throws: ConsoleCredentials.Refusal.expired) { try await credentials.exchange(grant: last.grant, machine: "") }
+            #expect(try await credentials.authenticate(uploadToken: last.uploadToken) == nil)
+        }
+    }
+
+    @Test("a console's tokens end with its holder: write claim removed, password changed, revoked by an administrator or by itself", arguments: CatalogBackend.testable)
+    func consoleCredentialsEnd(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            let user = try await fixture.register()
+            let credentials = ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now })
+
+            // The holder loses the write claim: the upload token stops at once.
+            let first = try await Self.consoleSignIn(fixture, app: app)
+            #expect(try await credentials.authenticate(uploadToken: first.uploadToken) != nil)
+            try await Catalog(app.db).users.setClaims(userID: user.id, to: [.read])
+            #expect(try await credentials.authenticate(uploadToken: first.uploadToken) == nil)
+            try await Catalog(app.db).users.setClaims(userID: user.id, to: Claim.allCases)
+
+            // A password change revokes every console of the user.
+            let newPassword = "An0ther good passphrase!"
+            let session = try await fixture.liveSession(app)
+            let second = try await Self.consoleSignIn(fixture, app: app)
+            #expect(try await credentials.authenticate(uploadToken: second.uploadToken) != nil)
+            try await fixture.service.changePassword(of: session, current: fixture.password, new: newPassword, endOtherSessions: false)
+            #expect(try await credentials.authenticate(uploadToken: second.uploadToken) == nil)
+            await #expect(throws: ConsoleCredentials.Refusal.self) { try await credentials.exchange(grant: second.grant.token, machine: "") }
+            #expect(try await fixture.actions(app).contains("console.grants.revoked"))
+
+            // An administrator sees the console and revokes it.
+            let administration = TenantAdministration(
+                catalog: Catalog(app.db), hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2), emailPolicy: try EmailPolicy.bundled(),
+                mailer: fixture.mailer, publicURL: configuration.publicURL, now: { fixture.clock.now })
+            var passwordChanged = fixture
+            passwordChanged.password = newPassword
+            let third = try await Self.consoleSignIn(passwordChanged, app: app)
+            let listed = try await administration.consoles(for: session)
+            #expect(listed.count == 1 && listed.first?.machine == "machine-0001" && listed.first?.userEmail == fixture.email)
+            try await administration.revokeConsole(try #require(listed.first).familyID, by: session)
+            #expect(try await credentials.authenticate(uploadToken: third.uploadToken) == nil)
+            #expect(try await administration.consoles(for: session).isEmpty)
+            await #expect(throws: TenantAdministration.Refusal.noSuchConsole) { try await administration.revokeConsole(UUID(), by: session) }
+
+            // A console gives up its own grant (`assay logout`).
+            let fourth = try await Self.consoleSignIn(passwordChanged, app: app)
+            try await credentials.revokeOwn(grant: fourth.grant.token)
+            #expect(try await credentials.authenticate(uploadToken: fourth.uploadToken) == nil)
+            await #expect(throws: ConsoleCredentials.Refusal.revoked) { try await credentials.exchange(grant: fourth.grant.token, machine: "") }
+            try await credentials.revokeOwn(grant: "asg_unknown")  // answers the same, changes nothing
+        }
+    }
+}
