@@ -1,8 +1,9 @@
-@testable import AssayServer
 import Fluent
 import Foundation
 import Testing
 import Vapor
+
+@testable import AssayServer
 
 extension AccountFixture {
     /// The code of the newest sign-in mail.
@@ -187,7 +188,9 @@ struct CredentialConcurrencyTests {
         }
     }
 
-    @Test("a console's tokens end with its holder: write claim removed, password changed, revoked by an administrator or by itself", arguments: CatalogBackend.testable)
+    @Test(
+        "a console's tokens end with its holder: write claim removed, password changed, revoked by an administrator or by itself",
+        arguments: CatalogBackend.testable)
     func consoleCredentialsEnd(backend: CatalogBackend) async throws {
         try await withTestApp(backend) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)

@@ -126,8 +126,9 @@ struct AdminController: Sendable {
     func consoles(_ request: Request) async throws -> [ConsoleSummary] {
         let admin = try request.requireUser()
         return try await administration(request).consoles(for: admin.session).map {
-            ConsoleSummary(familyID: $0.familyID, user: $0.userEmail, machine: $0.machine, signedInAt: $0.signedInAt, lastRenewedAt: $0.lastRenewedAt,
-                           expiresAt: $0.expiresAt)
+            ConsoleSummary(
+                familyID: $0.familyID, user: $0.userEmail, machine: $0.machine, signedInAt: $0.signedInAt, lastRenewedAt: $0.lastRenewedAt,
+                expiresAt: $0.expiresAt)
         }
     }
 

@@ -194,8 +194,9 @@ struct PortalPages: Sendable {
     func consoles(_ request: Request) async throws -> View {
         let user = try request.requireUser()
         let rows = try await administration(request).consoles(for: user.session).map {
-            ConsoleRow(familyID: $0.familyID.uuidString.lowercased(), user: $0.userEmail, machine: $0.machine, signedInAt: Self.format($0.signedInAt),
-                       lastRenewedAt: Self.format($0.lastRenewedAt), expiresAt: Self.format($0.expiresAt))
+            ConsoleRow(
+                familyID: $0.familyID.uuidString.lowercased(), user: $0.userEmail, machine: $0.machine, signedInAt: Self.format($0.signedInAt),
+                lastRenewedAt: Self.format($0.lastRenewedAt), expiresAt: Self.format($0.expiresAt))
         }
         return try await request.view.render(
             "admin-consoles", Page(frame: Frame(user, title: "Consoles", page: "admin-consoles"), body: ConsolesPage(consoles: rows)))

@@ -135,12 +135,14 @@ public struct AccountService: Sendable {
         guard verification != .mismatch else {
             // Counted in the database, in one statement: failures sent at once all count.
             let lockUntil = time.addingTimeInterval(Self.lockDuration)
-            guard let outcome = try await catalog.users.recordFailedPassword(userID: user.id, lockAfter: Self.maxFailedPasswords, lockUntil: lockUntil, at: time)
+            guard
+                let outcome = try await catalog.users.recordFailedPassword(userID: user.id, lockAfter: Self.maxFailedPasswords, lockUntil: lockUntil, at: time)
             else {
                 try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.locked", subject: "email:\(email)", at: time)
                 return .refused
             }
-            try await audit.append(tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
+            try await audit.append(
+                tenantID: user.tenantID, actor: actor, action: outcome.locked ? "account.locked" : "signin.failed", subject: "email:\(email)", at: time)
             if outcome.locked { try await Self.lockNotice(to: email, via: mailer) }
             return .refused
         }
@@ -179,7 +181,8 @@ public struct AccountService: Sendable {
         try await mailer.send(
             MailMessage(
                 to: email, subject: "Your Assay account is locked for 30 minutes",
-                body: "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
+                body:
+                    "Three wrong passwords in a row were entered for your account. It is locked for 30 minutes.\nIf this was not you, tell your administrator.",
                 purpose: "lockout notice"))
     }
 
@@ -283,7 +286,8 @@ public struct AccountService: Sendable {
         try await catalog.users.setPasswordHash(userID: user.id, to: try await limiter.run { try hasher.hash(new) })
         if endOtherSessions { try await sessions.endAll(of: user.id, except: session.sessionID) }
         // A console signed in with the old password must sign in again (CON-3).
-        try await ConsoleCredentials(catalog: catalog, now: now).revokeAll(of: user.id, tenantID: session.tenantID, actor: session.actor, reason: "password changed")
+        try await ConsoleCredentials(catalog: catalog, now: now).revokeAll(
+            of: user.id, tenantID: session.tenantID, actor: session.actor, reason: "password changed")
         try await catalog.audit.append(
             tenantID: session.tenantID, actor: session.actor, action: "password.changed",
             subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")

@@ -31,7 +31,8 @@ struct Reauthentication: Sendable {
             try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: failureAction, subject: subject, at: time)
             guard let outcome, !outcome.locked else {
                 if outcome?.locked == true {
-                    try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "account.locked", subject: "email:\(user.email)", at: time)
+                    try await catalog.audit.append(
+                        tenantID: session.tenantID, actor: session.actor, action: "account.locked", subject: "email:\(user.email)", at: time)
                     try await AccountService.lockNotice(to: user.email, via: mailer)
                 }
                 try await endEverySession(of: user, at: time)
@@ -48,7 +49,8 @@ struct Reauthentication: Sendable {
 
     private func endEverySession(of user: UserAccount, at time: Date) async throws {
         try await SessionLifecycle(catalog: catalog, now: now).endAll(of: user.id)
-        try await catalog.audit.append(tenantID: user.tenantID, actor: "user:\(user.id)", action: "sessions.ended", subject: "user:\(user.id)",
-                                       detail: "account locked during a password re-check", at: time)
+        try await catalog.audit.append(
+            tenantID: user.tenantID, actor: "user:\(user.id)", action: "sessions.ended", subject: "user:\(user.id)",
+            detail: "account locked during a password re-check", at: time)
     }
 }

@@ -118,8 +118,9 @@ public struct TenantAdministration: Sendable {
         try await catalog.audit.recordView("consoles.viewed", by: admin)
         let emails = try await catalog.users.emails(in: admin.tenantID)
         return try await catalog.consoleCredentials.liveFamilies(in: admin.tenantID, at: now()).map {
-            ConsoleListing(familyID: $0.familyID, userEmail: emails[$0.userID] ?? "", machine: $0.machine, signedInAt: $0.signedInAt,
-                           lastRenewedAt: $0.lastRenewedAt, expiresAt: $0.expiresAt)
+            ConsoleListing(
+                familyID: $0.familyID, userEmail: emails[$0.userID] ?? "", machine: $0.machine, signedInAt: $0.signedInAt,
+                lastRenewedAt: $0.lastRenewedAt, expiresAt: $0.expiresAt)
         }
     }
 

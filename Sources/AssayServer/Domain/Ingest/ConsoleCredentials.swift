@@ -75,7 +75,8 @@ public struct ConsoleCredentials: Sendable {
         let token = SecretToken(prefix: "asu_")
         let family = UUID()
         try await catalog.consoleCredentials.createUploadToken(
-            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(), expiresAt: now().addingTimeInterval(TimeInterval(hours) * 3600))
+            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(), expiresAt: now().addingTimeInterval(TimeInterval(hours) * 3600)
+        )
         try await catalog.audit.append(
             tenantID: tenantID, actor: "operator", action: "upload-token.issued",
             subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")

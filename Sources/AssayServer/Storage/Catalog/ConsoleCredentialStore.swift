@@ -46,8 +46,9 @@ struct ConsoleCredentialStore: Sendable {
     func createGrant(
         familyID: UUID, tenantID: TenantID, userID: UUID, tokenHash: String, machine: String, at time: Date, expiresAt: Date
     ) async throws -> ConsoleGrantRecord {
-        let grant = ConsoleGrant(familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, machine: machine, now: time,
-                                 expiresAt: expiresAt)
+        let grant = ConsoleGrant(
+            familyID: familyID, tenantID: tenantID.uuid, userID: userID, tokenHash: tokenHash, machine: machine, now: time,
+            expiresAt: expiresAt)
         try await grant.create(on: database)
         return try ConsoleGrantRecord(grant)
     }
@@ -104,14 +105,16 @@ struct ConsoleCredentialStore: Sendable {
 
     /// The tenant's consoles whose grant still works (not revoked, not expired), newest first.
     func liveFamilies(in tenant: TenantID, at time: Date) async throws -> [ConsoleFamily] {
-        let rows = try await database.sql().raw("""
+        let rows = try await database.sql().raw(
+            """
             SELECT g.family_id, g.user_id, g.machine, g.expires_at, g.created_at AS last_renewed_at,
                    (SELECT MIN(f.created_at) FROM \(ident: ConsoleGrant.schema) f WHERE f.family_id = g.family_id) AS signed_in_at
             FROM \(ident: ConsoleGrant.schema) g
             -- A family's live grant is its newest: unused, unrevoked, unexpired.
             WHERE g.tenant_id = \(bind: tenant.uuid) AND g.revoked_at IS NULL AND g.used_at IS NULL AND g.expires_at > \(bind: time)
             ORDER BY g.created_at DESC
-            """).all()
+            """
+        ).all()
         return try rows.map { row in
             ConsoleFamily(
                 familyID: try row.decode(column: "family_id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID.self),

@@ -25,11 +25,15 @@ struct SignInStore: Sendable {
     /// statement: of any number of guesses sent at once, at most `maxTries` get a challenge back.
     /// Nil when the attempt is unknown, expired or out of tries.
     func spendTry(attemptHash: String, maxTries: Int, at time: Date) async throws -> ChallengeRecord? {
-        guard let row = try await database.sql().raw("""
-            UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1
-            WHERE attempt_hash = \(bind: attemptHash) AND tries < \(bind: maxTries) AND expires_at > \(bind: time)
-            RETURNING id, user_id, code_hash, fingerprint, tries, expires_at
-            """).first() else { return nil }
+        guard
+            let row = try await database.sql().raw(
+                """
+                UPDATE \(ident: SignInChallenge.schema) SET tries = tries + 1
+                WHERE attempt_hash = \(bind: attemptHash) AND tries < \(bind: maxTries) AND expires_at > \(bind: time)
+                RETURNING id, user_id, code_hash, fingerprint, tries, expires_at
+                """
+            ).first()
+        else { return nil }
         return ChallengeRecord(
             id: try row.decode(column: "id", as: UUID.self), userID: try row.decode(column: "user_id", as: UUID.self),
             codeHash: try row.decode(column: "code_hash", as: String.self), fingerprint: try row.decode(column: "fingerprint", as: String.self),

@@ -85,13 +85,15 @@ struct UserStore: Sendable {
     /// once (on any replica) all count: the one that reaches `limit` sets the lock and resets the
     /// count. Nil when the account was already locked (or is disabled): nothing was counted.
     func recordFailedPassword(userID: UUID, lockAfter limit: Int, lockUntil: Date, at time: Date) async throws -> FailureCount? {
-        let row = try await database.sql().raw("""
+        let row = try await database.sql().raw(
+            """
             UPDATE \(ident: User.schema) SET
                 failed_attempts = CASE WHEN failed_attempts + 1 >= \(bind: limit) THEN 0 ELSE failed_attempts + 1 END,
                 locked_until = CASE WHEN failed_attempts + 1 >= \(bind: limit) THEN \(bind: lockUntil) ELSE locked_until END
             WHERE id = \(bind: userID) AND state = 'active' AND (locked_until IS NULL OR locked_until <= \(bind: time))
             RETURNING locked_until
-            """).first()
+            """
+        ).first()
         guard let row else { return nil }
         let lockedUntil = try row.decode(column: "locked_until", as: Date?.self)
         return FailureCount(locked: (lockedUntil ?? .distantPast) > time)
@@ -101,11 +103,13 @@ struct UserStore: Sendable {
     /// if the account is still active and not locked now; false when a lock was set meanwhile.
     func recordGoodPassword(userID: UUID, newHash: String?, at time: Date) async throws -> Bool {
         let rehash: SQLQueryString = newHash.map { ", password_hash = \(bind: $0)" } ?? ""
-        let row = try await database.sql().raw("""
+        let row = try await database.sql().raw(
+            """
             UPDATE \(ident: User.schema) SET failed_attempts = 0, locked_until = NULL\(rehash)
             WHERE id = \(bind: userID) AND state = 'active' AND (locked_until IS NULL OR locked_until <= \(bind: time))
             RETURNING id
-            """).first()
+            """
+        ).first()
         return row != nil
     }
 
