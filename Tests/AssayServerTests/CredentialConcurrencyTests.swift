@@ -14,7 +14,7 @@ extension AccountFixture {
     /// A live browser session of the fixture's user, as the session middleware would find it.
     func liveSession(_ app: Application) async throws -> LiveSession {
         let grant = try await signInWithCode()
-        guard case .live(let session) = try await SessionLifecycle(catalog: Catalog(app.db), now: { clock.now }).resolve(token: grant.token, rotation: 900)
+        guard case .live(let session) = try await SessionLifecycle(catalog: Catalog(app.db), now: { clock.now }).resolve(token: grant.token, policy: .init())
         else { throw TestFailure("the new session is not live") }
         return session
     }

@@ -123,10 +123,11 @@ struct SessionHTTPTests {
         }
     }
 
-    @Test("the token is replaced after the rotation interval and the old one stops working; 24 hours is the end")
+    @Test("the token is replaced after the rotation interval; the old one works for a short grace, then stops; 24 hours is the end")
     func rotationAndExpiry() async throws {
         let clock = TestClock()
-        try await withTestApp(now: { clock.now }) { app, configuration in
+        // The idle timeout is set past the day so that only the absolute limit is tested here.
+        try await withTestApp(now: { clock.now }, adjust: { $0.sessionIdleSeconds = 86_400 }) { app, configuration in
             let session = try await signedIn(app, configuration)
             clock.advance(16 * 60)
             var rotated = ""
@@ -140,9 +141,16 @@ struct SessionHTTPTests {
             try await app.testing().test(
                 .GET, "api/v1/me", headers: headers(configuration, cookie: session),
                 afterResponse: { response in
+                    #expect(response.status == .ok, "the replaced token works during the grace")
+                    #expect(cookie(response, SessionCookie.session) == nil, "the grace does not rotate again")
+                })
+            clock.advance(31)
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in
                     #expect(response.status == .unauthorized)
                 })
-            clock.advance(24 * 3600 - 16 * 60 - 1)
+            clock.advance(24 * 3600 - 16 * 60 - 31 - 1)
             try await app.testing().test(
                 .GET, "api/v1/me", headers: headers(configuration, cookie: rotated),
                 afterResponse: { response in
@@ -154,6 +162,64 @@ struct SessionHTTPTests {
                 afterResponse: { response in
                     #expect(response.status == .unauthorized)
                 })
+        }
+    }
+
+    @Test("20 requests at the rotation moment all get through; one of them rotates; nothing counts as a guess", arguments: CatalogBackend.testable)
+    func rotationUnderParallelRequests(backend: CatalogBackend) async throws {
+        let clock = TestClock()
+        try await withTestApp(backend, now: { clock.now }) { app, configuration in
+            let session = try await signedIn(app, configuration)
+            clock.advance(16 * 60)
+            // The page and its assets: 20 at once with the old cookie, then 20 more that left the
+            // browser before the new cookie came back.
+            func burst() async throws -> [(HTTPStatus, String?)] {
+                try await withThrowingTaskGroup(of: (HTTPStatus, String?).self) { group in
+                    for _ in 0..<20 {
+                        group.addTask {
+                            var outcome: (HTTPStatus, String?) = (.internalServerError, nil)
+                            try await app.testing().test(
+                                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                                afterResponse: { response in outcome = (response.status, cookie(response, SessionCookie.session)?.pair) })
+                            return outcome
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+            }
+            let first = try await burst()
+            clock.advance(2)
+            let stragglers = try await burst()
+            let results = first + stragglers
+            #expect(results.allSatisfy { $0.0 == .ok }, "\(results.map(\.0.code))")
+            let replacements = Set(results.compactMap(\.1))
+            #expect(replacements.count == 1, "exactly one request rotates the token")
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "security.session-token-guessing").count() == 0)
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: try #require(replacements.first)),
+                afterResponse: { response in #expect(response.status == .ok) })
+        }
+    }
+
+    @Test("a session unused for the idle timeout ends; one in use lives on", arguments: CatalogBackend.testable)
+    func idleTimeout(backend: CatalogBackend) async throws {
+        let clock = TestClock()
+        try await withTestApp(backend, now: { clock.now }, adjust: { $0.sessionIdleSeconds = 3600 }) { app, configuration in
+            var session = try await signedIn(app, configuration)
+            for _ in 0..<3 {
+                clock.advance(50 * 60)
+                try await app.testing().test(
+                    .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                    afterResponse: { response in
+                        #expect(response.status == .ok, "a session used every 50 minutes stays")
+                        if let rotated = cookie(response, SessionCookie.session)?.pair { session = rotated }
+                    })
+            }
+            clock.advance(3600 + 1)
+            try await app.testing().test(
+                .GET, "api/v1/me", headers: headers(configuration, cookie: session),
+                afterResponse: { response in #expect(response.status == .unauthorized) })
+            #expect(try await Session.query(on: app.db).count() == 0, "an idle session is deleted, not only refused")
         }
     }
 

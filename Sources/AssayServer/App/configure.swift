@@ -61,7 +61,8 @@ public func configure(
     app.middleware.use(ErrorResponseMiddleware(environment: app.environment))
     app.middleware.use(
         SessionMiddleware(
-            rotationSeconds: configuration.sessionRotationSeconds, trustedProxies: configuration.trustedProxies,
+            policy: .init(rotation: TimeInterval(configuration.sessionRotationSeconds), idleTimeout: TimeInterval(configuration.sessionIdleSeconds)),
+            trustedProxies: configuration.trustedProxies,
             guesses: SessionGuessCounter(), now: now))
 
     registerCommands(app)

@@ -32,6 +32,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var trustedProxies: [String] = []
     /// How often a session token is replaced (AUTH-10).
     public var sessionRotationSeconds: Int = 900
+    /// A session unused for this long ends (ASVS 3.3.2), on top of the 24-hour absolute limit.
+    public var sessionIdleSeconds: Int = 7200
     /// The key-encryption key file (KEY-3); in development a generated `data/kek` when unset.
     public var kekFile: String?
     /// ASSAY_KEK is set (its value is read only where the key is loaded, never kept here).
@@ -84,6 +86,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var tlsKeyPath: String?
         var trustedProxies: [String]?
         var sessionRotationSeconds: Int?
+        var sessionIdleSeconds: Int?
         var kekFile: String?
         var previousKEKFile: String?
         var tenantKeyBits: Int?
@@ -125,6 +128,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         tlsKeyPath = file.tlsKeyPath ?? tlsKeyPath
         trustedProxies = file.trustedProxies ?? trustedProxies
         sessionRotationSeconds = file.sessionRotationSeconds ?? sessionRotationSeconds
+        sessionIdleSeconds = file.sessionIdleSeconds ?? sessionIdleSeconds
         kekFile = file.kekFile ?? kekFile
         previousKEKFile = file.previousKEKFile ?? previousKEKFile
         tenantKeyBits = file.tenantKeyBits ?? tenantKeyBits
@@ -187,6 +191,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             guard let parsed = Int(raw), parsed >= 60 else { throw Invalid(description: "SESSION_ROTATION_SECONDS must be a number of seconds, at least 60") }
             sessionRotationSeconds = parsed
         }
+        sessionIdleSeconds = try integer("SESSION_IDLE_SECONDS", 300...86_400) ?? sessionIdleSeconds
     }
 
     func validate() throws {

@@ -27,6 +27,8 @@ struct PortalPages: Sendable {
         let email: String
         let csrf: String
         let isAdmin: Bool
+        /// Seconds until the session ends unless it is used: the script warns five minutes ahead.
+        let idleSeconds: Int
 
         init(_ user: AuthenticatedUser, title: String, page: String) {
             self.title = title
@@ -34,6 +36,7 @@ struct PortalPages: Sendable {
             email = user.email
             csrf = user.csrfToken
             isAdmin = user.claims.contains(.admin)
+            idleSeconds = max(0, Int(user.session.idleExpiresAt.timeIntervalSinceNow))
         }
     }
 

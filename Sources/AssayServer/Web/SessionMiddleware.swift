@@ -4,7 +4,7 @@ import Vapor
 /// Resolves the session cookie through `SessionLifecycle` (which enforces the 24-hour limit and
 /// rotates the token), signs the request in, and counts unknown tokens per client (AUTH-8, AUTH-10).
 struct SessionMiddleware: AsyncMiddleware {
-    let rotationSeconds: Int
+    let policy: SessionLifecycle.Policy
     let trustedProxies: [String]
     let guesses: SessionGuessCounter
     let now: @Sendable () -> Date
@@ -13,7 +13,7 @@ struct SessionMiddleware: AsyncMiddleware {
         guard let token = request.cookies[SessionCookie.session]?.string, !token.isEmpty else {
             return try await next.respond(to: request)
         }
-        switch try await SessionLifecycle(catalog: request.catalog, now: now).resolve(token: token, rotation: TimeInterval(rotationSeconds)) {
+        switch try await SessionLifecycle(catalog: request.catalog, now: now).resolve(token: token, policy: policy) {
         case .unknown:
             try await guesses.unknownToken(
                 from: request.clientAddress(trustedProxies: trustedProxies), at: now(), catalog: request.catalog,

@@ -13,6 +13,8 @@ public struct LiveSession: Sendable {
     public let expiresAt: Date
     /// A fresh token when this request rotated the session's: the cookie carries it from now on.
     public let replacementToken: String?
+    /// When the session ends if it is not used before (the idle timeout); the portal warns ahead.
+    public let idleExpiresAt: Date
 
     /// The only way from a session to its tenant's data.
     public var scope: TenantScope { TenantScope(session: self) }
@@ -49,6 +51,23 @@ public struct SessionLifecycle: Sendable {
         return Grant(token: token.value, sessionID: session.id, expiresAt: session.expiresAt)
     }
 
+    /// How sessions age (AUTH-8, AUTH-10, ASVS 3.3.2).
+    public struct Policy: Sendable {
+        /// The token is replaced this long after its last replacement.
+        public var rotation: TimeInterval = 900
+        /// A session unused this long ends.
+        public var idleTimeout: TimeInterval = 7200
+        /// The replaced token still works this long: a page's parallel requests at the rotation
+        /// moment carry the old cookie.
+        public var rotationGrace: TimeInterval = 30
+
+        public init(rotation: TimeInterval = 900, idleTimeout: TimeInterval = 7200, rotationGrace: TimeInterval = 30) {
+            self.rotation = rotation
+            self.idleTimeout = idleTimeout
+            self.rotationGrace = rotationGrace
+        }
+    }
+
     public enum Resolution: Sendable {
         case live(LiveSession)
         /// No session has this token: a guess, or a session ended long ago.
@@ -57,25 +76,36 @@ public struct SessionLifecycle: Sendable {
         case ended
     }
 
-    /// The session of a cookie's token: live (its token replaced once `rotation` has passed since
-    /// the last replacement), or why not.
-    public func resolve(token: String, rotation: TimeInterval) async throws -> Resolution {
-        guard token.utf8.count <= 128, let session = try await catalog.sessions.find(tokenHash: SecretToken.hash(token)) else { return .unknown }
+    /// The session of a cookie's token: live (its token replaced once `policy.rotation` has
+    /// passed since the last replacement), or why not. The token it replaced works for a short
+    /// grace, so that requests racing the rotation are not signed out.
+    public func resolve(token: String, policy: Policy) async throws -> Resolution {
         let time = now()
-        guard session.expiresAt > time, let user = try await catalog.users.find(id: session.userID), user.state == .active else {
+        guard token.utf8.count <= 128, let (session, current) = try await catalog.sessions.find(tokenHash: SecretToken.hash(token), at: time) else {
+            return .unknown
+        }
+        guard session.expiresAt > time, session.lastSeenAt.addingTimeInterval(policy.idleTimeout) > time,
+            let user = try await catalog.users.find(id: session.userID), user.state == .active
+        else {
             try await catalog.sessions.delete(sessionID: session.id)
             return .ended
         }
         var replacement: String?
-        if time.timeIntervalSince(session.rotatedAt) >= rotation {
+        if current, time.timeIntervalSince(session.rotatedAt) >= policy.rotation {
             let fresh = SecretToken(prefix: "ass_")
-            try await catalog.sessions.replaceToken(sessionID: session.id, tokenHash: fresh.hash, at: time)
-            replacement = fresh.value
+            // Only one of the requests racing here wins; the others carry on with the old token.
+            if try await catalog.sessions.rotate(
+                sessionID: session.id, from: session.tokenHash, to: fresh.hash, graceUntil: time.addingTimeInterval(policy.rotationGrace), at: time)
+            {
+                replacement = fresh.value
+            }
         }
+        try await catalog.sessions.touch(sessionID: session.id, at: time)
         return .live(
             LiveSession(
                 sessionID: session.id, userID: user.id, tenantID: user.tenantID, email: user.email, claims: user.claims,
-                csrfToken: session.csrfToken, expiresAt: session.expiresAt, replacementToken: replacement))
+                csrfToken: session.csrfToken, expiresAt: session.expiresAt, replacementToken: replacement,
+                idleExpiresAt: min(session.expiresAt, time.addingTimeInterval(policy.idleTimeout))))
     }
 
     /// Sign-out: the session is destroyed at once.

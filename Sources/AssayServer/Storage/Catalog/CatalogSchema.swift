@@ -11,5 +11,6 @@ enum CatalogSchema {
         M006_AddSessionCSRFToken(),
         M007_CreateTenantKeysAndUploads(),
         M008_IndexAuditByTenantAction(),
+        M009_SessionGraceAndIdle(),
     ]
 }

@@ -11,6 +11,8 @@ public struct SessionRecord: Sendable, Equatable {
     let rotatedAt: Date
     let expiresAt: Date
     let csrfToken: String
+    /// When a request last used it (to the minute).
+    let lastSeenAt: Date
 
     init(_ session: Session) throws {
         id = try session.requireID()
@@ -21,6 +23,7 @@ public struct SessionRecord: Sendable, Equatable {
         rotatedAt = session.rotatedAt
         expiresAt = session.expiresAt
         csrfToken = session.csrfToken
+        lastSeenAt = session.lastSeenAt ?? session.createdAt
     }
 }
 
@@ -35,16 +38,40 @@ struct SessionStore: Sendable {
         return try SessionRecord(session)
     }
 
-    func find(tokenHash: String) async throws -> SessionRecord? {
-        try await Session.query(on: database).filter(\.$tokenHash == tokenHash).first().map(SessionRecord.init)
+    /// The session of a token: its current one, or the one it replaced while that is still in
+    /// its grace. `current` is false for the latter.
+    func find(tokenHash: String, at time: Date) async throws -> (record: SessionRecord, current: Bool)? {
+        let query = Session.query(on: database).group(.or) { either in
+            either.filter(\.$tokenHash == tokenHash)
+                .group(.and) { $0.filter(\.$previousTokenHash == tokenHash).filter(\.$previousValidUntil > time) }
+        }
+        guard let session = try await query.first() else { return nil }
+        return (try SessionRecord(session), session.tokenHash == tokenHash)
     }
 
     func sessions(of userID: UUID) async throws -> [SessionRecord] {
         try await Session.query(on: database).filter(\.$user.$id == userID).sort(\.$createdAt, .descending).all().map(SessionRecord.init)
     }
 
-    func replaceToken(sessionID: UUID, tokenHash: String, at time: Date) async throws {
-        try await Session.query(on: database).filter(\.$id == sessionID).set(\.$tokenHash, to: tokenHash).set(\.$rotatedAt, to: time).update()
+    /// Replaces the token, keeping the replaced one valid until `graceUntil`. Conditional on the
+    /// token still being `currentHash`: of requests racing at the rotation moment, one rotates.
+    func rotate(sessionID: UUID, from currentHash: String, to newHash: String, graceUntil: Date, at time: Date) async throws -> Bool {
+        let rotated = try await database.sql().raw(
+            """
+            UPDATE \(ident: Session.schema) SET previous_token_hash = token_hash, previous_valid_until = \(bind: graceUntil),
+                token_hash = \(bind: newHash), rotated_at = \(bind: time)
+            WHERE id = \(bind: sessionID) AND token_hash = \(bind: currentHash)
+            RETURNING id
+            """
+        ).first()
+        return rotated != nil
+    }
+
+    /// Notes that the session was used; written at most once a minute per session.
+    func touch(sessionID: UUID, at time: Date) async throws {
+        try await Session.query(on: database).filter(\.$id == sessionID)
+            .group(.or) { $0.filter(\.$lastSeenAt == nil).filter(\.$lastSeenAt < time.addingTimeInterval(-60)) }
+            .set(\.$lastSeenAt, to: time).update()
     }
 
     func delete(sessionID: UUID) async throws {

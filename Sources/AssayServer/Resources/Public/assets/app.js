@@ -121,8 +121,31 @@ async function submitApiForm(form) {
   }
 }
 
+// ASVS 3.3.2: a session unused for its idle time ends on the server. Five minutes ahead the page
+// says so; "Stay signed in" uses the session (GET /api/v1/me), which starts the idle time again.
+function watchIdleTime() {
+  const seconds = Number(document.body.dataset.idleSeconds || 0);
+  if (!seconds) { return; }
+  const warning = document.getElementById("idle-warning");
+  let timers = [];
+  const arm = (remaining) => {
+    timers.forEach(clearTimeout);
+    warning.hidden = true;
+    timers = [
+      setTimeout(() => { warning.hidden = false; }, Math.max(0, remaining - 300) * 1000),
+      setTimeout(() => { window.location.assign(`/signin?next=${encodeURIComponent(window.location.pathname)}`); }, remaining * 1000),
+    ];
+  };
+  document.getElementById("stay-signed-in").addEventListener("click", async () => {
+    const response = await fetch("/api/v1/me", { credentials: "same-origin" });
+    if (response.ok) { arm(seconds); } else { window.location.assign("/signin"); }
+  });
+  arm(seconds);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const page = pages[document.body.dataset.page];
   if (page) { page(); }
   wireApiForms();
+  watchIdleTime();
 });

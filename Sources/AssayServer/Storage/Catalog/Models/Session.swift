@@ -18,6 +18,11 @@ public final class Session: Model, @unchecked Sendable {
     /// The session's CSRF token (AUTH-10): stable across token rotations so that open pages keep
     /// working, worthless without the session cookie, compared in constant time.
     @Field(key: "csrf_token") public var csrfToken: String
+    /// The token this one replaced, accepted until `previousValidUntil` (rotation grace).
+    @OptionalField(key: "previous_token_hash") public var previousTokenHash: String?
+    @OptionalField(key: "previous_valid_until") public var previousValidUntil: Date?
+    /// When a request last used the session (to the minute): the idle timeout counts from here.
+    @OptionalField(key: "last_seen_at") public var lastSeenAt: Date?
 
     public init() {}
 
@@ -30,5 +35,6 @@ public final class Session: Model, @unchecked Sendable {
         self.createdAt = now
         self.rotatedAt = now
         self.expiresAt = now.addingTimeInterval(Session.lifetime)
+        self.lastSeenAt = now
     }
 }
