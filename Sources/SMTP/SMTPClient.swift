@@ -75,6 +75,9 @@ public enum SMTPError: Error, Equatable, CustomStringConvertible {
     case unexpectedReply(command: String, code: Int, text: String)
     case malformedReply
     case timedOut(String)
+    /// RFC 3207 §5: bytes arrived after the server's 220 to STARTTLS and before TLS began; they
+    /// could be an attacker's, pipelined to be read as answers once the connection looks safe.
+    case plaintextAfterStartTLS
 
     public var description: String {
         switch self {
@@ -86,6 +89,8 @@ public enum SMTPError: Error, Equatable, CustomStringConvertible {
         case .unexpectedReply(let command, let code, let text): "the mail server refused \(command): \(code) \(text)"
         case .malformedReply: "the mail server's reply is not SMTP"
         case .timedOut(let step): "the mail server did not answer in time (\(step))"
+        case .plaintextAfterStartTLS:
+            "the mail server sent data after agreeing to STARTTLS and before TLS began (RFC 3207 §5); the connection was dropped, nothing was sent"
         }
     }
 }
@@ -109,18 +114,19 @@ public struct SMTPClient: Sendable {
             throw SMTPError.invalidConfiguration("refusing to send mail without TLS to \(configuration.host)")
         }
         let replies = ReplyReader()
+        let handler = ReplyHandler(reader: replies)
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
                 .connectTimeout(configuration.timeout)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ReplyHandler(reader: replies)) }
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
                 }
                 .connect(host: configuration.host, port: configuration.port).get()
         } catch {
             throw SMTPError.connectionFailed("\(configuration.host):\(configuration.port): \(error)")
         }
-        let session = Session(channel: channel, replies: replies, timeout: configuration.timeout)
+        let session = Session(channel: channel, replies: replies, handler: handler, timeout: configuration.timeout)
         do {
             try await run(session, sender: sender, recipient: recipient, message: message)
             try? await channel.close()
@@ -198,6 +204,7 @@ struct SMTPReply: Sendable {
 struct Session: Sendable {
     let channel: any Channel
     let replies: ReplyReader
+    let handler: ReplyHandler
     let timeout: TimeAmount
 
     func expect(_ codes: Set<Int>, after step: String) async throws -> [String] {
@@ -229,11 +236,18 @@ struct Session: Sendable {
 
     func startTLS(context: NIOSSLContext, serverHostname: String) async throws {
         let hostname = serverHostname.first?.isNumber == true || serverHostname.contains(":") ? nil : serverHostname
+        let (replies, handler) = (self.replies, self.handler)
         do {
+            // On the event loop, so that no read slips in between the check and the TLS handler:
+            // anything already received past the 220 is refused (RFC 3207 §5); anything later
+            // reaches the TLS handler and is read as TLS or nothing.
             try await channel.eventLoop.submit {
-                let handler = try NIOSSLClientHandler(context: context, serverHostname: hostname)
-                try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+                guard !replies.hasPending, !handler.hasBufferedBytes else { throw SMTPError.plaintextAfterStartTLS }
+                let tls = try NIOSSLClientHandler(context: context, serverHostname: hostname)
+                try channel.pipeline.syncOperations.addHandler(tls, position: .first)
             }.get()
+        } catch let error as SMTPError {
+            throw error
         } catch {
             throw SMTPError.tlsFailed("\(error)")
         }
@@ -252,6 +266,8 @@ final class ReplyReader: Sendable {
     }
 
     var failure: SMTPError? { state.withLockedValue { $0.failure } }
+    /// Replies received that no command has taken yet.
+    var hasPending: Bool { state.withLockedValue { !$0.pending.isEmpty } }
 
     func deliver(_ reply: SMTPReply) {
         let waiter = state.withLockedValue { state -> CheckedContinuation<SMTPReply, any Error>? in
@@ -315,6 +331,9 @@ final class ReplyHandler: ChannelInboundHandler, Sendable {
     init(reader: ReplyReader) {
         self.reader = reader
     }
+
+    /// Bytes received that do not yet make a whole reply.
+    var hasBufferedBytes: Bool { partial.withLockedValue { !$0.bytes.isEmpty || !$0.lines.isEmpty } }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)

@@ -22,7 +22,7 @@ struct AccountFixture {
         let token = String(created.invitationLink.split(separator: "#").last!)
         let service = AccountService(
             catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
-            emailPolicy: try EmailPolicy.bundled(), now: { clock.now })
+            emailPolicy: try EmailPolicy.bundled(), now: { clock.now }, throttling: .unlimited)
         return AccountFixture(service: service, clock: clock, mailer: mailer, invitationToken: token)
     }
 

@@ -28,7 +28,7 @@ extension AccountFixture {
     func service(on app: Application) throws -> AccountService {
         AccountService(
             catalog: Catalog(app.db), mailer: mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
-            emailPolicy: try EmailPolicy.bundled(), now: { clock.now })
+            emailPolicy: try EmailPolicy.bundled(), now: { clock.now }, throttling: .unlimited)
     }
 }
 
@@ -235,5 +235,134 @@ struct CredentialConcurrencyTests {
             await #expect(throws: ConsoleCredentials.Refusal.revoked) { try await credentials.exchange(grant: fourth.grant.token, machine: "") }
             try await credentials.revokeOwn(grant: "asg_unknown")  // answers the same, changes nothing
         }
+    }
+}
+
+/// ASVS 2.2.1: attempts throttled per client address and per account, counted in the catalog.
+@Suite("Throttling and bounded hashing (issue 12)")
+struct ThrottlingTests {
+    static func policy(perAddress: Int = .max - 1, perAccount: Int = .max - 1) -> Throttle.Policy {
+        var policy = Throttle.Policy.unlimited
+        policy.signInPerAddress = .init(name: "signin-address", attempts: perAddress, window: 600)
+        policy.signInPerAccount = .init(name: "signin-account", attempts: perAccount, window: 600)
+        return policy
+    }
+
+    @Test(
+        "past the limit per address an attempt is refused before any hashing, audited once, and admitted again in the next window",
+        arguments: CatalogBackend.testable)
+    func perAddress(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            let service = AccountService(
+                catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+                emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now }, throttling: Self.policy(perAddress: 5))
+            for index in 0..<5 {
+                #expect(try await service.signIn(email: "someone\(index)@acme.example", password: "x", fingerprint: fixture.browser) == .refused)
+            }
+            for _ in 0..<3 {
+                await #expect(throws: Throttle.Refused.self) {
+                    try await service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
+                }
+            }
+            var elsewhere = fixture.browser
+            elsewhere.ipAddress = "198.51.100.9"
+            guard case .codeSent = try await service.signIn(email: fixture.email, password: fixture.password, fingerprint: elsewhere) else {
+                throw TestFailure("another address is not throttled")
+            }
+            let events = try await AuditEvent.query(on: app.db).all().map(\.action)
+            #expect(events.filter { $0 == "security.throttled" }.count == 1)
+            #expect(events.filter { $0 == "security.signin-unknown-email" }.count == 5)
+            fixture.clock.advance(600)
+            guard case .codeSent = try await service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) else {
+                throw TestFailure("the next window admits the address again")
+            }
+        }
+    }
+
+    @Test("the count is shared: 30 attempts at once through two replicas admit exactly the limit")
+    func acrossReplicas() async throws {
+        guard CatalogBackend.testable.contains(.postgres) else { return }
+        try await withTestApp(.postgres) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            let replica = try await Application.make(.testing)
+            do {
+                try await configure(replica, configuration: configuration, hasher: PasswordHasher(iterations: 1000))
+                let services = [app, replica].map {
+                    AccountService(
+                        catalog: Catalog($0.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+                        emailPolicy: try! EmailPolicy.bundled(), now: { fixture.clock.now }, throttling: Self.policy(perAccount: 7))
+                }
+                let outcomes = await withTaskGroup(of: Bool.self) { group in
+                    for index in 0..<30 {
+                        group.addTask {
+                            do {
+                                _ = try await services[index % 2].signIn(email: fixture.email, password: "Wrong-\(index)", fingerprint: fixture.browser)
+                                return true
+                            } catch { return false }
+                        }
+                    }
+                    return await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                #expect(outcomes.filter { $0 }.count == 7, "admitted \(outcomes.filter { $0 }.count) of 30")
+            } catch {
+                try await replica.asyncShutdown()
+                throw error
+            }
+            try await replica.asyncShutdown()
+        }
+    }
+
+    @Test("over HTTP a throttled sign-in answers 429 with Retry-After")
+    func httpAnswer() async throws {
+        try await withTestApp { app, configuration in
+            let headers: HTTPHeaders = ["Origin": configuration.publicURL, "Content-Type": "application/json", "User-Agent": "Chrome/131.0"]
+            var statuses: [HTTPStatus] = []
+            var retryAfter: String?
+            for index in 0..<(Throttle.Policy.standard.signInPerAccount.attempts + 1) {
+                try await app.testing().test(
+                    .POST, "api/v1/auth/sign-in", headers: headers,
+                    beforeRequest: { request in
+                        try request.content.encode(["email": "nobody@acme.example", "password": "Wrong-\(index)", "resolution": "1920x1080"])
+                    },
+                    afterResponse: { response in
+                        statuses.append(response.status)
+                        retryAfter = response.headers.first(name: .retryAfter)
+                    })
+            }
+            #expect(statuses.dropLast().allSatisfy { $0 == .unauthorized })
+            #expect(statuses.last == .tooManyRequests)
+            #expect(Int(retryAfter ?? "") ?? 0 >= 1)
+        }
+    }
+
+    @Test("hashes run on their own threads with a bounded waiting room; past it, Busy")
+    func boundedHashing() async throws {
+        let limiter = HashingLimiter(limit: 1, waiting: 2)
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for _ in 0..<12 {
+                group.addTask {
+                    do {
+                        return try await limiter.run {
+                            usleep(100_000)
+                            return Thread.current.name ?? "unnamed"
+                        }
+                    } catch is HashingLimiter.Busy {
+                        return "busy"
+                    } catch {
+                        return "error"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        let ran = outcomes.filter { $0 != "busy" }
+        #expect(outcomes.filter { $0 == "busy" }.count >= 12 - 3 - 1, "\(outcomes)")
+        #expect(ran.count >= 3 && ran.count <= 4)
+        #expect(!ran.contains("error"))
+        // Afterwards the room is free again.
+        #expect(try await limiter.run { 42 } == 42)
     }
 }

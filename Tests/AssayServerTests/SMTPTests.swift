@@ -96,6 +96,35 @@ final class RealSMTPServer: @unchecked Sendable {
 
 @Suite("Mail through a real SMTP server (aiosmtpd, STARTTLS, AUTH)", .serialized)
 struct SMTPTests {
+    @Test("bytes pipelined with the 220 to STARTTLS are refused before TLS begins (RFC 3207 §5): no AUTH is sent")
+    func startTLSInjection() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-smtp-injector-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let log = directory.appendingPathComponent("received.log")
+        let process = Process()
+        let input = Pipe()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Integration/smtp/injecting_server.py").path, "--log", log.path]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        defer {
+            try? input.fileHandleForWriting.close()
+            process.waitUntilExit()
+        }
+        let ready = try #require(output.fileHandleForReading.readLine())
+        let port = try #require(Int(ready.split(separator: " ").last ?? ""))
+        let client = SMTPClient(configuration: try SMTPConfiguration(url: "smtp://assay:not-sent@127.0.0.1:\(port)"))
+        await #expect(throws: SMTPError.plaintextAfterStartTLS) {
+            try await client.send(from: "no-reply@assay.localhost", to: "jane.doe@acme.example", message: "Subject: x\r\n\r\nbody\r\n")
+        }
+        let received = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(received.contains("STARTTLS"))
+        #expect(!received.contains("AUTH"), "the client sent AUTH after the injection")
+    }
+
     @Test("a message goes over STARTTLS with AUTH PLAIN; dots, non-ASCII subject and body arrive intact")
     func delivers() async throws {
         let server = try RealSMTPServer()

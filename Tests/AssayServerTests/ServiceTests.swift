@@ -270,6 +270,21 @@ struct ConfigurationTests {
             try ServerConfiguration.load(environment: environment)
         }
         environment["DATABASE_URL_EU_WEST"] = "postgres://assay@db-eu/postgres"
+        // A PostgreSQL server on another machine only with TLS required (and so verified).
+        #expect(
+            throws: ServerConfiguration.Invalid(
+                description: "DATABASE_URL reaches a PostgreSQL server on another machine without certificate verification: add ?sslmode=verify-full "
+                    + "(TLS required, certificate and host name verified against the system's trust store)")
+        ) {
+            try ServerConfiguration.load(environment: environment)
+        }
+        environment["DATABASE_URL"] = "postgres://assay@db/catalog?sslmode=prefer"
+        #expect(throws: ServerConfiguration.Invalid.self) { try ServerConfiguration.load(environment: environment) }
+        environment["DATABASE_URL"] = "postgres://assay@db/catalog?sslmode=verify-full"
+        #expect(throws: ServerConfiguration.Invalid.self) { try ServerConfiguration.load(environment: environment) }  // the region's still lacks it
+        environment["DATABASE_URL_EU_WEST"] = "postgres://assay@db-eu/postgres?sslmode=verify-full"
+        #expect(throws: Never.self) { try ServerConfiguration.load(environment: environment) }
+        environment["DATABASE_URL"] = "postgres://assay@127.0.0.1:5432/catalog"  // on this machine: no TLS needed
         #expect(throws: Never.self) { try ServerConfiguration.load(environment: environment) }
     }
 

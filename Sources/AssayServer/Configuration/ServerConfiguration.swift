@@ -231,6 +231,27 @@ public struct ServerConfiguration: Sendable, Equatable {
             throw Invalid(
                 description: "production needs DATABASE_URL_\(region.id.uppercased().replacingOccurrences(of: "-", with: "_")) for region \(region.id)")
         }
+        // SEC-1, SEC-6: the data goes to PostgreSQL over TLS with its certificate verified, or stays on this machine.
+        var databases = [("DATABASE_URL", databaseURL)]
+        databases += regions.map { ("DATABASE_URL_\($0.id.uppercased().replacingOccurrences(of: "-", with: "_"))", $0.databaseURL) }
+        for case (let name, let url?) in databases where !Self.reachesPostgresSafely(url) {
+            throw Invalid(
+                description: "\(name) reaches a PostgreSQL server on another machine without certificate verification: add ?sslmode=verify-full "
+                    + "(TLS required, certificate and host name verified against the system's trust store)")
+        }
+    }
+
+    /// A PostgreSQL URL is safe to use in production when it stays on this machine (loopback or a
+    /// Unix socket) or requires TLS. PostgresKit verifies the chain and the host name whenever it
+    /// uses TLS, but its default (`prefer`) falls back to plain text when the server does not offer
+    /// TLS; `require`, `verify-ca` and `verify-full` all refuse that.
+    static func reachesPostgresSafely(_ url: String) -> Bool {
+        guard let components = URLComponents(string: url) else { return false }
+        if components.scheme?.hasSuffix("+uds") == true { return true }
+        let host = (components.host ?? "").lowercased()
+        if host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.") { return true }
+        let mode = components.queryItems?.last { ["tlsmode", "sslmode", "ssl", "tls"].contains($0.name.lowercased()) }?.value?.lowercased()
+        return ["require", "verify-ca", "verify-full"].contains(mode ?? "")
     }
 
     public func region(_ id: String) -> Region? { regions.first { $0.id == id } }

@@ -65,7 +65,9 @@ struct AuthController: Sendable {
         let body = try request.content.decode(RegisterBody.self)
         guard body.token.utf8.count <= 128, body.password.utf8.count <= 1024 else { throw Abort(.badRequest, reason: "a field is too long") }
         do {
-            _ = try await accounts(request).register(invitationToken: body.token, name: body.name, phone: body.phone, password: body.password)
+            _ = try await accounts(request).register(
+                invitationToken: body.token, name: body.name, phone: body.phone, password: body.password,
+                client: request.clientAddress(trustedProxies: trustedProxies))
         } catch let failure as AccountService.RegistrationFailure {
             throw Abort(failure == .invitationInvalid ? .gone : .badRequest, reason: failure.description)
         }

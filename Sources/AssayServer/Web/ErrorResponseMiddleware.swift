@@ -57,6 +57,7 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             var status: HTTPResponseStatus
             var reason: String
             var allowed: [HTTPMethod] = []
+            var retryAfter: Int?
             if let abort = error as? any AbortError, abort.status == .notFound {
                 // A path that exists under other methods answers 405 with Allow, not 404.
                 // A handler's own 404 (the route exists for this method) stays a 404.
@@ -67,6 +68,14 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             } else if let abort = error as? any AbortError {
                 status = abort.status
                 reason = status == .internalServerError ? "internal error" : abort.reason
+            } else if let refused = error as? Throttle.Refused {
+                status = .tooManyRequests
+                reason = refused.description
+                retryAfter = refused.retryAfter
+            } else if let busy = error as? HashingLimiter.Busy {
+                status = .serviceUnavailable
+                reason = busy.description
+                retryAfter = busy.retryAfter
             } else if Self.isUnavailable(error) {
                 // Nothing was stored, and the client may simply try again (the console does).
                 status = .serviceUnavailable
@@ -85,7 +94,7 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
             } else {
                 try response.content.encode(Body(error: reason, requestID: request.id))
             }
-            if status == .serviceUnavailable { response.headers.replaceOrAdd(name: .retryAfter, value: "5") }
+            if status == .serviceUnavailable || retryAfter != nil { response.headers.replaceOrAdd(name: .retryAfter, value: "\(retryAfter ?? 5)") }
             // What the error itself says the answer must carry (Retry-After, an expired cookie).
             if let abort = error as? any AbortError {
                 for (name, value) in abort.headers { response.headers.replaceOrAdd(name: name, value: value) }

@@ -13,6 +13,8 @@ public struct AccountService: Sendable {
     let now: @Sendable () -> Date
     /// What a successful sign-in opens: a browser session, or a console grant (CON-4).
     let channel: Channel
+    /// How many attempts a client address and an account get (ASVS 2.2.1).
+    let throttling: Throttle.Policy
 
     public enum Channel: Sendable, Equatable {
         case browser
@@ -25,9 +27,10 @@ public struct AccountService: Sendable {
 
     public init(
         catalog: Catalog, mailer: any Mailer, hasher: PasswordHasher = PasswordHasher(), limiter: HashingLimiter,
-        emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser
+        emailPolicy: EmailPolicy, now: @escaping @Sendable () -> Date = Date.init, channel: Channel = .browser, throttling: Throttle.Policy = .standard
     ) {
         self.channel = channel
+        self.throttling = throttling
         self.catalog = catalog
         self.mailer = mailer
         self.hasher = hasher
@@ -37,6 +40,10 @@ public struct AccountService: Sendable {
     }
 
     var sessions: SessionLifecycle { SessionLifecycle(catalog: catalog, now: now) }
+    var throttle: Throttle { Throttle(catalog: catalog, policy: throttling, now: now) }
+    var reauthentication: Reauthentication {
+        Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter, mailer: mailer, throttling: throttling, now: now)
+    }
 
     // MARK: registration
 
@@ -58,7 +65,8 @@ public struct AccountService: Sendable {
     }
 
     @discardableResult
-    func register(invitationToken: String, name: String, phone: String, password: String) async throws -> UserAccount {
+    func register(invitationToken: String, name: String, phone: String, password: String, client: String = "unknown") async throws -> UserAccount {
+        try await throttle.admit([(throttling.registrationPerAddress, client)], actor: "client:\(client)")
         guard let invitation = try await catalog.invitations.find(tokenHash: SecretToken.hash(invitationToken)),
             invitation.usedAt == nil, invitation.expiresAt > now()
         else { throw RegistrationFailure.invitationInvalid }
@@ -115,14 +123,21 @@ public struct AccountService: Sendable {
 
     public func signIn(email rawEmail: String, password: String, fingerprint: ClientFingerprint) async throws -> SignInResult {
         let email = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        let client = "client:\(fingerprint.ipAddress)"
+        // Before any hashing: a flood costs the attacker refusals, not the service CPU.
+        try await throttle.admit([(throttling.signInPerAddress, fingerprint.ipAddress), (throttling.signInPerAccount, email)], actor: client)
         let hasher = self.hasher
         guard let user = try await catalog.users.find(email: email) else {
-            _ = await limiter.run { hasher.verify(password, against: Self.decoyHash) }
+            _ = try await limiter.run { hasher.verify(password, against: Self.decoyHash) }
+            // A security event, with the address only as a digest: people type passwords into
+            // the e-mail field too.
+            try await catalog.audit.append(
+                tenantID: nil, actor: client, action: "security.signin-unknown-email", subject: "email-sha256:\(SecretToken.hash(email).prefix(16))")
             return .refused
         }
         let audit = catalog.audit
         let actor = "user:\(user.id)"
-        let verification = await limiter.run { hasher.verify(password, against: user.passwordHash) }
+        let verification = try await limiter.run { hasher.verify(password, against: user.passwordHash) }
         let time = now()
         if user.isLocked(at: time) {
             try await audit.append(tenantID: user.tenantID, actor: actor, action: "signin.refused.locked", subject: "email:\(email)", at: time)
@@ -205,6 +220,7 @@ public struct AccountService: Sendable {
     }
 
     public func verifyCode(attemptToken: String, code: String, fingerprint: ClientFingerprint) async throws -> CodeResult {
+        try await throttle.admit([(throttling.codePerAddress, fingerprint.ipAddress)], actor: "client:\(fingerprint.ipAddress)")
         let time = now()
         // The try is spent before anything is compared (AUTH-6): at most five guesses per attempt,
         // however many arrive at once.
@@ -271,8 +287,7 @@ public struct AccountService: Sendable {
     public func changePassword(of session: LiveSession, current: String, new: String, endOtherSessions: Bool) async throws {
         let user: UserAccount
         do {
-            user = try await Reauthentication(catalog: catalog, hasher: hasher, limiter: limiter, mailer: mailer, now: now)
-                .confirm(session, password: current, failureAction: "password.change.refused", subject: "user:\(session.userID)")
+            user = try await reauthentication.confirm(session, password: current, failureAction: "password.change.refused", subject: "user:\(session.userID)")
         } catch let refusal as Reauthentication.Refusal {
             switch refusal {
             case .wrongPassword: throw PasswordChangeFailure.wrongCurrentPassword

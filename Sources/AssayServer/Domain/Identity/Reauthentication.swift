@@ -8,6 +8,7 @@ struct Reauthentication: Sendable {
     let hasher: PasswordHasher
     let limiter: HashingLimiter
     let mailer: any Mailer
+    var throttling: Throttle.Policy = .standard
     let now: @Sendable () -> Date
 
     enum Refusal: Error, Equatable {
@@ -21,9 +22,11 @@ struct Reauthentication: Sendable {
     /// The session's user, once `password` checked out; a wrong one is audited as `failureAction`.
     func confirm(_ session: LiveSession, password: String, failureAction: String, subject: String) async throws -> UserAccount {
         guard let user = try await catalog.users.find(id: session.userID) else { throw Refusal.unknownUser }
+        try await Throttle(catalog: catalog, policy: throttling, now: now)
+            .admit([(throttling.recheckPerAccount, user.id.uuidString)], actor: session.actor, tenantID: session.tenantID)
         let hasher = self.hasher
         let stored = user.passwordHash
-        let verification = await limiter.run { hasher.verify(password, against: stored) }
+        let verification = try await limiter.run { hasher.verify(password, against: stored) }
         let time = now()
         guard verification != .mismatch else {
             let outcome = try await catalog.users.recordFailedPassword(

@@ -19,6 +19,7 @@ public struct Catalog: Sendable {
     var tenantKeys: TenantKeyStore { TenantKeyStore(database: database) }
     var uploads: UploadQueue { UploadQueue(database: database) }
     var audit: AuditLog { AuditLog(database: database) }
+    var throttles: ThrottleStore { ThrottleStore(database: database) }
 
     /// Runs `body` in one catalog transaction: all its writes land, or none.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Catalog) async throws -> T) async throws -> T {

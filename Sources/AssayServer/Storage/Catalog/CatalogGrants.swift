@@ -14,7 +14,7 @@ enum CatalogGrants {
     /// Tables whose rows the service changes; everything else in the catalog it may only read.
     static let readWriteTables = [
         Tenant.schema, User.schema, Invitation.schema, Session.schema, KnownFingerprint.schema, SignInChallenge.schema,
-        TenantKey.schema, Upload.schema, ConsoleGrant.schema, UploadToken.schema,
+        TenantKey.schema, Upload.schema, ConsoleGrant.schema, UploadToken.schema, "throttles",
     ]
     static let appendOnlyTables = [AuditEvent.schema]
     static let readOnlyTables = ["_fluent_migrations"]

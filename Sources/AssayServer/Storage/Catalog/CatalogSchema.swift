@@ -12,5 +12,6 @@ enum CatalogSchema {
         M007_CreateTenantKeysAndUploads(),
         M008_IndexAuditByTenantAction(),
         M009_SessionGraceAndIdle(),
+        M010_CreateThrottles(),
     ]
 }
