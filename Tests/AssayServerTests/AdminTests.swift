@@ -155,9 +155,37 @@ struct AdminTests {
                 .POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin),
                 beforeRequest: { request in
                     try request.content.encode(InvitePayload(email: "PAT@acme.example", claims: ["read"]))
-                }, afterResponse: { response in #expect(response.status == .conflict) })
+                }, afterResponse: { response in #expect(response.status == .created, "a second invitation answers like any other") })
             let invitation = try #require(try await Invitation.query(on: app.db).filter(\.$email == "pat@acme.example").first())
             #expect(invitation.claims == "read,write")
+            #expect(try await Invitation.query(on: app.db).filter(\.$email == "pat@acme.example").count() == 1)
+
+            // An address with an account (here in another tenant) answers like any invitation; its
+            // owner gets a notice by mail; the administrator's audit log reads like any invitation.
+            let other = try await TenantService(
+                catalog: Catalog(app.db), configuration: configuration, mailer: app.mailer, emailPolicy: try EmailPolicy.bundled()
+            )
+            .create(name: "Globex", region: "eu-west", adminEmail: "sam@globex.example")
+            _ = try await AccountService(
+                catalog: Catalog(app.db), mailer: app.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 1),
+                emailPolicy: try EmailPolicy.bundled()
+            ).register(
+                invitationToken: String(other.invitationLink.split(separator: "#").last!), name: "Sam", phone: "+44 20 7946 0958",
+                password: "Tr0ub4dor & 3 horses")
+            try await app.testing().test(
+                .POST, "api/v1/admin/invitations", headers: flow.headers(configuration, cookie: admin),
+                beforeRequest: { request in
+                    try request.content.encode(InvitePayload(email: "sam@globex.example", claims: ["read"]))
+                }, afterResponse: { response in #expect(response.status == .created) })
+            #expect(try await Invitation.query(on: app.db).filter(\.$email == "sam@globex.example").count() == 1)
+            let outbox = configuration.dataDirectory + "/outbox"
+            let notices = try FileManager.default.contentsOfDirectory(atPath: outbox).map { try String(contentsOfFile: outbox + "/" + $0, encoding: .utf8) }
+                .filter { $0.contains("sam@globex.example") && $0.contains("already has an Assay account") }
+            #expect(notices.count == 1)
+            let acme = try #require(try await User.find(email: "jane.doe@acme.example", on: app.db)).$tenant.id
+            let seen = try await Catalog(app.db).audit.events(tenantID: TenantID(acme)).map(\.action)
+            #expect(seen.filter { $0 == "invitation.sent" }.count >= 3)
+            #expect(!seen.contains("invitation.not-issued"), "the administrator's log must not tell")
         }
     }
 }

@@ -63,7 +63,7 @@ public func configure(
         SessionMiddleware(
             policy: .init(rotation: TimeInterval(configuration.sessionRotationSeconds), idleTimeout: TimeInterval(configuration.sessionIdleSeconds)),
             trustedProxies: configuration.trustedProxies,
-            guesses: SessionGuessCounter(), now: now))
+            guesses: TokenGuessCounter(action: "security.session-token-guessing"), now: now))
 
     registerCommands(app)
 
@@ -99,7 +99,7 @@ public func configure(
         trustedProxies: configuration.trustedProxies, now: now
     ).register(machines)
     let intake = UploadIntake(queue: app.catalog.uploads, spool: app.ingest.spool, threadPool: app.threadPool, now: now)
-    UploadController(intake: intake, maxBytes: configuration.maxUploadBytes, now: now).register(machines)
+    UploadController(intake: intake, maxBytes: configuration.maxUploadBytes, trustedProxies: configuration.trustedProxies, now: now).register(machines)
 }
 
 /// Starts the configured number of ingest workers when the server starts, stops them at shutdown.

@@ -152,7 +152,6 @@ struct AdminController: Sendable {
         } catch let refusal as TenantAdministration.Refusal {
             switch refusal {
             case .noClaims, .email, .cannotDisableSelf, .identityCheckRequired: throw Abort(.badRequest, reason: refusal.description)
-            case .addressTaken: throw Abort(.conflict, reason: refusal.description)
             case .passwordNotConfirmed: throw Abort(.forbidden, reason: refusal.description)
             case .signedOut: throw Abort.signedOut(refusal.description)
             case .noSuchUser, .noSuchConsole: throw Abort(.notFound)

@@ -6,7 +6,7 @@ import Vapor
 struct SessionMiddleware: AsyncMiddleware {
     let policy: SessionLifecycle.Policy
     let trustedProxies: [String]
-    let guesses: SessionGuessCounter
+    let guesses: TokenGuessCounter
     let now: @Sendable () -> Date
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {

@@ -13,12 +13,17 @@ extension Request {
 
 /// `Authorization: Bearer asu_…` on the upload routes; nothing else is looked at (no cookie).
 struct UploadTokenMiddleware: AsyncMiddleware {
+    let trustedProxies: [String]
+    /// Unknown tokens per client: a guesser raises a security event and is slowed down.
+    let guesses: TokenGuessCounter
     let now: @Sendable () -> Date
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         guard let bearer = request.headers.bearerAuthorization?.token,
             let token = try await ConsoleCredentials(catalog: request.catalog, now: now).authenticate(uploadToken: bearer)
         else {
+            try await guesses.unknownToken(
+                from: request.clientAddress(trustedProxies: trustedProxies), at: now(), catalog: request.catalog, logger: request.logger)
             let response = Response(status: .unauthorized)
             response.headers.replaceOrAdd(name: .wwwAuthenticate, value: "Bearer")
             try response.content.encode(ErrorResponseMiddleware.Body(error: "an upload token is needed (Authorization: Bearer asu_…)", requestID: request.id))
@@ -34,12 +39,14 @@ struct UploadTokenMiddleware: AsyncMiddleware {
 struct UploadController: Sendable {
     let intake: UploadIntake
     let maxBytes: Int
+    let trustedProxies: [String]
     let now: @Sendable () -> Date
+    private let guesses = TokenGuessCounter(action: "security.upload-token-guessing")
 
     static let digestHeader = "X-Content-SHA256"
 
     func register(_ routes: any RoutesBuilder) {
-        let uploads = routes.grouped("uploads").grouped(UploadTokenMiddleware(now: now))
+        let uploads = routes.grouped("uploads").grouped(UploadTokenMiddleware(trustedProxies: trustedProxies, guesses: guesses, now: now))
         uploads.on(.POST, body: .collect(maxSize: ByteCount(value: maxBytes)), use: upload)
         uploads.get(":uploadID", use: status)
     }

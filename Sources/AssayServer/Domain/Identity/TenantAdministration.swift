@@ -16,7 +16,6 @@ public struct TenantAdministration: Sendable {
     public enum Refusal: Error, Equatable, CustomStringConvertible {
         case noClaims
         case email(EmailPolicy.Rejection)
-        case addressTaken
         case passwordNotConfirmed
         /// Three wrong answers: the administrator's account is locked and every session ended.
         case signedOut
@@ -29,7 +28,6 @@ public struct TenantAdministration: Sendable {
             switch self {
             case .noClaims: "give at least one claim"
             case .email(let rejection): rejection.description
-            case .addressTaken: "that e-mail address already belongs to a user or a pending invitation"
             case .passwordNotConfirmed: "confirm this change with your password"
             case .signedOut: "three wrong passwords: the account is locked for 30 minutes and you are signed out"
             case .noSuchUser: "no such user"
@@ -46,20 +44,25 @@ public struct TenantAdministration: Sendable {
         do { email = try emailPolicy.validate(rawEmail) } catch { throw Refusal.email(error) }
         let invitations = Invitations(publicURL: publicURL)
         let time = now()
-        let link: String
+        let message: MailMessage
         do {
-            link = try await catalog.transaction { transaction in
+            let link = try await catalog.transaction { transaction in
                 try await invitations.issue(
-                    in: transaction, tenantID: admin.tenantID, email: email, claims: claims,
-                    invitedBy: admin.userID.uuidString, at: time)
+                    in: transaction, tenantID: admin.tenantID, email: email, claims: claims, invitedBy: admin.userID.uuidString, at: time)
             }
-        } catch Invitations.Refusal.addressTaken {
-            throw Refusal.addressTaken
+            message = Invitations.message(to: email, link: link, organisation: nil)
+        } catch Invitations.Refusal.addressTaken(let status) {
+            // ASVS 7.2.1 / 2.2: the administrator gets the same answer (and the same audit event) as
+            // for any invitation, and learns nothing about accounts in other tenants; the address's
+            // owner is told by mail why nothing can be accepted. The reason goes to the operator's log.
+            message = Invitations.notice(to: email, because: status)
+            try await catalog.audit.append(
+                tenantID: nil, actor: admin.actor, action: "invitation.not-issued", subject: "email-sha256:\(SecretToken.hash(email).prefix(16))",
+                detail: status == .account ? "the address has an account" : "the address has a pending invitation", at: time)
         }
         try await catalog.audit.append(
-            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent",
-            subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
-        try await mailer.send(Invitations.message(to: email, link: link, organisation: nil))
+            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
+        try await mailer.send(message)
     }
 
     /// The tenant's users; the view is audited (SEC-4).

@@ -57,12 +57,14 @@ public struct TenantService: Sendable {
         do {
             (tenant, link) = try await catalog.transaction { transaction in
                 // The address is checked before the tenant exists, so a refusal leaves nothing behind.
-                guard try await !transaction.invitations.isAddressTaken(email, at: time) else { throw Invitations.Refusal.addressTaken }
+                let status = try await transaction.invitations.status(of: email, at: time)
+                guard status == .free else { throw Invitations.Refusal.addressTaken(status) }
                 let tenant = try await transaction.tenants.create(name: trimmedName, region: region)
                 let link = try await invitations.issue(in: transaction, tenantID: tenant.id, email: email, claims: Claim.allCases, invitedBy: actor, at: time)
                 return (tenant, link)
             }
-        } catch Invitations.Refusal.addressTaken {
+        } catch is Invitations.Refusal {
+            // The operator, who creates tenants, may be told: no tenant's data is behind it.
             throw Failure.emailTaken
         }
         let audit = catalog.audit

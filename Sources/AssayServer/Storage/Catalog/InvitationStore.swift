@@ -15,10 +15,18 @@ struct InvitationRecord: Sendable {
 struct InvitationStore: Sendable {
     let database: any Database
 
-    /// An address belongs to a user, or to an invitation still open at `time`.
-    func isAddressTaken(_ email: String, at time: Date) async throws -> Bool {
-        if try await User.query(on: database).filter(\.$email == email.lowercased()).first() != nil { return true }
-        return try await Invitation.query(on: database).filter(\.$email == email).filter(\.$usedAt == nil).filter(\.$expiresAt > time).first() != nil
+    /// Whom an address already belongs to, anywhere in the deployment (AUTH-2).
+    enum AddressStatus: Sendable, Equatable {
+        case free
+        case account
+        /// An invitation still open at the time asked.
+        case pendingInvitation
+    }
+
+    func status(of email: String, at time: Date) async throws -> AddressStatus {
+        if try await User.query(on: database).filter(\.$email == email.lowercased()).first() != nil { return .account }
+        let pending = try await Invitation.query(on: database).filter(\.$email == email).filter(\.$usedAt == nil).filter(\.$expiresAt > time).first()
+        return pending == nil ? .free : .pendingInvitation
     }
 
     func create(tenantID: TenantID, email: String, tokenHash: String, claims: [Claim], invitedBy: String, expiresAt: Date) async throws {

@@ -1,15 +1,18 @@
 import Foundation
 import Logging
 
-/// Counts unknown session tokens per client address. Past the threshold within the window it
-/// records a security event once and slows that client down (AUTH-10). Per replica: a guesser
-/// spread over replicas is still slowed on each.
-actor SessionGuessCounter {
+/// Counts unknown tokens (session cookies, upload tokens) per client address. Past the threshold
+/// within the window it records a security event once and slows that client down (AUTH-10).
+/// Per replica: a guesser spread over replicas is still slowed on each.
+actor TokenGuessCounter {
+    /// The audit action of the security event (`security.session-token-guessing` …).
+    let action: String
     let threshold: Int
     let window: TimeInterval
     private var counts: [String: (first: Date, count: Int, reported: Bool)] = [:]
 
-    init(threshold: Int = 20, window: TimeInterval = 600) {
+    init(action: String, threshold: Int = 20, window: TimeInterval = 600) {
+        self.action = action
         self.threshold = threshold
         self.window = window
     }
@@ -23,9 +26,10 @@ actor SessionGuessCounter {
         counts[client] = entry
         if counts.count > 100_000 { counts.removeAll() }
         if shouldReport {
-            logger.warning("security event: unknown session tokens", metadata: ["client": .string(client), "count": .stringConvertible(entry.count)])
+            logger.warning(
+                "security event: unknown tokens", metadata: ["event": .string(action), "client": .string(client), "count": .stringConvertible(entry.count)])
             try await catalog.audit.append(
-                tenantID: nil, actor: "client:\(client)", action: "security.session-token-guessing",
+                tenantID: nil, actor: "client:\(client)", action: action,
                 subject: "client:\(client)", detail: "unknown tokens=\(entry.count)", at: time)
         }
         if entry.count >= threshold {
