@@ -99,7 +99,11 @@ public func configure(
         trustedProxies: configuration.trustedProxies, now: now
     ).register(machines)
     let intake = UploadIntake(queue: app.catalog.uploads, spool: app.ingest.spool, threadPool: app.threadPool, now: now)
-    UploadController(intake: intake, maxBytes: configuration.maxUploadBytes, trustedProxies: configuration.trustedProxies, now: now).register(machines)
+    UploadController(
+        intake: intake, maxBytes: configuration.maxUploadBytes,
+        quota: .init(uploadsPerMinute: configuration.tenantUploadsPerMinute, bytesPerDay: configuration.tenantBytesPerDay),
+        trustedProxies: configuration.trustedProxies, now: now
+    ).register(machines)
 }
 
 /// Starts the configured number of ingest workers when the server starts, stops them at shutdown.
@@ -120,6 +124,17 @@ struct IngestLifecycle: LifecycleHandler {
             let worker = try application.ingestWorker(name: "\(host)-\(getpid())-\(index)")
             started.append(Task { await worker.run() })
         }
+        // Failed uploads past their retention go, once an hour (and now).
+        let retention = UploadRetention(
+            catalog: application.catalog, spool: application.ingest.spool, failedDays: application.assayConfiguration.failedUploadRetentionDays,
+            logger: application.logger, now: application.clock)
+        started.append(
+            Task {
+                while !Task.isCancelled {
+                    do { try await retention.sweep() } catch { application.logger.warning("upload retention sweep failed; retrying in an hour") }
+                    try? await Task.sleep(nanoseconds: 3_600_000_000_000)
+                }
+            })
         tasks.withLockedValue { $0 = started }
         if count > 0 { application.logger.info("ingest workers started", metadata: ["count": .stringConvertible(count)]) }
     }

@@ -48,6 +48,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var keyUnwrapsPerMinute: Int = 3000
     /// Largest upload accepted, in bytes.
     public var maxUploadBytes: Int = 16 << 20
+    /// Per tenant (SEC-5): uploads a minute and bytes a day before uploads answer 429.
+    public var tenantUploadsPerMinute: Int = 6000
+    public var tenantBytesPerDay: Int = 20 << 30
+    /// How long the encrypted body of a failed upload is kept (and the upload listed) before it is removed.
+    public var failedUploadRetentionDays: Int = 16
     /// Ingest workers in this replica (0: this replica only accepts uploads).
     public var ingestWorkers: Int = 2
 
@@ -92,6 +97,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         var tenantKeyBits: Int?
         var keyUnwrapsPerMinute: Int?
         var maxUploadBytes: Int?
+        var tenantUploadsPerMinute: Int?
+        var tenantBytesPerDay: Int?
+        var failedUploadRetentionDays: Int?
         var ingestWorkers: Int?
     }
 
@@ -134,6 +142,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         tenantKeyBits = file.tenantKeyBits ?? tenantKeyBits
         keyUnwrapsPerMinute = file.keyUnwrapsPerMinute ?? keyUnwrapsPerMinute
         maxUploadBytes = file.maxUploadBytes ?? maxUploadBytes
+        tenantUploadsPerMinute = file.tenantUploadsPerMinute ?? tenantUploadsPerMinute
+        tenantBytesPerDay = file.tenantBytesPerDay ?? tenantBytesPerDay
+        failedUploadRetentionDays = file.failedUploadRetentionDays ?? failedUploadRetentionDays
         ingestWorkers = file.ingestWorkers ?? ingestWorkers
     }
 
@@ -186,6 +197,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         tenantKeyBits = try integer("ASSAY_TENANT_KEY_BITS", 2048...4096) ?? tenantKeyBits
         keyUnwrapsPerMinute = try integer("ASSAY_KEY_UNWRAPS_PER_MINUTE", 1...1_000_000) ?? keyUnwrapsPerMinute
         maxUploadBytes = try integer("ASSAY_MAX_UPLOAD_BYTES", 1024...1 << 30) ?? maxUploadBytes
+        tenantUploadsPerMinute = try integer("ASSAY_TENANT_UPLOADS_PER_MINUTE", 1...100_000_000) ?? tenantUploadsPerMinute
+        tenantBytesPerDay = try integer("ASSAY_TENANT_BYTES_PER_DAY", 1 << 20...1 << 50) ?? tenantBytesPerDay
+        failedUploadRetentionDays = try integer("ASSAY_FAILED_UPLOAD_DAYS", 1...365) ?? failedUploadRetentionDays
         ingestWorkers = try integer("ASSAY_INGEST_WORKERS", 0...64) ?? ingestWorkers
         if let raw = value("SESSION_ROTATION_SECONDS") {
             guard let parsed = Int(raw), parsed >= 60 else { throw Invalid(description: "SESSION_ROTATION_SECONDS must be a number of seconds, at least 60") }

@@ -7,6 +7,8 @@ public protocol SpoolStore: Sendable {
     func put(_ bytes: [UInt8], key: String) throws
     func get(_ key: String) throws -> [UInt8]
     func exists(_ key: String) -> Bool
+    /// Removes a body whose upload is ingested or expired; a missing one is no error.
+    func delete(_ key: String) throws
     /// Stores several bodies, durable when it returns; a store may share its syncs among them.
     func putAll(_ items: [(key: String, bytes: [UInt8])]) throws
 }
@@ -100,5 +102,12 @@ public struct LocalSpool: SpoolStore {
 
     public func exists(_ key: String) -> Bool {
         (try? Self.validate(key)) != nil && FileManager.default.fileExists(atPath: directory + "/" + key)
+    }
+
+    public func delete(_ key: String) throws {
+        try Self.validate(key)
+        guard unlink(directory + "/" + key) == 0 || errno == ENOENT else {
+            throw Failure(description: "the spooled upload cannot be removed (errno \(errno))")
+        }
     }
 }

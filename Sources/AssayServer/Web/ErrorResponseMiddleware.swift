@@ -72,6 +72,10 @@ struct ErrorResponseMiddleware: AsyncMiddleware {
                 status = .tooManyRequests
                 reason = refused.description
                 retryAfter = refused.retryAfter
+            } else if let exceeded = error as? UploadQuota.Exceeded {
+                status = .tooManyRequests
+                reason = exceeded.description
+                retryAfter = exceeded.retryAfter
             } else if let busy = error as? HashingLimiter.Busy {
                 status = .serviceUnavailable
                 reason = busy.description

@@ -39,6 +39,7 @@ struct UploadTokenMiddleware: AsyncMiddleware {
 struct UploadController: Sendable {
     let intake: UploadIntake
     let maxBytes: Int
+    let quota: UploadQuota.Limits
     let trustedProxies: [String]
     let now: @Sendable () -> Date
     private let guesses = TokenGuessCounter(action: "security.upload-token-guessing")
@@ -78,7 +79,7 @@ struct UploadController: Sendable {
         // row exists before the client hears 202. Concurrent uploads share the syncs (group commit).
         let answer: UploadReception.Answer
         do {
-            answer = try await UploadReception(catalog: request.catalog, intake: intake).receive(bytes, sha256: digest, from: principal)
+            answer = try await UploadReception(catalog: request.catalog, intake: intake, quota: quota, now: now).receive(bytes, sha256: digest, from: principal)
         } catch let refusal as UploadReception.Refusal {
             switch refusal {
             case .tenantNotAccepting: throw Abort(.forbidden, reason: "this tenant does not accept uploads")
@@ -95,7 +96,7 @@ struct UploadController: Sendable {
     func status(_ request: Request) async throws -> Accepted {
         guard let principal = request.uploadPrincipal else { throw Abort(.unauthorized) }
         guard let id = request.parameters.get("uploadID", as: UUID.self),
-            let upload = try await UploadReception(catalog: request.catalog, intake: intake).status(of: id, for: principal)
+            let upload = try await UploadReception(catalog: request.catalog, intake: intake, quota: quota, now: now).status(of: id, for: principal)
         else {
             throw Abort(.notFound)
         }

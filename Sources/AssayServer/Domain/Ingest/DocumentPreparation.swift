@@ -158,11 +158,19 @@ public enum DocumentPreparation {
             snapshotText: snapshotText, softwareSet: softwareSet)
     }
 
+    static let maxSamplesPerDocument = 1_000_000
+
     /// Buckets and series agree, and nothing is larger than a scan of 90 days makes.
-    static func validate(_ document: ConsumptionDocument) throws {
+    static func validate(_ document: ConsumptionDocument, maxSamples: Int = maxSamplesPerDocument) throws {
         guard document.bucketStarts.count <= 100_000, document.bucketSeconds > 0 else { throw Rejection.invalid("bucket layout") }
         let buckets = document.bucketStarts.count
-        for series in series(document) where series.avg.count != buckets || series.p95.count != buckets || series.max.count != buckets {
+        let all = series(document)
+        // A day of one-minute buckets for a large server is ~60,000 samples; a document may carry
+        // at most a million, however its series and buckets multiply.
+        guard all.count * buckets <= maxSamples else {
+            throw Rejection.invalid("\(all.count) series × \(buckets) buckets is more than \(maxSamples) samples")
+        }
+        for series in all where series.avg.count != buckets || series.p95.count != buckets || series.max.count != buckets {
             throw Rejection.invalid("series \(series.metric.prefix(80)) does not match the buckets")
         }
         try validate(document.connections)

@@ -20,6 +20,8 @@ public struct IngestWorker: Sendable {
 
     static let claimSeconds: TimeInterval = 300
     static let batchSize = 32
+    /// A batch is bounded by what it holds in memory as well as by its count (SEC-5).
+    var maxBatchPlaintextBytes = 64 << 20
     static let maxAttempts = 10
 
     init(
@@ -108,13 +110,20 @@ public struct IngestWorker: Sendable {
         // Decrypt and decode outside the lock, so that workers use every core for the CPU-heavy half,
         // on threads of lower priority than the acknowledgements.
         var prepared: [(ClaimedUpload, DocumentPreparation.Prepared)] = []
-        for upload in uploads {
+        var plaintextBytes = 0
+        for (index, upload) in uploads.enumerated() {
             let id = upload.id
             do {
                 let (spool, limits, createdAt) = (spool, limits, upload.createdAt)
-                let document = try await BackgroundCPU.shared.run {
+                let (document, size) = try await BackgroundCPU.shared.run {
                     let opened = try MessageDecryptor.decrypt(try spool.get(upload.spoolKey), with: secrets, limits: limits)
-                    return try DocumentPreparation.prepare(opened.data, uploadID: id, receivedAt: createdAt)
+                    return (try DocumentPreparation.prepare(opened.data, uploadID: id, receivedAt: createdAt), opened.data.count)
+                }
+                plaintextBytes += size
+                if plaintextBytes > maxBatchPlaintextBytes, !prepared.isEmpty {
+                    // This one and the rest wait for the next batch, at no cost to their attempts.
+                    for waiting in uploads[index...] { await retry(waiting, after: 0, reason: "next batch", countAttempt: false) }
+                    break
                 }
                 prepared.append((upload, document))
             } catch let error as OpenPGPError {
@@ -150,6 +159,7 @@ public struct IngestWorker: Sendable {
                         let outcome = try await tenantStore.ingest([document])[0]
                         try await catalog.uploads.finish(
                             upload.id, done: true, failure: nil, kind: outcome.kind.rawValue, deviceID: outcome.deviceID, at: now())
+                        try? spool.delete(upload.spoolKey)
                     } catch let rejection as DocumentPreparation.Rejection {
                         await fail(upload, reason: rejection.description)
                     } catch {
@@ -165,7 +175,14 @@ public struct IngestWorker: Sendable {
         }
         // One catalog commit for the batch. Should it fail, the uploads are claimed again later and
         // the tenant database's ingested_uploads rows make that a no-op.
-        try? await finishDone(Array(zip(prepared.map(\.0), outcomes)))
+        do {
+            try await finishDone(Array(zip(prepared.map(\.0), outcomes)))
+            // Ingested and recorded: the encrypted body is no longer needed (SEC-5). Kept when
+            // the catalog did not take the finish, since the retry reads it again.
+            for (upload, _) in prepared { try? spool.delete(upload.spoolKey) }
+        } catch {
+            logger.warning("ingest: the catalog did not record a finished batch; it will be claimed again", metadata: ["tenant": .string(tenantID.description)])
+        }
         await cache.invalidate(tenantID)
     }
 

@@ -6,6 +6,8 @@ import Foundation
 public struct UploadReception: Sendable {
     let catalog: Catalog
     let intake: UploadIntake
+    let quota: UploadQuota.Limits
+    let now: @Sendable () -> Date
 
     public enum Answer: Sendable {
         /// Queued now.
@@ -29,6 +31,8 @@ public struct UploadReception: Sendable {
             if let existing = try await catalog.uploads.find(tenantID: scope.tenantID, sha256: sha256) { return .repeated(existing) }
             throw token.tenantActive ? Refusal.keyLocked : Refusal.tenantNotAccepting
         }
+        // SEC-5: counted before anything is stored; past the quota, 429 and nothing kept.
+        try await UploadQuota(catalog: catalog, limits: quota, now: now).admit(scope.tenantID, bytes: bytes.count)
         let receipt = try await intake.submit(
             UploadIntake.Submission(
                 tenantID: scope.tenantID, userID: token.userID, sha256: sha256, bytes: bytes, spoolKey: "\(scope.tenantID.lowercased)/\(sha256)"))
@@ -36,6 +40,9 @@ public struct UploadReception: Sendable {
         case .accepted(let id): return .accepted(id)
         case .duplicate:
             guard let existing = try await catalog.uploads.find(tenantID: scope.tenantID, sha256: sha256) else { throw Refusal.vanished }
+            // A repeat of an upload already ingested: its body was removed then and was just
+            // written again; nothing will read it.
+            if existing.state == "done" { try? intake.spool.delete("\(scope.tenantID.lowercased)/\(sha256)") }
             return .repeated(existing)
         }
     }

@@ -164,6 +164,18 @@ struct UploadQueue: Sendable {
             .update()
     }
 
+    /// Failed uploads last changed before `time`: their bodies and rows may go (SEC-5, LIF-1).
+    func failed(before time: Date, limit: Int) async throws -> [(id: UUID, spoolKey: String)] {
+        try await Upload.query(on: database).filter(\.$state == .failed).filter(\.$updatedAt < time).limit(limit).all().compactMap { upload in
+            upload.id.map { ($0, upload.spoolKey) }
+        }
+    }
+
+    func remove(_ ids: [UUID]) async throws {
+        guard !ids.isEmpty else { return }
+        try await Upload.query(on: database).filter(\.$id ~~ ids).delete()
+    }
+
     /// Who holds each upload being processed (id → worker name).
     func claimHolders() async throws -> [(id: UUID, worker: String)] {
         try await Upload.query(on: database).filter(\.$state == .processing).all().compactMap { upload in
