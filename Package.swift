@@ -127,6 +127,13 @@ var targets: [Target] = [
     ),
 
     .executableTarget(
+        name: "audit-bench",
+        dependencies: ["AssayServer", .product(name: "Vapor", package: "vapor")],
+        path: "bench/Sources/audit-bench",
+        swiftSettings: strictSettings
+    ),
+
+    .executableTarget(
         name: "bot-bench",
         dependencies: ["Probes", "AssayModel", "OpenPGP"],
         path: "bench/Sources/bot-bench",

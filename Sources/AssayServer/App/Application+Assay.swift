@@ -18,7 +18,7 @@ extension Application {
     var catalogMigrator: SchemaMigrator { catalog.migrator }
 
     /// Brings the catalog up to date; what is already there is left alone.
-    func migrateCatalog() async throws {
+    public func migrateCatalog() async throws {
         try await catalog.useWriteAheadLog()
         try await catalogMigrator.prepare()
     }

@@ -13,10 +13,13 @@ public struct AuditRecord: Sendable, Equatable {
     public var detail: String
     public var previousHash: String
     public var hash: String
+    /// Which chain the event belongs to (its tenant's, the operator's, or `deployment`); not part
+    /// of the hash: the tenant field, which is, names it.
+    public var chain: String
 
     public init(
         sequence: Int64, occurredAt: Date, tenantID: TenantID?, actor: String, action: String, subject: String, detail: String, previousHash: String,
-        hash: String = ""
+        hash: String = "", chain: String = AuditChain.deploymentChain
     ) {
         self.sequence = sequence
         self.occurredAt = occurredAt
@@ -27,6 +30,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.detail = detail
         self.previousHash = previousHash
         self.hash = hash
+        self.chain = chain
     }
 }
 
@@ -78,5 +82,34 @@ public enum AuditChain {
             expectedSequence += 1
         }
         return nil
+    }
+}
+
+extension AuditChain {
+    /// The chain of a tenant's events, and of the operator's (no tenant).
+    public static func chain(for tenantID: TenantID?) -> String { tenantID?.lowercased ?? operatorChain }
+    public static let operatorChain = "operator"
+    /// Every event written before chains were split by tenant (catalog migration M011).
+    public static let deploymentChain = "deployment"
+
+    /// The newest event of a chain, as an operator keeps it elsewhere: one line, `chain sequence hash`.
+    public struct Head: Sendable, Equatable {
+        public let chain: String
+        public let sequence: Int64
+        public let hash: String
+
+        public var line: String { "\(chain) \(sequence) \(hash)" }
+
+        public init(chain: String, sequence: Int64, hash: String) {
+            self.chain = chain
+            self.sequence = sequence
+            self.hash = hash
+        }
+
+        public init?(line: String) {
+            let parts = line.split(separator: " ")
+            guard parts.count == 3, let sequence = Int64(parts[1]), parts[2].count == 64, parts[2].allSatisfy(\.isHexDigit) else { return nil }
+            self.init(chain: String(parts[0]), sequence: sequence, hash: String(parts[2]))
+        }
     }
 }

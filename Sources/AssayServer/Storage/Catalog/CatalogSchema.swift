@@ -13,5 +13,6 @@ enum CatalogSchema {
         M008_IndexAuditByTenantAction(),
         M009_SessionGraceAndIdle(),
         M010_CreateThrottles(),
+        M011_AuditChainPerTenant(),
     ]
 }

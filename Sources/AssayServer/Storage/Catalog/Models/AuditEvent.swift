@@ -7,6 +7,8 @@ public final class AuditEvent: Model, @unchecked Sendable {
 
     // MARK: stored fields
     @ID(key: .id) public var id: UUID?
+    /// The tenant's chain, the operator's, or `deployment` (events from before M011).
+    @Field(key: "chain") public var chain: String
     @Field(key: "sequence") public var sequence: Int64
     @Field(key: "occurred_at") public var occurredAt: Date
     @OptionalField(key: "tenant_id") public var tenantID: UUID?
@@ -20,6 +22,7 @@ public final class AuditEvent: Model, @unchecked Sendable {
     public init() {}
 
     init(_ record: AuditRecord) {
+        chain = record.chain
         sequence = record.sequence
         occurredAt = record.occurredAt
         tenantID = record.tenantID?.uuid
@@ -34,6 +37,6 @@ public final class AuditEvent: Model, @unchecked Sendable {
     var record: AuditRecord {
         AuditRecord(
             sequence: sequence, occurredAt: occurredAt, tenantID: tenantID.map(TenantID.init), actor: actor, action: action,
-            subject: subject, detail: detail, previousHash: previousHash, hash: hash)
+            subject: subject, detail: detail, previousHash: previousHash, hash: hash, chain: chain)
     }
 }
