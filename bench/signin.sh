@@ -4,7 +4,7 @@
 # Runs the given server on loopback with the embedded defaults; the client is bench/signin.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ $# -ge 1 ]; then server=$(realpath "$1"); else swift build -c release --product assay-server >/dev/null; server=$PWD/.build/release/assay-server; fi
+if [ $# -ge 1 ]; then server=$(realpath "$1"); else swift build -c release --product assay-server >/dev/null 2>&1; server=$PWD/.build/release/assay-server; fi
 work=$(mktemp -d /tmp/assay-signin-bench.XXXXXX)
 port=18481
 export ASSAY_DATA_DIR="$work/data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=0 TRUSTED_PROXIES=127.0.0.1

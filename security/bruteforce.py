@@ -86,7 +86,7 @@ def main():
     report("200 codes at once against one attempt (AUTH-6: 5 tries)", [
         f"answers: {dict((s, results.count(s)) for s in sorted(set(results)))}",
         f"compared (audit signin.code.wrong): {audit('signin.code.wrong')}",
-        f"the right code afterwards: {right} (410 = the attempt is void)",
+        f"the right code afterwards: {right} (410: the attempt is void; 429: throttled first — either way no sign-in)",
         f"throttle refusals audited (security.throttled): {audit('security.throttled')}",
     ])
 
@@ -99,7 +99,7 @@ def main():
         f"answers in {elapsed:.1f} s: {dict((s, results.count(s)) for s in sorted(set(results)))} (429 = throttled before hashing)",
         f"counted: signin.failed {audit('signin.failed')}, account.locked {audit('account.locked')} (the lock started at the 3rd), "
         f"refused while locked {audit('signin.refused.locked')}",
-        f"the right password afterwards: {right} (401 = refused: the account is locked)",
+        f"the right password afterwards: {right} (401: the account is locked; 429: throttled first — either way no sign-in)",
         f"lock notices mailed: {len([p for p in glob.glob(os.path.join(DATA, 'outbox', '*.eml')) if 'is locked' in open(p, errors='replace').read()])}",
     ])
 

@@ -5,7 +5,7 @@
 #   bash security/bruteforce.sh        (about a minute after the release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product assay-server >/dev/null
+swift build -c release --product assay-server >/dev/null 2>&1
 server=$PWD/.build/release/assay-server
 work=$(mktemp -d /tmp/assay-bruteforce.XXXXXX)
 port=18471

@@ -79,10 +79,7 @@ struct CredentialConcurrencyTests {
         try await withTestApp(.postgres) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
-            // A second replica: its own application and connection pool on the same catalog.
-            let replica = try await Application.make(.testing)
-            do {
-                try await configure(replica, configuration: configuration, hasher: PasswordHasher(iterations: 1000))
+            try await withReplica(configuration) { replica in
                 let services = [fixture.service, try fixture.service(on: replica)]
                 let results = try await Self.wrongPasswordsAtOnce(30, services: services, email: fixture.email, fingerprint: fixture.browser)
                 #expect(results.allSatisfy { $0 == .refused })
@@ -90,11 +87,7 @@ struct CredentialConcurrencyTests {
                 for service in services {
                     #expect(try await service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser) == .refused)
                 }
-            } catch {
-                try await replica.asyncShutdown()
-                throw error
             }
-            try await replica.asyncShutdown()
         }
     }
 
@@ -287,9 +280,7 @@ struct ThrottlingTests {
         try await withTestApp(.postgres) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
-            let replica = try await Application.make(.testing)
-            do {
-                try await configure(replica, configuration: configuration, hasher: PasswordHasher(iterations: 1000))
+            try await withReplica(configuration) { replica in
                 let services = [app, replica].map {
                     AccountService(
                         catalog: Catalog($0.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
@@ -301,17 +292,7 @@ struct ThrottlingTests {
                             do {
                                 _ = try await services[index % 2].signIn(email: fixture.email, password: "Wrong-\(index)", fingerprint: fixture.browser)
                                 return true
-                            } catch { return false }
-                        }
-                    }
-                    return await group.reduce(into: [Bool]()) { $0.append($1) }
-                }
-                #expect(outcomes.filter { $0 }.count == 7, "admitted \(outcomes.filter { $0 }.count) of 30")
-            } catch {
-                try await replica.asyncShutdown()
-                throw error
-            }
-            try await replica.asyncShutdown()
+                            }
         }
     }
 

@@ -62,3 +62,16 @@ func withTestApp(
         }
     }
 }
+
+/// A second replica of the service on the same catalog: its own application and connection pool.
+func withReplica(_ configuration: ServerConfiguration, _ body: (Application) async throws -> Void) async throws {
+    let replica = try await Application.make(.testing)
+    do {
+        try await configure(replica, configuration: configuration, hasher: PasswordHasher(iterations: 1000))
+        try await body(replica)
+    } catch {
+        try await replica.asyncShutdown()
+        throw error
+    }
+    try await replica.asyncShutdown()
+}
