@@ -36,12 +36,22 @@ def call(path, body, address, cookie=None):
         return error.code, error.read(), error.headers
 
 
+SEEN = set()
+
+
 def newest_mail(pattern):
-    for path in sorted(glob.glob(os.path.join(DATA, "outbox", "*.eml")), key=os.path.getmtime, reverse=True):
-        match = re.search(pattern, open(path, encoding="utf-8", errors="replace").read())
-        if match:
-            return match.group(1)
-    raise SystemExit(f"no mail matches {pattern}")
+    """The newest mail matching `pattern` that was not read before: sign-in mail leaves off the
+    request path, so it is waited for (10 s at most)."""
+    for _ in range(100):
+        for path in sorted(glob.glob(os.path.join(DATA, "outbox", "*.eml")), key=os.path.getmtime, reverse=True):
+            if path in SEEN:
+                continue
+            match = re.search(pattern, open(path, encoding="utf-8", errors="replace").read())
+            if match:
+                SEEN.add(path)
+                return match.group(1)
+        time.sleep(0.1)
+    raise SystemExit(f"no new mail matches {pattern}")
 
 
 def bogus(index):

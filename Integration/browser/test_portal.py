@@ -130,6 +130,8 @@ def test_invitation_to_dashboard_and_sign_out(server, browser):
     browser.find_element(By.ID, "signin-button").click()
     wait.until(EC.url_to_be(base + "/code"))
     shot(browser, "3-code")
+    # The code mail leaves off the request path: wait for it.
+    wait.until(lambda d: re.search(r"Your code: (\d{7})", "\n".join(mails(outbox))))
     code = re.search(r"Your code: (\d{7})", "\n".join(mails(outbox))).group(1)
     browser.find_element(By.ID, "code").send_keys(code)
     browser.find_element(By.ID, "code-button").click()

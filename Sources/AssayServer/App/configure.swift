@@ -85,9 +85,10 @@ public func configure(
     let admin = AdminController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, publicURL: configuration.publicURL, now: now)
     PortalPages(administration: admin.administration).register(app)
     let api = app.grouped("api", "v1").grouped(OriginCheckMiddleware(publicURL: configuration.publicURL), CSRFTokenMiddleware())
+    let signInMailer: any Mailer = configuration.detachedSignInMail ? DetachedMailer(inner: app.mailer, logger: app.logger) : app.mailer
     AuthController(
         hasher: hasher, limiter: limiter, emailPolicy: emailPolicy,
-        mailer: app.mailer, trustedProxies: configuration.trustedProxies, now: now
+        mailer: signInMailer, trustedProxies: configuration.trustedProxies, now: now
     ).register(api)
     AccountController(hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer, now: now).register(api)
     admin.register(api)
@@ -95,7 +96,7 @@ public func configure(
     // Machine clients (the console): no cookies, so no Origin or CSRF check; their own credentials.
     let machines = app.grouped("api", "v1")
     ConsoleController(
-        hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: app.mailer,
+        hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: signInMailer,
         trustedProxies: configuration.trustedProxies, now: now
     ).register(machines)
     let intake = UploadIntake(queue: app.catalog.uploads, spool: app.ingest.spool, threadPool: app.threadPool, now: now)

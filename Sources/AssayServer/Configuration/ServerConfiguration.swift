@@ -53,6 +53,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var tenantBytesPerDay: Int = 20 << 30
     /// How long the encrypted body of a failed upload is kept (and the upload listed) before it is removed.
     public var failedUploadRetentionDays: Int = 16
+    /// Sign-in mail (codes, lock notices) leaves off the request path, so that answers take the
+    /// same time whether or not an address has an account. Tests that read the mail at once turn it off.
+    public var detachedSignInMail = true
     /// Ingest workers in this replica (0: this replica only accepts uploads).
     public var ingestWorkers: Int = 2
 

@@ -31,6 +31,8 @@ func withTestApp(
     configuration.regions = [
         .init(id: "eu-west", storage: configuration.dataDirectory + "/eu-west"), .init(id: "us-west", storage: configuration.dataDirectory + "/us-west"),
     ]
+    // Tests read the sign-in mail right after the request; DetachedMailerTests covers the detached path.
+    configuration.detachedSignInMail = false
     configuration.tenantKeyBits = 2048  // key generation in a debug build: the smallest allowed size
     defer { try? FileManager.default.removeItem(atPath: configuration.dataDirectory) }
     var databaseName: String?
