@@ -18,13 +18,16 @@ final class ServerProcess: @unchecked Sendable {
     let binary = repositoryRoot.appendingPathComponent(".build/debug/assay-server")
     let directory: URL
     let port: Int
+    /// Settings on top of the defaults below (a PostgreSQL catalog for replicas, say).
+    let extraEnvironment: [String: String]
     private var process: Process?
     private let lock = NSLock()
 
-    init() throws {
+    init(environment extra: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("assay-durability-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         port = try freePort()
+        extraEnvironment = extra
     }
 
     var environment: [String: String] {
@@ -34,6 +37,7 @@ final class ServerProcess: @unchecked Sendable {
         environment["ASSAY_TENANT_KEY_BITS"] = "2048"
         environment["ASSAY_INGEST_WORKERS"] = "2"
         environment.removeValue(forKey: "DATABASE_URL")
+        environment.merge(extraEnvironment) { _, extra in extra }
         return environment
     }
 
