@@ -69,6 +69,14 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
+    /// The console's device lists (CON-1): a CSV file read with CSV.swift, validated whole; the
+    /// LDAP v3 client for Active Directory comes next (issue 13).
+    .target(
+        name: "Directory",
+        dependencies: [.product(name: "CSV", package: "CSV.swift")],
+        swiftSettings: strictSettings
+    ),
+
     /// `assay-server key …`: what the service does with keys, by hand.
     .target(
         name: "OpenPGPCommands",
@@ -160,6 +168,11 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
     .testTarget(
+        name: "DirectoryTests",
+        dependencies: ["Directory"],
+        swiftSettings: strictSettings
+    ),
+    .testTarget(
         name: "OpenPGPTests",
         dependencies: ["OpenPGP"],
         resources: [.copy("Fixtures")],
@@ -199,6 +212,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/leaf-kit.git", from: "1.14.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]
