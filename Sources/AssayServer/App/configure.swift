@@ -95,6 +95,7 @@ public func configure(
 
     // Machine clients (the console): no cookies, so no Origin or CSRF check; their own credentials.
     let machines = app.grouped("api", "v1")
+    try OpenAPIController().register(machines)
     ConsoleController(
         hasher: hasher, limiter: limiter, emailPolicy: emailPolicy, mailer: signInMailer,
         trustedProxies: configuration.trustedProxies, now: now
