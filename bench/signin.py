@@ -6,67 +6,38 @@
    after Retry-After like the portal's user pressing the button again.
 Prints one line per measurement."""
 import concurrent.futures
-import json
 import os
+import sys
 import re
-import glob
 import random
 import time
-import urllib.error
-import urllib.request
 
-BASE = os.environ["ASSAY_BASE"]
-DATA = os.environ["ASSAY_DATA_DIR"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from live_server import call, newest_mail  # noqa: E402
+
 EMAIL = os.environ["ASSAY_EMAIL"]
 PASSWORD = "Tr0ub4dor & 3 horses"
 LEGIT_ADDRESS = "10.9.9.9"
 
 
-def call(path, body, address, cookie=None):
-    request = urllib.request.Request(BASE + path, method="POST", data=json.dumps(body).encode())
-    for name, value in {"Origin": BASE, "Content-Type": "application/json", "User-Agent": "Mozilla/5.0 Chrome/131.0",
-                        "X-Display-Resolution": "1920x1080", "X-Forwarded-For": address}.items():
-        request.add_header(name, value)
-    if cookie:
-        request.add_header("Cookie", cookie)
-    try:
-        with urllib.request.urlopen(request, timeout=600) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
-
-
-SEEN = set()
-
-
-def newest_mail(pattern):
-    """The newest mail matching `pattern` that was not read before: sign-in mail leaves off the
-    request path, so it is waited for (10 s at most)."""
-    for _ in range(100):
-        for path in sorted(glob.glob(os.path.join(DATA, "outbox", "*.eml")), key=os.path.getmtime, reverse=True):
-            if path in SEEN:
-                continue
-            match = re.search(pattern, open(path, encoding="utf-8", errors="replace").read())
-            if match:
-                SEEN.add(path)
-                return match.group(1)
-        time.sleep(0.1)
-    raise SystemExit(f"no new mail matches {pattern}")
+def post(path, body, address, cookie=None):
+    """A JSON POST from `address` (X-Forwarded-For, believed from the trusted proxy on loopback)."""
+    return call("POST", path, body, {"X-Forwarded-For": address}, cookie)
 
 
 def bogus(index):
     address = f"10.{(index >> 16) & 255}.{(index >> 8) & 255}.{index & 255}"
-    return call("/api/v1/auth/sign-in", {"email": f"nobody{index}-{random.random()}@bench.example", "password": "Wrong-pass-1", "resolution": "1920x1080"}, address)[0]
+    return post("/api/v1/auth/sign-in", {"email": f"nobody{index}-{random.random()}@bench.example", "password": "Wrong-pass-1", "resolution": "1920x1080"}, address)[0]
 
 
 def main():
     token = newest_mail(r"/register#(asi_[A-Za-z0-9_-]+)")
-    status, _, _ = call("/api/v1/auth/register", {"token": token, "name": "Bench", "phone": "+44 20 7946 0958", "password": PASSWORD}, LEGIT_ADDRESS)
+    status, _, _ = post("/api/v1/auth/register", {"token": token, "name": "Bench", "phone": "+44 20 7946 0958", "password": PASSWORD}, LEGIT_ADDRESS)
     assert status == 201, f"registration answered {status}"
     # The legitimate browser becomes known (code once), so later sign-ins need only the password.
-    status, _, headers = call("/api/v1/auth/sign-in", {"email": EMAIL, "password": PASSWORD, "resolution": "1920x1080"}, LEGIT_ADDRESS)
+    status, _, headers = post("/api/v1/auth/sign-in", {"email": EMAIL, "password": PASSWORD, "resolution": "1920x1080"}, LEGIT_ADDRESS)
     attempt = re.search(r"__Host-assay-attempt=([^;]+)", headers.get("Set-Cookie", "")).group(1)
-    status, _, _ = call("/api/v1/auth/code", {"code": newest_mail(r"Your code: (\d{7})")}, LEGIT_ADDRESS, cookie=f"__Host-assay-attempt={attempt}")
+    status, _, _ = post("/api/v1/auth/code", {"code": newest_mail(r"Your code: (\d{7})")}, LEGIT_ADDRESS, cookie=f"__Host-assay-attempt={attempt}")
     assert status == 200, f"code answered {status}"
 
     started = time.monotonic()
@@ -82,7 +53,7 @@ def main():
         tries = 0
         while True:
             tries += 1
-            status, _, headers = call("/api/v1/auth/sign-in", {"email": EMAIL, "password": PASSWORD, "resolution": "1920x1080"}, LEGIT_ADDRESS)
+            status, _, headers = post("/api/v1/auth/sign-in", {"email": EMAIL, "password": PASSWORD, "resolution": "1920x1080"}, LEGIT_ADDRESS)
             if status == 200:
                 break
             if status in (429, 503):

@@ -5,15 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ $# -ge 1 ]; then server=$(realpath "$1"); else swift build -c release --product assay-server >/dev/null 2>&1; server=$PWD/.build/release/assay-server; fi
-work=$(mktemp -d /tmp/assay-signin-bench.XXXXXX)
-port=18481
-export ASSAY_DATA_DIR="$work/data" ASSAY_PORT=$port ASSAY_INGEST_WORKERS=0 TRUSTED_PROXIES=127.0.0.1
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+source scripts/release-server.sh
+export TRUSTED_PROXIES=127.0.0.1  # the client gives each attempt its own address in X-Forwarded-For
 email="bench@signin-bench.example"
-"$server" quickstart --no-scan --admin-email "$email" >/dev/null
-"$server" serve > "$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
-ASSAY_BASE="http://127.0.0.1:$port" ASSAY_EMAIL="$email" python3 bench/signin.py
+start_release_server "$server" 18481 "$email"
+ASSAY_EMAIL="$email" python3 bench/signin.py

@@ -14,47 +14,16 @@ import time
 import urllib.error
 import urllib.request
 
-BASE = os.environ["ASSAY_BASE"]
-DATA = os.environ["ASSAY_DATA_DIR"]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from live_server import BASE, DATA, call, newest_mail  # noqa: E402
+
 EMAIL = os.environ["ASSAY_EMAIL"]
 PASSWORD = "Tr0ub4dor & 3 horses"
-HEADERS = {"Origin": BASE, "Content-Type": "application/json", "User-Agent": "Mozilla/5.0 Chrome/131.0", "X-Display-Resolution": "1920x1080"}
-
-
-def call(method, path, body=None, headers=None, cookie=None):
-    request = urllib.request.Request(BASE + path, method=method, data=None if body is None else json.dumps(body).encode())
-    for name, value in {**HEADERS, **(headers or {})}.items():
-        request.add_header(name, value)
-    if cookie:
-        request.add_header("Cookie", cookie)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers
 
 
 def audit(action):
     with sqlite3.connect(os.path.join(DATA, "catalog.sqlite")) as database:
         return database.execute("SELECT COUNT(*) FROM audit_events WHERE action = ?", (action,)).fetchone()[0]
-
-
-SEEN = set()
-
-
-def newest_mail(pattern):
-    """The newest mail matching `pattern` that was not read before: sign-in mail leaves off the
-    request path, so it is waited for (10 s at most)."""
-    for _ in range(100):
-        for path in sorted(glob.glob(os.path.join(DATA, "outbox", "*.eml")), key=os.path.getmtime, reverse=True):
-            if path in SEEN:
-                continue
-            match = re.search(pattern, open(path, encoding="utf-8", errors="replace").read())
-            if match:
-                SEEN.add(path)
-                return match.group(1)
-        time.sleep(0.1)
-    raise SystemExit(f"no new mail matches {pattern}")
 
 
 def parallel(count, work):

@@ -56,9 +56,7 @@ public struct TenantService: Sendable {
         let (tenant, link): (TenantRecord, String)
         do {
             (tenant, link) = try await catalog.transaction { transaction in
-                // The address is checked before the tenant exists, so a refusal leaves nothing behind.
-                let status = try await transaction.invitations.status(of: email, at: time)
-                guard status == .free else { throw Invitations.Refusal.addressTaken(status) }
+                // `issue` checks the address; a refusal rolls the new tenant back with it.
                 let tenant = try await transaction.tenants.create(name: trimmedName, region: region)
                 let link = try await invitations.issue(in: transaction, tenantID: tenant.id, email: email, claims: Claim.allCases, invitedBy: actor, at: time)
                 return (tenant, link)
