@@ -69,11 +69,47 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
 
-    /// The console's device lists (CON-1): a CSV file read with CSV.swift, validated whole; the
-    /// LDAP v3 client for Active Directory comes next (issue 13).
+    /// An LDAP v3 client (RFC 4511) on SwiftNIO and swift-asn1: bind, search with RFC 4515 filters,
+    /// paged results (RFC 2696), LDAPS and StartTLS (RFC 4513). No Swift LDAP library exists.
+    .target(
+        name: "LDAP",
+        dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ],
+        swiftSettings: strictSettings
+    ),
+
+    /// The console's device lists (CON-1): a CSV file read with CSV.swift, validated whole, or the
+    /// computers of an Active Directory found over LDAP.
     .target(
         name: "Directory",
-        dependencies: [.product(name: "CSV", package: "CSV.swift")],
+        dependencies: ["LDAP", .product(name: "CSV", package: "CSV.swift")],
+        swiftSettings: strictSettings
+    ),
+
+    /// The console (`assay`): state directory, tenant bundle, sign-in and tokens, remote runs over
+    /// OpenSSH, the spool of fetched files and the uploader.
+    .target(
+        name: "Console",
+        dependencies: [
+            "Directory", "OpenPGP",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "Subprocess", package: "swift-subprocess"),
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ],
+        swiftSettings: strictSettings
+    ),
+
+    /// `assay …` subcommands.
+    .target(
+        name: "ConsoleCommands",
+        dependencies: ["Console", "Directory", .product(name: "ArgumentParser", package: "swift-argument-parser")],
         swiftSettings: strictSettings
     ),
 
@@ -116,6 +152,7 @@ var targets: [Target] = [
         swiftSettings: strictSettings
     ),
     .executableTarget(name: "assay-bot", dependencies: ["BotCommands"], swiftSettings: strictSettings),
+    .executableTarget(name: "assay", dependencies: ["ConsoleCommands"], swiftSettings: strictSettings),
     .executableTarget(
         name: "openpgp-bench",
         dependencies: ["OpenPGP"],
@@ -169,7 +206,12 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "DirectoryTests",
-        dependencies: ["Directory"],
+        dependencies: ["Directory", "LDAP"],
+        swiftSettings: strictSettings
+    ),
+    .testTarget(
+        name: "ConsoleTests",
+        dependencies: ["Console", "Directory", "OpenPGP"],
         swiftSettings: strictSettings
     ),
     .testTarget(
@@ -197,6 +239,7 @@ let package = Package(
     products: [
         .executable(name: "assay-server", targets: ["assay-server"]),
         .executable(name: "assay-bot", targets: ["assay-bot"]),
+        .executable(name: "assay", targets: ["assay"]),
         .library(name: "OpenPGP", targets: ["OpenPGP"]),
     ],
     dependencies: [
@@ -213,6 +256,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/yaslab/CSV.swift.git", from: "2.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
     ],
     targets: targets,
     swiftLanguageModes: [.v6]

@@ -49,33 +49,7 @@ public enum MessageDecryptor {
             binary = Array(message)
         }
 
-        var sessionKeyPackets: [(keyID: KeyID, encrypted: [UInt8])] = []
-        var reader = PacketReader(binary, maxPacketBytes: limits.maxMessageBytes)
-        var encryptedData: [UInt8]?
-        while let packet = try reader.next() {
-            switch packet.tag {
-            case .publicKeyEncryptedSessionKey:
-                guard sessionKeyPackets.count < limits.maxRecipients else {
-                    throw .tooLarge("more than \(limits.maxRecipients) recipients")
-                }
-                if let parsed = try parseSessionKeyPacket(packet.body) { sessionKeyPackets.append(parsed) }
-            case .symmetricKeyEncryptedSessionKey, .marker, .padding:
-                continue
-            case .symEncryptedIntegrityProtectedData:
-                guard reader.isAtEnd else { throw .malformed("data follows the encrypted data packet") }
-                encryptedData = packet.body
-            case .symmetricallyEncryptedData:
-                throw .unsupported("encrypted data without integrity protection (packet 9)")
-            case .aeadEncryptedData:
-                throw .unsupported("AEAD encrypted data (packet 20)")
-            case .literalData, .compressedData, .onePassSignature, .signature:
-                throw .unsupported("a message that is not encrypted")
-            default:
-                throw .malformed("unexpected \(packet.tag) in a message")
-            }
-        }
-        guard let encryptedData else { throw .malformed("no encrypted data packet") }
-        guard !sessionKeyPackets.isEmpty else { throw .noMatchingKey(recipients: []) }
+        let (sessionKeyPackets, encryptedData) = try structure(of: binary, limits: limits)
 
         // Pair each session key packet with the keys that can open it.
         var attempts: [(RSADecryptionKey, KeyID, [UInt8])] = []
@@ -112,6 +86,58 @@ public enum MessageDecryptor {
     }
 
     // MARK: session keys
+
+    /// The key ids a message is encrypted to, read without any secret key: what a console checks
+    /// before it keeps a file a device handed it (the shape of an encrypted message, RFC 9580 §10.3).
+    public static func recipients(of message: some Collection<UInt8>, limits: DecryptionLimits = .default) throws(OpenPGPError) -> [KeyID] {
+        guard message.count <= limits.maxMessageBytes else {
+            throw .tooLarge("message of \(message.count) bytes (limit \(limits.maxMessageBytes))")
+        }
+        let binary: [UInt8]
+        if Armor.looksArmored(message) {
+            let (kind, bytes) = try Armor.decode(message)
+            guard kind == .message else { throw .malformed("expected a PGP MESSAGE, found \(kind.rawValue)") }
+            binary = bytes
+        } else {
+            binary = Array(message)
+        }
+        return try structure(of: binary, limits: limits).sessionKeys.map(\.keyID)
+    }
+
+    /// Session key packets, then exactly one integrity-protected data packet at the end.
+    private static func structure(
+        of binary: [UInt8], limits: DecryptionLimits
+    ) throws(OpenPGPError) -> (sessionKeys: [(keyID: KeyID, encrypted: [UInt8])], encryptedData: [UInt8]) {
+        var sessionKeyPackets: [(keyID: KeyID, encrypted: [UInt8])] = []
+        var reader = PacketReader(binary, maxPacketBytes: limits.maxMessageBytes)
+        var encryptedData: [UInt8]?
+        while let packet = try reader.next() {
+            switch packet.tag {
+            case .publicKeyEncryptedSessionKey:
+                guard sessionKeyPackets.count < limits.maxRecipients else {
+                    throw .tooLarge("more than \(limits.maxRecipients) recipients")
+                }
+                if let parsed = try parseSessionKeyPacket(packet.body) { sessionKeyPackets.append(parsed) }
+            case .symmetricKeyEncryptedSessionKey, .marker, .padding:
+                continue
+            case .symEncryptedIntegrityProtectedData:
+                guard reader.isAtEnd else { throw .malformed("data follows the encrypted data packet") }
+                encryptedData = packet.body
+            case .symmetricallyEncryptedData:
+                throw .unsupported("encrypted data without integrity protection (packet 9)")
+            case .aeadEncryptedData:
+                throw .unsupported("AEAD encrypted data (packet 20)")
+            case .literalData, .compressedData, .onePassSignature, .signature:
+                throw .unsupported("a message that is not encrypted")
+            default:
+                throw .malformed("unexpected \(packet.tag) in a message")
+            }
+        }
+        guard let encryptedData else { throw .malformed("no encrypted data packet") }
+        guard !sessionKeyPackets.isEmpty else { throw .noMatchingKey(recipients: []) }
+        return (sessionKeyPackets, encryptedData)
+    }
+
 
     private static func parseSessionKeyPacket(_ body: [UInt8]) throws(OpenPGPError) -> (keyID: KeyID, encrypted: [UInt8])? {
         var reader = ByteReader(body)

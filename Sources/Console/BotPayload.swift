@@ -1,0 +1,40 @@
+import Crypto
+import Foundation
+import OpenPGP
+
+/// What every device receives: a header line (`SIZE SHA256`), the tenant's armored public key, then
+/// the bot. Written once per scan to a private file that the transport streams to each device.
+public struct BotPayload: Sendable {
+    public let file: URL
+    public let botSHA256: String
+    public let botBytes: Int
+
+    /// The bot to copy: `--bot`, `ASSAY_BOT`, `assay-bot` beside this executable, or on PATH.
+    public static func locateBot(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
+        var candidates: [String] = []
+        if let explicit { candidates.append(explicit) }
+        if let fromEnvironment = environment["ASSAY_BOT"], !fromEnvironment.isEmpty { candidates.append(fromEnvironment) }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("assay-bot")
+        candidates.append(beside.path)
+        for directory in (environment["PATH"] ?? "").split(separator: ":") { candidates.append("\(directory)/assay-bot") }
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return URL(fileURLWithPath: found) }
+        if let explicit { throw ConsoleError.input("the bot \(explicit) is not an executable file") }
+        throw ConsoleError.input("no assay-bot found (give --bot PATH or ASSAY_BOT, or put it beside assay)")
+    }
+
+    public static func make(bot: URL, certificate: Certificate, in directory: URL) throws -> BotPayload {
+        let botData = try Data(contentsOf: bot)
+        guard botData.count > 0, botData.count <= 256 << 20 else { throw ConsoleError.input("\(bot.path) is not a bot (\(botData.count) bytes)") }
+        let digest = SHA256.hash(data: botData).map { String(format: "%02x", $0) }.joined()
+        var payload = Data("\(botData.count) \(digest)\n".utf8)
+        var armored = certificate.armored
+        if !armored.hasSuffix("\n") { armored += "\n" }
+        payload.append(Data(armored.utf8))
+        payload.append(botData)
+        let file = directory.appendingPathComponent(".payload-\(UUID().uuidString)")
+        try StateDirectory.writeAtomically(payload, to: file)
+        return BotPayload(file: file, botSHA256: digest, botBytes: botData.count)
+    }
+
+    public func remove() { try? FileManager.default.removeItem(at: file) }
+}

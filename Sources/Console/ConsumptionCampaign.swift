@@ -1,0 +1,260 @@
+import Directory
+import Foundation
+import OpenPGP
+
+/// A consumption scan (COL-2): the sampler runs detached on each device for up to 90 days;
+/// `collect` fetches the finished files, `stop` ends it early, and once a device's sampler has
+/// ended and its files are in the spool, its directory and the bot are removed (COL-6).
+public struct ConsumptionCampaign: Sendable {
+    public struct Schedule: Sendable, Codable, Equatable {
+        public var interval: String = "1m"
+        public var bucket: String = "5m"
+        public var duration: String
+        public var fileEvery: String = "1h"
+
+        public init(days: Int) { duration = "\(days)d" }
+
+        public init(interval: String, bucket: String, duration: String, fileEvery: String) {
+            self.interval = interval
+            self.bucket = bucket
+            self.duration = duration
+            self.fileEvery = fileEvery
+        }
+
+        /// Each value a number and a unit (s, m, h, d): what the remote script accepts.
+        public func validate() throws {
+            for value in [interval, bucket, duration, fileEvery] {
+                guard let unit = value.last, "smhd".contains(unit), value.dropLast().allSatisfy(\.isNumber), value.count >= 2, value.count <= 8 else {
+                    throw ConsoleError.usage("\"\(value.prefix(20))\" is not a duration such as 30s, 5m, 1h or 7d")
+                }
+            }
+        }
+    }
+
+    /// One device's sampler, as the console remembers it.
+    public struct Run: Codable, Sendable, Equatable {
+        public let host: String
+        public let port: Int
+        public let remoteDirectory: String
+        public let pid: Int
+        public let startedAt: Date
+        public let schedule: Schedule
+        public var lastCollectedAt: Date?
+        public var filesCollected: Int = 0
+        /// `sampling`, or `finished` once the directory is removed.
+        public var state: String = "sampling"
+    }
+
+    public let fleet: Fleet
+    public let spool: Spool
+    public let certificate: Certificate
+    public let state: StateDirectory
+    public var timeout: Duration = .seconds(120)
+
+    public init(fleet: Fleet, spool: Spool, certificate: Certificate, state: StateDirectory) {
+        self.fleet = fleet
+        self.spool = spool
+        self.certificate = certificate
+        self.state = state
+    }
+
+    public func runs() throws -> [Run] { try state.readJSON([Run].self, from: state.campaigns) ?? [] }
+
+    private let lock = CampaignLock()
+
+    private func update(_ change: @Sendable (inout [Run]) -> Void) async throws {
+        try await lock.withLock {
+            var all = try runs()
+            change(&all)
+            try state.writeJSON(all, to: state.campaigns)
+        }
+    }
+
+    // MARK: start
+
+    public func start(_ devices: [Device], schedule: Schedule, payload: BotPayload) async throws -> [DeviceOutcome] {
+        try schedule.validate()
+        let active = Set(try runs().filter { $0.state == "sampling" }.map { "\($0.host):\($0.port)" })
+        return await fleet.each(devices) { device in
+            if active.contains("\(device.host):\(device.port)") {
+                return DeviceOutcome(host: device.host, port: device.port, status: .sampling, message: "already sampling: `assay scan stop` first")
+            }
+            let scheduleLine = "\(schedule.interval) \(schedule.bucket) \(schedule.duration) \(schedule.fileEvery)\n"
+            // The schedule line goes first, then the usual payload: one input file per device.
+            let input: RemoteInput
+            do {
+                let file = state.root.appendingPathComponent(".start-\(UUID().uuidString)")
+                var data = Data(scheduleLine.utf8)
+                data.append(try Data(contentsOf: payload.file))
+                try StateDirectory.writeAtomically(data, to: file)
+                input = .file(file.path)
+                defer { try? FileManager.default.removeItem(at: file) }
+                return await startOne(device, input: input, schedule: schedule)
+            } catch {
+                return DeviceOutcome(host: device.host, port: device.port, status: .botFailed, message: "the console could not prepare the bot: \(error)")
+            }
+        }
+    }
+
+    private func startOne(_ device: Device, input: RemoteInput, schedule: Schedule) async -> DeviceOutcome {
+        let result = await fleet.transport.run(.startSampler, on: device, input: input, timeout: timeout, maxOutputBytes: 4096)
+        switch result {
+        case .failed(let status, let message): return DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
+        case .completed(let code, let output, let error):
+            guard code == 0 else { return InventoryScan.scriptFailure(code, error, device) }
+            let words = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
+            guard words.count == 3, words[0] == "STARTED", Self.isCampaignDirectory(words[1]), let pid = Int(words[2]) else {
+                return DeviceOutcome(host: device.host, port: device.port, status: .badOutput, message: "the device did not confirm the start")
+            }
+            let run = Run(host: device.host, port: device.port, remoteDirectory: words[1], pid: pid, startedAt: Date(), schedule: schedule)
+            do {
+                try await update { runs in
+                    runs.removeAll { $0.host == run.host && $0.port == run.port && $0.state != "sampling" }
+                    runs.append(run)
+                }
+            } catch {
+                return DeviceOutcome(host: device.host, port: device.port, status: .botFailed, message: "started, but the console could not record it: \(error)")
+            }
+            return DeviceOutcome(host: device.host, port: device.port, status: .sampling, message: "sampling every \(schedule.interval) for \(schedule.duration)")
+        }
+    }
+
+    /// What a device may name as a campaign directory (the remote script checks it again).
+    static func isCampaignDirectory(_ path: String) -> Bool {
+        path.hasPrefix("/") && !path.contains("..") && path.contains("/assay-sampler.") && path.count <= 200
+            && path.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-".contains($0)) }
+    }
+
+    // MARK: collect and stop
+
+    /// Fetches finished files from every sampling device (`stop`: ends the sampler first). A
+    /// device whose sampler has ended is then cleaned: directory and bot removed.
+    public func collect(_ devices: [Device], stopping: Bool) async throws -> [DeviceOutcome] {
+        let runs = try runs().filter { $0.state == "sampling" }
+        let byKey = Dictionary(runs.map { ("\($0.host):\($0.port)", $0) }, uniquingKeysWith: { $1 })
+        let targets = devices.filter { byKey["\($0.host):\($0.port)"] != nil }
+        return await fleet.each(targets) { device in
+            await collectOne(device, run: byKey["\(device.host):\(device.port)"]!, stopping: stopping)
+        }
+    }
+
+    private func collectOne(_ device: Device, run: Run, stopping: Bool) async -> DeviceOutcome {
+        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome {
+            DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
+        }
+        let directoryLine = Array((run.remoteDirectory + "\n").utf8)
+        let result = await fleet.transport.run(
+            stopping ? .stopSampler : .collect, on: device, input: .bytes(directoryLine), timeout: timeout, maxOutputBytes: 256 << 20)
+        let framed: FramedFiles
+        switch result {
+        case .failed(let status, let message): return outcome(status, message)
+        case .completed(let code, let output, let error):
+            if code == 71 {
+                try? await markFinished(run)
+                return outcome(.notRunning, "the campaign's directory is gone from the device (removed by hand, or a reboot cleaned it)")
+            }
+            guard code == 0 else { return InventoryScan.scriptFailure(code, error, device) }
+            do { framed = try FramedFiles(output) } catch { return outcome(.badOutput, "\(error)") }
+        }
+        // Keep each good file durably before anything is removed from the device.
+        var kept: [String] = []
+        var refused: [String] = []
+        var bytes = 0
+        for file in framed.files {
+            do {
+                try Spool.check(file.bytes, recipient: certificate)
+                try spool.add(file.bytes, device: device.host, kind: "consumption")
+                kept.append(file.name)
+                bytes += file.bytes.count
+            } catch {
+                refused.append("\(file.name): \(error)")
+            }
+        }
+        let finishing = !framed.stillRunning && refused.isEmpty
+        var removal = kept.map { $0 + "\n" }.joined()
+        if finishing { removal += "FINISH\n" }
+        if !removal.isEmpty {
+            let removed = await fleet.transport.run(
+                .removeFetched, on: device, input: .bytes(directoryLine + Array(removal.utf8)), timeout: timeout, maxOutputBytes: 4096)
+            if case .failed(let status, let message) = removed { return outcome(status, "fetched \(kept.count) file(s) but could not remove them: \(message)") }
+        }
+        let keptCount = kept.count
+        do {
+            try await update { runs in
+                guard let index = runs.firstIndex(where: { $0.host == run.host && $0.port == run.port && $0.state == "sampling" }) else { return }
+                runs[index].lastCollectedAt = Date()
+                runs[index].filesCollected += keptCount
+                if finishing { runs[index].state = "finished" }
+            }
+        } catch {
+            return outcome(.botFailed, "fetched, but the console could not record it: \(error)")
+        }
+        var done: DeviceOutcome
+        if !refused.isEmpty {
+            done = outcome(.badOutput, "kept \(kept.count) file(s); refused \(refused.count): \(refused[0].prefix(200)) (left on the device)")
+        } else if finishing {
+            done = outcome(.done, "\(kept.count) file(s) fetched; the sampler has ended, bot and directory removed")
+        } else {
+            done = outcome(.sampling, "\(kept.count) file(s) fetched; still sampling")
+        }
+        done.files = kept.count
+        done.bytes = bytes
+        return done
+    }
+
+    private func markFinished(_ run: Run) async throws {
+        try await update { runs in
+            if let index = runs.firstIndex(where: { $0 == run }) { runs[index].state = "finished" }
+        }
+    }
+}
+
+/// Serialises the read-modify-write of campaigns.json among the tasks of one console process.
+actor CampaignLock {
+    func withLock<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T { try body() }
+}
+
+/// The collect scripts' output: `FILE NAME SIZE` + bytes, repeated, then `END yes|no`. Read with
+/// bounds: a device cannot make the console take a huge name, a size it does not send, or
+/// anything after the end.
+struct FramedFiles {
+    struct File {
+        let name: String
+        let bytes: [UInt8]
+    }
+
+    enum Malformed: Error, CustomStringConvertible {
+        case reason(String)
+        var description: String {
+            switch self { case .reason(let why): "the device's answer is malformed: \(why)" }
+        }
+    }
+
+    var files: [File] = []
+    var stillRunning = false
+
+    init(_ output: [UInt8]) throws {
+        var offset = 0
+        func line() throws -> String {
+            guard let end = output[offset...].prefix(300).firstIndex(of: 0x0A) else { throw Malformed.reason("a header line is missing or too long") }
+            defer { offset = end + 1 }
+            return String(decoding: output[offset..<end], as: UTF8.self)
+        }
+        while true {
+            let header = try line().split(separator: " ").map(String.init)
+            if header.count == 2, header[0] == "END" {
+                stillRunning = header[1] == "yes"
+                guard offset == output.count else { throw Malformed.reason("bytes after END") }
+                return
+            }
+            guard header.count == 3, header[0] == "FILE", let size = Int(header[2]), size >= 0, size <= Spool.maxFileBytes,
+                header[1].hasSuffix(".pgp"), !header[1].hasPrefix("."), header[1].count <= 128,
+                header[1].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            else { throw Malformed.reason("\"\(header.joined(separator: " ").prefix(80))\" is not FILE NAME SIZE") }
+            guard output.count - offset >= size else { throw Malformed.reason("\(header[1]) is shorter than announced") }
+            files.append(File(name: header[1], bytes: Array(output[offset..<offset + size])))
+            offset += size
+            guard files.count <= 10_000 else { throw Malformed.reason("more than 10,000 files") }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import Directory
+import Foundation
+
+/// The console's device list (CON-1): the only devices it ever contacts. Imports and discoveries
+/// merge into it by host and port; a later source replaces the user and labels of a device.
+public struct DeviceStore: Sendable {
+    public let state: StateDirectory
+
+    public init(state: StateDirectory) { self.state = state }
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public var device: Device
+        /// Where it came from: `csv:FILE` or `ldap:URL`.
+        public var source: String
+        public var addedAt: Date
+
+        public var key: String { "\(device.host.lowercased()):\(device.port)" }
+    }
+
+    public func load() throws -> [Entry] {
+        try state.readJSON([Entry].self, from: state.devices) ?? []
+    }
+
+    /// Adds or updates; answers how many were new and how many updated.
+    @discardableResult
+    public func merge(_ devices: [Device], source: String, now: Date = Date()) throws -> (added: Int, updated: Int) {
+        var entries = try load()
+        var index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($0.element.key, $0.offset) })
+        var added = 0
+        var updated = 0
+        for device in devices {
+            let entry = Entry(device: device, source: source, addedAt: now)
+            if let position = index[entry.key] {
+                if entries[position].device != device || entries[position].source != source {
+                    entries[position].device = device
+                    entries[position].source = source
+                    updated += 1
+                }
+            } else {
+                index[entry.key] = entries.count
+                entries.append(entry)
+                added += 1
+            }
+        }
+        try state.writeJSON(entries, to: state.devices)
+        return (added, updated)
+    }
+
+    /// Removes devices by host (any port) or `host:port`; answers what was removed.
+    public func remove(_ names: [String]) throws -> [Entry] {
+        let wanted = Set(names.map { $0.lowercased() })
+        var entries = try load()
+        let removed = entries.filter { wanted.contains($0.key) || wanted.contains($0.device.host.lowercased()) }
+        entries.removeAll { wanted.contains($0.key) || wanted.contains($0.device.host.lowercased()) }
+        try state.writeJSON(entries, to: state.devices)
+        return removed
+    }
+
+    /// The devices a scan may touch: all, or those named (by host) or carrying a label. A name
+    /// that is not on the list is an error, never a new target.
+    public func select(hosts: [String], labels: [String]) throws -> [Device] {
+        let entries = try load()
+        guard !entries.isEmpty else { throw ConsoleError.usage("the device list is empty: `assay devices import FILE.csv` or `assay devices discover --ldap …`") }
+        var chosen = entries.map(\.device)
+        if !hosts.isEmpty {
+            let known = Set(entries.map { $0.device.host.lowercased() })
+            if let unknown = hosts.first(where: { !known.contains($0.lowercased()) }) {
+                throw ConsoleError.usage("\(unknown.prefix(80)) is not on the device list: only listed devices are ever contacted (CON-1)")
+            }
+            let wanted = Set(hosts.map { $0.lowercased() })
+            chosen = chosen.filter { wanted.contains($0.host.lowercased()) }
+        }
+        if !labels.isEmpty {
+            chosen = chosen.filter { device in labels.allSatisfy { device.labels.contains($0) } }
+            guard !chosen.isEmpty else { throw ConsoleError.usage("no listed device carries the label(s) \(labels.joined(separator: ", "))") }
+        }
+        return chosen
+    }
+}

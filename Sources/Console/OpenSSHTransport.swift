@@ -1,0 +1,111 @@
+import Directory
+import Foundation
+import Subprocess
+
+import SystemPackage
+
+/// Runs scripts through the OpenSSH client (`ssh`), started with swift-subprocess: it brings keys
+/// of every kind and the agent, known_hosts, ssh_config (ProxyJump, per-host settings) — what
+/// swift-nio-ssh lacks (no RSA keys, no keyboard-interactive). Host keys are always checked:
+/// `StrictHostKeyChecking=yes`, so an unknown or changed key stops the connection; `BatchMode`
+/// means ssh never waits for a password at a prompt nobody sees.
+public struct OpenSSHTransport: RemoteTransport {
+    public struct Settings: Codable, Sendable, Equatable {
+        public var sshPath: String = "/usr/bin/ssh"
+        public var identityFile: String?
+        public var knownHostsFile: String?
+        public var configFile: String?
+        public var connectTimeoutSeconds: Int = 10
+
+        public init() {}
+    }
+
+    public let settings: Settings
+
+    public init(settings: Settings) { self.settings = settings }
+
+    /// The ssh command line for a device: options, then `--`, then the destination. Every value
+    /// is its own argument; the host was validated when listed, so it cannot pose as an option.
+    public func arguments(for device: Device, script: RemoteScript) -> [String] {
+        var arguments = [
+            "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=\(settings.connectTimeoutSeconds)",
+            "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR", "-o", "ClearAllForwardings=yes",
+            "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no", "-p", String(device.port),
+        ]
+        if let user = device.user { arguments += ["-l", user] }
+        if let identity = settings.identityFile { arguments += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
+        if let knownHosts = settings.knownHostsFile { arguments += ["-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null"] }
+        if let config = settings.configFile { arguments += ["-F", config] }
+        arguments += ["--", device.host, script.command]
+        return arguments
+    }
+
+    public func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, maxOutputBytes: Int) async -> RemoteResult {
+        let arguments = arguments(for: device, script: script)
+        let options = {
+            var options = PlatformOptions()
+            // On a timeout ssh is asked to end, then killed.
+            options.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
+            return options
+        }()
+        let sshPath = settings.sshPath
+        do {
+            return try await withThrowingTaskGroup(of: RemoteResult.self) { group in
+                group.addTask {
+                    let result: ExecutionResult<Void, BytesOutput, BytesOutput>
+                    switch input {
+                    case .bytes(let bytes):
+                        result = try await Subprocess.run(
+                            .path(FilePath(sshPath)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options,
+                            input: .array(bytes), output: .bytes(limit: maxOutputBytes), error: .bytes(limit: 1 << 20))
+                    case .file(let path):
+                        let descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+                        result = try await Subprocess.run(
+                            .path(FilePath(sshPath)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options,
+                            input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), output: .bytes(limit: maxOutputBytes),
+                            error: .bytes(limit: 1 << 20))
+                    }
+                    let error = String(decoding: result.standardError.suffix(4096), as: UTF8.self)
+                    switch result.terminationStatus {
+                    case .exited(let code):
+                        if code == 255 { return .failed(Self.classify(error), Self.firstLine(error)) }
+                        return .completed(exitCode: code, output: result.standardOutput, error: error)
+                    case .signaled(let signal):
+                        return .failed(.unreachable, "ssh ended by signal \(signal)")
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return .failed(.timedOut, "no answer within \(timeout.components.seconds) s")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
+        } catch let error as SubprocessError {
+            let text = "\(error)"
+            if text.contains("exceeded the limit") { return .failed(.badOutput, "the device sent more than \(maxOutputBytes >> 20) MiB") }
+            return .failed(.unreachable, "ssh could not be run: \(text.prefix(200))")
+        } catch {
+            return .failed(.unreachable, "ssh could not be run: \(String(describing: error).prefix(200))")
+        }
+    }
+
+    /// ssh's own failures (exit 255), told apart by its messages.
+    static func classify(_ error: String) -> DeviceStatus {
+        if error.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || error.contains("Host key for") && error.contains("has changed") {
+            return .hostKeyChanged
+        }
+        if error.contains("Host key verification failed") || error.contains("No ") && error.contains("host key is known") { return .hostKeyUnknown }
+        if error.contains("Permission denied") || error.contains("Too many authentication failures") || error.contains("no such identity") {
+            return .authenticationFailed
+        }
+        if error.contains("timed out") { return .timedOut }
+        return .unreachable
+    }
+
+    static func firstLine(_ error: String) -> String {
+        let lines = error.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("@") }
+        let interesting = lines.first { !$0.hasPrefix("IT IS POSSIBLE") && !$0.hasPrefix("Someone could") } ?? lines.first ?? "ssh failed"
+        return String(interesting.prefix(300))
+    }
+}

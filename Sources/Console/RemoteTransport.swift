@@ -1,0 +1,44 @@
+import Directory
+
+/// What happened to one device, as the console reports it (CON-2).
+public enum DeviceStatus: String, Codable, Sendable, CaseIterable {
+    case done
+    case unreachable
+    case authenticationFailed = "authentication-failed"
+    case hostKeyUnknown = "host-key-unknown"
+    case hostKeyChanged = "host-key-changed"
+    case notLinux = "not-linux"
+    case botFailed = "bot-failed"
+    case timedOut = "timed-out"
+    /// The device answered, but not with an encrypted file for this tenant: nothing kept.
+    case badOutput = "bad-output"
+    /// A consumption scan runs on the device.
+    case sampling
+    /// A consumption scan was not running (finished, or never started).
+    case notRunning = "not-running"
+}
+
+/// How a remote script ended, before the console reads its meaning.
+public enum RemoteResult: Sendable {
+    /// The script ran; its exit code, standard output (bounded) and the tail of standard error.
+    case completed(exitCode: Int32, output: [UInt8], error: String)
+    /// The transport could not run it: no connection, no authentication, an unknown or changed
+    /// host key, no answer in time, or more output than allowed.
+    case failed(DeviceStatus, String)
+}
+
+/// A way to run a fixed script on a listed device with bytes on its standard input. The script
+/// never contains a value from the device list: host, port and user are the transport's
+/// arguments, everything else arrives on standard input. OpenSSH is the one transport today;
+/// WinRM would be another (docs/windows.md).
+public protocol RemoteTransport: Sendable {
+    func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, maxOutputBytes: Int) async -> RemoteResult
+}
+
+/// A script's standard input: a few bytes, or a file (the bot and key, the same for every device,
+/// written once per scan). A file is read by the transport itself, so a device that hangs up
+/// early cannot leave the console blocked on a pipe.
+public enum RemoteInput: Sendable {
+    case bytes([UInt8])
+    case file(String)
+}

@@ -1,0 +1,115 @@
+import Directory
+import Foundation
+import OpenPGP
+
+/// One device's result in a scan.
+public struct DeviceOutcome: Codable, Sendable {
+    public let host: String
+    public let port: Int
+    public let status: DeviceStatus
+    public let message: String
+    /// Files that went to the spool.
+    public var files: Int = 0
+    public var bytes: Int = 0
+    public var seconds: Double = 0
+}
+
+/// Runs a step on many devices, a bounded number at once, reporting each as it finishes.
+public struct Fleet: Sendable {
+    public let transport: any RemoteTransport
+    public let concurrency: Int
+    public let progress: ProgressReporter
+
+    public init(transport: any RemoteTransport, concurrency: Int, progress: ProgressReporter) {
+        self.transport = transport
+        self.concurrency = max(1, concurrency)
+        self.progress = progress
+    }
+
+    public func each(_ devices: [Device], _ step: @escaping @Sendable (Device) async -> DeviceOutcome) async -> [DeviceOutcome] {
+        await progress.start(total: devices.count)
+        var outcomes: [DeviceOutcome] = []
+        await withTaskGroup(of: DeviceOutcome.self) { group in
+            var next = 0
+            func launch() {
+                guard next < devices.count else { return }
+                let device = devices[next]
+                next += 1
+                group.addTask {
+                    let started = ContinuousClock.now
+                    await progress.begin(device.host)
+                    var outcome = await step(device)
+                    let elapsed = ContinuousClock.now - started
+                    outcome.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    return outcome
+                }
+            }
+            for _ in 0..<min(concurrency, devices.count) { launch() }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                await progress.finish(outcome)
+                launch()
+            }
+        }
+        await progress.end()
+        return outcomes
+    }
+}
+
+/// `assay scan inventory` (CON-2, COL-1): copy, verify, run, fetch, remove, on every device.
+public struct InventoryScan: Sendable {
+    public let fleet: Fleet
+    public let payload: BotPayload
+    public let certificate: Certificate
+    public let spool: Spool
+    public var timeout: Duration = .seconds(300)
+
+    public init(fleet: Fleet, payload: BotPayload, certificate: Certificate, spool: Spool) {
+        self.fleet = fleet
+        self.payload = payload
+        self.certificate = certificate
+        self.spool = spool
+    }
+
+    public func run(_ devices: [Device]) async -> [DeviceOutcome] {
+        await fleet.each(devices) { device in await scan(device) }
+    }
+
+    func scan(_ device: Device) async -> DeviceOutcome {
+        let result = await fleet.transport.run(.inventory, on: device, input: .file(payload.file.path), timeout: timeout, maxOutputBytes: Spool.maxFileBytes)
+        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome {
+            DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
+        }
+        switch result {
+        case .failed(let status, let message): return outcome(status, message)
+        case .completed(let code, let output, let error):
+            guard code == 0 else { return Self.scriptFailure(code, error, device) }
+            do {
+                try Spool.check(output, recipient: certificate)
+                try spool.add(output, device: device.host, kind: "inventory")
+            } catch let refusal as Spool.Refusal {
+                return outcome(.badOutput, refusal.description)
+            } catch {
+                return outcome(.botFailed, "the console could not keep the file: \(error)")
+            }
+            var done = outcome(.done, "inventory fetched; bot and files removed")
+            done.files = 1
+            done.bytes = output.count
+            return done
+        }
+    }
+
+    /// A script's exit code in words (RemoteScript's table).
+    static func scriptFailure(_ code: Int32, _ error: String, _ device: Device) -> DeviceOutcome {
+        let message = error.split(whereSeparator: \.isNewline).last { $0.hasPrefix("assay: ") }.map { String($0.dropFirst(7)) }
+            ?? String(error.suffix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let status: DeviceStatus =
+            switch code {
+            case 65: .notLinux
+            case 71: .notRunning
+            default: .botFailed
+            }
+        let shown = message.isEmpty ? "the remote script exited with status \(code)" : message
+        return DeviceOutcome(host: device.host, port: device.port, status: status, message: String(shown.prefix(400)))
+    }
+}

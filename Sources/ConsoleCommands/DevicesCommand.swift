@@ -1,0 +1,168 @@
+import ArgumentParser
+import Console
+import Directory
+import Foundation
+import LDAP
+
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "The device list (CON-1): only devices on it are ever contacted.",
+        subcommands: [ImportDevices.self, DiscoverDevices.self, ListDevices.self, RemoveDevices.self])
+}
+
+struct ImportDevices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add the devices of a CSV file (columns host, port, user, labels; labels separated by ';').",
+        discussion: "The file is taken whole or not at all: every bad row is reported by its line number.")
+
+    @Argument(help: "The CSV file.")
+    var file: String
+
+    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let state = try stateOptions.state()
+            guard let data = FileManager.default.contents(atPath: file) else { throw ConsoleError.input("cannot read \(file)") }
+            let devices: [Device]
+            do { devices = try DeviceListCSV.parse(data) } catch let problems as DeviceListCSV.Problems {
+                throw ConsoleError.input("\(file): \(problems.description)")
+            }
+            let (added, updated) = try DeviceStore(state: state).merge(devices, source: "csv:\(URL(fileURLWithPath: file).lastPathComponent)")
+            struct Imported: Encodable { let read: Int; let added: Int; let updated: Int }
+            if output.json { return try Console.printJSON(Imported(read: devices.count, added: added, updated: updated)) }
+            print("\(devices.count) device(s) read: \(added) added, \(updated) updated.")
+        }
+    }
+}
+
+struct DiscoverDevices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "discover",
+        abstract: "Find Linux and Unix computers in Active Directory (LDAPS or StartTLS, paged) and add them.",
+        discussion: """
+            Reads computer objects (objectClass=computer) under --base-dn, narrowed by --filter (RFC 4515), and keeps those
+            whose operatingSystem is Linux or Unix and whose dNSHostName is a host name. ldap:// always upgrades with
+            StartTLS; the bind password is asked, or read from --password-file or standard input.
+            """)
+
+    @Option(name: .customLong("ldap"), help: "ldaps://dc.example.com[:636] or ldap://dc.example.com[:389] (StartTLS).")
+    var url: String
+
+    @Option(name: .customLong("base-dn"), help: "Where to search, e.g. OU=Servers,DC=example,DC=com.")
+    var baseDN: String
+
+    @Option(name: .customLong("bind-dn"), help: "The account to bind as, e.g. CN=assay-reader,OU=Service,DC=example,DC=com.")
+    var bindDN: String
+
+    @Option(name: .customLong("password-file"), help: "Read the bind password from this file's first line.")
+    var passwordFile: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the bind password from standard input.")
+    var passwordStandardInput = false
+
+    @Option(help: "An RFC 4515 filter AND-ed with (objectClass=computer), e.g. '(operatingSystem=*Linux*)'.")
+    var filter: String?
+
+    @Option(name: .customLong("ca-file"), help: "PEM file of the directory's CA (an enterprise CA).")
+    var caFile: String?
+
+    @Option(name: .customLong("page-size"), help: "Entries per page (RFC 2696); Active Directory allows 1,000.")
+    var pageSize = 500
+
+    @Option(help: "SSH port of the devices found.")
+    var port = 22
+
+    @Option(help: "SSH user of the devices found.")
+    var user: String?
+
+    @Option(name: .customLong("label"), help: "Label to give the devices found (repeatable); 'ad' is always given.")
+    var labels: [String] = []
+
+    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let state = try stateOptions.state()
+            guard (1...65535).contains(port) else { throw ConsoleError.usage("--port must be 1 to 65535") }
+            if let user, !Device.isUser(user) { throw ConsoleError.usage(Device.FieldProblem.user(user).description) }
+            if let bad = labels.first(where: { !Device.isLabel($0) }) { throw ConsoleError.usage(Device.FieldProblem.label(bad).description) }
+            guard (1...1000).contains(pageSize) else { throw ConsoleError.usage("--page-size must be 1 to 1000") }
+            let server: LDAPServer
+            do { server = try LDAPServer(url: url) } catch { throw ConsoleError.usage("\(error)") }
+            if let filter { do { _ = try ActiveDirectory.filter(narrowedBy: filter) } catch { throw ConsoleError.usage("\(error)") } }
+            let password = try Console.secret(prompt: "Bind password for \(bindDN)", file: passwordFile, fromStandardInput: passwordStandardInput)
+            let found: ActiveDirectory.Found
+            do {
+                found = try await ActiveDirectory.discover(
+                    server: server, tls: LDAPTLS(caFile: caFile), bindDN: bindDN, password: password, baseDN: baseDN, filter: filter,
+                    pageSize: pageSize, port: port, user: user, labels: labels)
+            } catch {
+                throw ConsoleError.service("\(error)")
+            }
+            let (added, updated) = try DeviceStore(state: state).merge(found.devices, source: "ldap:\(server.host)")
+            struct Discovered: Encodable {
+                let found: Int
+                let added: Int
+                let updated: Int
+                let skipped: [Skipped]
+                struct Skipped: Encodable { let dn: String; let reason: String }
+            }
+            if output.json {
+                return try Console.printJSON(
+                    Discovered(found: found.devices.count, added: added, updated: updated, skipped: found.skipped.map { .init(dn: $0.dn, reason: $0.reason) }))
+            }
+            print("\(found.devices.count) Linux/Unix computer(s) found: \(added) added, \(updated) updated; \(found.skipped.count) entr(ies) skipped.")
+            for skipped in found.skipped.prefix(20) { print("  skipped \(skipped.dn): \(skipped.reason)") }
+            if found.skipped.count > 20 { print("  … and \(found.skipped.count - 20) more (--json lists all)") }
+        }
+    }
+}
+
+struct ListDevices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Show the device list.")
+
+    @Option(name: .customLong("label"), help: "Only devices with this label (repeatable: all of them).")
+    var labels: [String] = []
+
+    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let state = try stateOptions.state()
+            let entries = try DeviceStore(state: state).load().filter { entry in labels.allSatisfy { entry.device.labels.contains($0) } }
+            if output.json { return try Console.printJSON(entries) }
+            guard !entries.isEmpty else { return print("No devices listed (assay devices import FILE.csv, or assay devices discover …).") }
+            print("HOST".padding(toLength: 40, withPad: " ", startingAt: 0) + " PORT  USER         LABELS / SOURCE")
+            for entry in entries {
+                let device = entry.device
+                print(
+                    device.host.padding(toLength: max(40, device.host.count), withPad: " ", startingAt: 0) + " "
+                        + String(device.port).padding(toLength: 5, withPad: " ", startingAt: 0) + " "
+                        + (device.user ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) + " " + device.labels.joined(separator: ";") + "  (\(entry.source))")
+            }
+        }
+    }
+}
+
+struct RemoveDevices: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Take devices off the list (by host, or host:port).")
+
+    @Argument(help: "Hosts to remove.")
+    var hosts: [String]
+
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let removed = try DeviceStore(state: try stateOptions.state()).remove(hosts)
+            guard !removed.isEmpty else { throw ConsoleError.usage("none of these is on the device list") }
+            print("Removed \(removed.count) device(s).")
+        }
+    }
+}

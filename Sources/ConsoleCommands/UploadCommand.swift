@@ -1,0 +1,90 @@
+import ArgumentParser
+import Console
+import Foundation
+
+struct UploadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upload",
+        abstract: "Upload the spool (and FILEs given here: the air-gapped path) over HTTPS; each file leaves the spool only once acknowledged.",
+        discussion: "Safe to interrupt and run again: a file the service already has is acknowledged again, never stored twice.")
+
+    @Argument(help: "Encrypted files made by `assay-bot … --recipient` on a device the console cannot reach.")
+    var files: [String] = []
+
+    @Option(help: "Seconds to keep trying when the service asks to wait or cannot be reached (default 600).")
+    var patience = 600
+
+    @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let state = try stateOptions.state()
+            let installed = try InstalledBundle.load(state)
+            let spool = Spool(state: state)
+            for file in files {
+                let metadata = try spool.addFile(URL(fileURLWithPath: file), recipient: installed.certificate)
+                Console.say("\(file): checked (encrypted to the tenant's key), \(metadata.bytes) bytes, in the spool")
+            }
+            let client = try installed.client(caFile: try ConsoleSettings.load(state).caFile)
+            defer { Task { await client.shutdown() } }
+            var uploader = Uploader(spool: spool, signIns: SignInStore(state: state), client: client)
+            guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
+            uploader.patience = .seconds(patience)
+            let report = try await uploader.run(progress: { Console.say($0) })
+            if output.json { try Console.printJSON(report) } else {
+                print("uploaded \(report.uploaded.count), refused \(report.rejected.count), waiting \(report.remaining)")
+            }
+            if report.remaining > 0 || !report.rejected.isEmpty { throw ExitCode(3) }
+        }
+    }
+}
+
+struct SettingsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settings", abstract: "Show or change how this console reaches devices and the service (settings.json).")
+
+    @Option(help: "SSH private key for every device.")
+    var identity: String?
+
+    @Option(name: .customLong("known-hosts"), help: "known_hosts file to check host keys against.")
+    var knownHosts: String?
+
+    @Option(name: .customLong("ssh-config"), help: "ssh_config file.")
+    var sshConfig: String?
+
+    @Option(name: .customLong("ca-file"), help: "CA of the service's certificate.")
+    var caFile: String?
+
+    @Option(help: "Devices worked on at once.")
+    var concurrency: Int?
+
+    @Option(help: "The bot to copy.")
+    var bot: String?
+
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() async throws {
+        try await Console.guarded {
+            let state = try stateOptions.state()
+            var settings = try ConsoleSettings.load(state)
+            func absolute(_ path: String) throws -> String {
+                guard FileManager.default.isReadableFile(atPath: path) else { throw ConsoleError.input("cannot read \(path)") }
+                return URL(fileURLWithPath: path).standardizedFileURL.path
+            }
+            var changed = false
+            if let identity { settings.ssh.identityFile = try absolute(identity); changed = true }
+            if let knownHosts { settings.ssh.knownHostsFile = try absolute(knownHosts); changed = true }
+            if let sshConfig { settings.ssh.configFile = try absolute(sshConfig); changed = true }
+            if let caFile { settings.caFile = try absolute(caFile); changed = true }
+            if let bot { settings.botPath = try absolute(bot); changed = true }
+            if let concurrency {
+                guard (1...1024).contains(concurrency) else { throw ConsoleError.usage("--concurrency must be 1 to 1024") }
+                settings.concurrency = concurrency
+                changed = true
+            }
+            if changed { try settings.save(state) }
+            try Console.printJSON(settings)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import ConsoleCommands
+
+await AssayCommand.entry()

@@ -1,0 +1,6 @@
+import Testing
+
+@testable import Console
+
+@Suite("Placeholder")
+struct PlaceholderTests {}
