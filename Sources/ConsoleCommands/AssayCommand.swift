@@ -8,7 +8,7 @@ public struct AssayCommand: AsyncParsableCommand {
         commandName: "assay",
         abstract: "Find your devices, inventory them over SSH, and bring the encrypted results to Assay.",
         discussion: """
-            Start with the console bundle from the portal (Uploads → Console bundle):
+            Start with the console bundle from the portal (Dashboard → Download the console bundle):
               assay init assay-console-bundle.json
               assay login
               assay devices import devices.csv        (or: assay devices discover --ldap ldaps://dc.example …)

@@ -51,7 +51,7 @@ struct InitCommand: AsyncParsableCommand {
                   service:     \(read.serviceURL)
                   tenant:      \(read.tenantID)
                   fingerprint: \(installed.fingerprint)
-                Compare the fingerprint with the one the portal shows (Uploads → Console bundle). Next: assay login
+                Compare the fingerprint with the one the portal shows on its dashboard. Next: assay login
                 """)
         }
     }

@@ -14,6 +14,7 @@ struct PortalPages: Sendable {
         pages.get("account", use: account)
         pages.grouped(RequireClaim(claim: .read)).get("uploads", use: uploads)
         pages.grouped(RequireClaim(claim: .write)).get("tenant-key.asc", use: publicKey)
+        pages.grouped(RequireClaim(claim: .write)).get("console-bundle.json", use: consoleBundle)
         let admin = pages.grouped(RequireClaim(claim: .admin))
         admin.get("admin", "users", use: users)
         admin.get("admin", "audit", use: audit)
@@ -86,6 +87,8 @@ struct PortalPages: Sendable {
         let connections: [TenantAggregates.ConnectionPair]
         let softwareTotal: Int
         let hasData: Bool
+        /// The tenant key's fingerprint in groups of four: what `assay init` shows, to compare.
+        let keyFingerprint: String
     }
 
     func reports(_ request: Request) -> PortalReports {
@@ -96,6 +99,8 @@ struct PortalPages: Sendable {
         let user = try request.requireUser()
         let dashboard = try await reports(request).dashboard(for: user.session)
         let aggregates = dashboard.aggregates
+        let canWrite = user.claims.contains(.write) || user.claims.contains(.admin)
+        let fingerprint = canWrite ? ((try? await request.application.keyring().publicKey(tenantID: user.tenantID))?.fingerprint ?? "") : ""
         return try await request.view.render(
             "dashboard",
             Page(
@@ -103,10 +108,10 @@ struct PortalPages: Sendable {
                 body: DashboardPage(
                     tenantName: dashboard.tenant?.name ?? "", tenantID: user.tenantID.description,
                     region: dashboard.tenant?.region ?? "", claimList: user.claims.sorted().map(\.rawValue).joined(separator: ", "),
-                    keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: user.claims.contains(.write) || user.claims.contains(.admin),
+                    keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: canWrite,
                     devices: (aggregates?.devices ?? []).map(DeviceRow.init), software: Array((aggregates?.software ?? []).prefix(25)),
                     connections: Array((aggregates?.connections ?? []).prefix(25)), softwareTotal: aggregates?.softwareTotal ?? 0,
-                    hasData: !(aggregates?.devices.isEmpty ?? true))))
+                    hasData: !(aggregates?.devices.isEmpty ?? true), keyFingerprint: Self.grouped(fingerprint))))
     }
 
     struct UploadRow: Encodable {
@@ -144,6 +149,30 @@ struct PortalPages: Sendable {
         headers.contentType = HTTPMediaType(type: "application", subType: "pgp-keys")
         headers.contentDisposition = .init(.attachment, filename: "assay-tenant-\(user.tenantID.lowercased).asc")
         return Response(status: .ok, headers: headers, body: .init(string: key.publicKey))
+    }
+
+    /// The console's configuration (CON-5): service URL, tenant GUID, public key and fingerprint.
+    /// No tenant name, no user name: the file may be copied to any administrator's machine.
+    struct ConsoleBundle: Content {
+        let format: String
+        let serviceURL: String
+        let tenantID: String
+        let publicKey: String
+        let fingerprint: String
+    }
+
+    func consoleBundle(_ request: Request) async throws -> Response {
+        let user = try request.requireUser()
+        let key = try await reports(request).publicKey(for: user.session, keyring: try request.application.keyring())
+        let bundle = ConsoleBundle(
+            format: "assay-console-bundle/1", serviceURL: request.application.assayConfiguration.publicURL, tenantID: user.tenantID.lowercased,
+            publicKey: key.publicKey, fingerprint: key.fingerprint)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var headers = HTTPHeaders()
+        headers.contentType = .json
+        headers.contentDisposition = .init(.attachment, filename: "assay-console-bundle.json")
+        return Response(status: .ok, headers: headers, body: .init(data: try encoder.encode(bundle)))
     }
 
     struct SessionRow: Encodable {
@@ -231,6 +260,11 @@ struct PortalPages: Sendable {
             Page(
                 frame: Frame(user, title: "Audit log", page: "admin-audit"),
                 body: AuditPage(events: events, truncated: events.count == limit, limit: limit)))
+    }
+
+    static func grouped(_ fingerprint: String) -> String {
+        let upper = Array(fingerprint.uppercased())
+        return stride(from: 0, to: upper.count, by: 4).map { String(upper[$0..<min($0 + 4, upper.count)]) }.joined(separator: " ")
     }
 
     static func format(_ date: Date) -> String {

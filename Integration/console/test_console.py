@@ -1,0 +1,170 @@
+"""The console end to end (issue 13; CON-1 … CON-6, COL-2, COL-6): the real `assay`, `assay-bot` and
+`assay-server`, real OpenSSH servers in network namespaces, mail through a real SMTP server."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+import testhosts
+from conftest import CONSOLE, EMAIL
+
+
+def no_bot_left():
+    return glob.glob("/tmp/assay-inventory.*") + glob.glob("/var/tmp/assay-sampler.*")
+
+
+@pytest.fixture
+def fleet(tmp_path):
+    kinds = ["ok"] * 8 + ["refuses", "changed", "unknown", "down", "killer", "notlinux", "hangs", "garbage", "huge"]
+    with testhosts.Fleet(tmp_path / "hosts", kinds) as fleet:
+        yield fleet
+
+
+def test_bundle_has_no_personal_data(bundle, service):
+    document = json.loads(bundle.read_text())
+    assert set(document) == {"format", "serviceURL", "tenantID", "publicKey", "fingerprint"}
+    assert document["tenantID"] == service.tenant
+    text = bundle.read_text()
+    assert EMAIL not in text and "Quickstart" not in text and "Jane" not in text
+
+
+def test_init_shows_the_fingerprint_and_refuses_a_tampered_bundle(tmp_path, bundle, fresh_console):
+    shown = fresh_console.json("init", str(bundle))
+    fingerprint = json.loads(bundle.read_text())["fingerprint"]
+    assert shown["fingerprint"].replace(" ", "").lower() == fingerprint.lower()
+    assert oct(os.stat(fresh_console.state).st_mode & 0o777) == "0o700"
+    tampered = json.loads(bundle.read_text())
+    tampered["fingerprint"] = "0" * 40
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(tampered))
+    result = fresh_console.run("init", str(bad), check=False)
+    assert result.returncode == 65 and "fingerprint" in result.stderr
+    plain = dict(json.loads(bundle.read_text()), serviceURL="http://assay.example.com")
+    bad.write_text(json.dumps(plain))
+    result = fresh_console.run("init", str(bad), check=False)
+    assert result.returncode != 0 and "HTTPS" in result.stderr
+
+
+def test_scan_inventories_the_good_hosts_and_names_what_went_wrong_with_the_others(console, service, fleet, tmp_path):
+    # given: a signed-in console and a device list from CSV
+    console.login(service)
+    token = json.loads((console.state / "token.txt").read_text())
+    assert oct(os.stat(console.state / "token.txt").st_mode & 0o777) == "0o600"
+    assert token["uploadToken"].startswith("asu_")
+    devices = tmp_path / "devices.csv"
+    devices.write_text(fleet.csv())
+    assert console.json("devices", "import", str(devices))["added"] == len(fleet.hosts)
+    before = service.catalog().execute("SELECT COUNT(*) FROM uploads").fetchone()[0]
+
+    # when: one inventory scan of them all
+    started = time.monotonic()
+    result = console.run("scan", "inventory", "--identity", str(fleet.client_key), "--known-hosts", str(fleet.known_hosts),
+                         "--ssh-config", str(fleet.ssh_config), "--timeout", "20", "--json", check=False)
+    elapsed = time.monotonic() - started
+
+    # then: each host has its own status, the good ones are done, and nothing is left behind
+    assert result.returncode == 3, result.stderr
+    outcome = json.loads(result.stdout)
+    statuses = {device["host"]: device["status"] for device in outcome["devices"]}
+    expected = {"ok": "done", "refuses": "authentication-failed", "changed": "host-key-changed", "unknown": "host-key-unknown",
+                "down": "unreachable", "killer": "bot-failed", "notlinux": "not-linux", "hangs": "timed-out", "garbage": "bad-output",
+                "huge": "bad-output"}
+    assert statuses == {host.name: expected[host.kind] for host in fleet.hosts}, outcome
+    messages = {device["host"]: device["message"] for device in outcome["devices"]}
+    assert "signal 9" in messages[next(h.name for h in fleet.hosts if h.kind == "killer")]
+    assert "FreeBSD" in messages[next(h.name for h in fleet.hosts if h.kind == "notlinux")]
+    assert elapsed < 60
+    assert no_bot_left() == []
+    assert outcome["upload"]["uploaded"] and len(outcome["upload"]["uploaded"]) == 8 and outcome["upload"]["remaining"] == 0
+    assert list((console.state / "spool").glob("*.pgp")) == []
+    # only the good hosts' files reached the service, and they land in the tenant's database
+    service.wait_ingested(before + 8)
+    with service.tenant_db() as db:
+        hosts = {row[0] for row in db.execute("SELECT hostname FROM devices")}
+    assert {h.name for h in fleet.hosts if h.kind == "ok"} <= hosts
+    assert not hosts & {h.name for h in fleet.hosts if h.kind != "ok"}
+    # and the progress went to standard error, one line per device
+    assert sum(1 for line in result.stderr.splitlines() if "assay.test" in line) >= len(fleet.hosts)
+
+
+def test_a_device_not_on_the_list_is_never_contacted(console, fleet, tmp_path):
+    devices = tmp_path / "devices.csv"
+    devices.write_text(fleet.csv(kinds={"ok"}))
+    console.run("devices", "import", str(devices))
+    result = console.run("scan", "inventory", "--devices", "h9.assay.test", "--ssh-config", str(fleet.ssh_config), check=False)
+    assert result.returncode == 64 and "not on the device list" in result.stderr
+    # sshd logs every connection at VERBOSE: none reached the host that is not listed
+    assert "Connection from" not in (fleet.hosts[8].directory / "sshd.log").read_text()
+    assert "Connection from" not in (fleet.hosts[0].directory / "sshd.log").read_text()
+
+
+def test_hostile_names_in_a_csv_are_refused_before_anything_runs(console, tmp_path):
+    devices = tmp_path / "devices.csv"
+    devices.write_text('host,port,user,labels\n"-oProxyCommand=touch /tmp/pwned",22,root,x\n"a;reboot",22,root,x\nok.example,22,"root -oX",x\n')
+    result = console.run("devices", "import", str(devices), check=False)
+    assert result.returncode == 65
+    assert "line 2" in result.stderr and "line 3" in result.stderr and "line 4" in result.stderr
+    assert console.json("devices", "list") == []
+
+
+def test_upload_killed_midway_resumes_and_sends_every_file_exactly_once(console, service, tmp_path):
+    # given: 30 encrypted files made by the bot by hand (the air-gapped path)
+    console.login(service)
+    key = tmp_path / "tenant.asc"
+    key.write_text(json.loads((console.state / "bundle.json").read_text())["publicKey"])
+    files = []
+    for index in range(30):
+        path = tmp_path / f"inventory-{index}.pgp"
+        subprocess.run([os.environ.get("ASSAY_BOT_PATH", str(console_bot())), "inventory", "--recipient", str(key), "--out", str(path)], check=True)
+        files.append(path)
+    before = service.catalog().execute("SELECT COUNT(*) FROM uploads").fetchone()[0]
+    # when: the first run is killed once a few files are acknowledged
+    process = subprocess.Popen([CONSOLE, "upload", *map(str, files), "--state-dir", str(console.state)], stderr=subprocess.PIPE, text=True)
+    acknowledged = 0
+    while acknowledged < 5:
+        line = process.stderr.readline()
+        assert line, "the upload ended before it could be killed"
+        acknowledged += line.startswith("uploaded ")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    left = len(list((console.state / "spool").glob("*.pgp")))
+    assert 0 < left < 30
+    # then: a second run sends the rest; the service holds each file once
+    console.run("upload")
+    assert list((console.state / "spool").glob("*.pgp")) == []
+    with service.catalog() as db:
+        rows = db.execute("SELECT sha256 FROM uploads").fetchall()
+    assert len(rows) - before == 30
+    assert len(set(rows)) == len(rows)
+    logged = [json.loads(line)["sha256"] for line in (console.state / "uploads.log").read_text().splitlines()]
+    assert len(set(logged)) == 30
+
+
+def console_bot():
+    from conftest import BOT
+    return BOT
+
+
+def test_upload_refuses_a_file_that_is_not_for_this_tenant(console, tmp_path):
+    junk = tmp_path / "junk.pgp"
+    junk.write_bytes(b"\x85" + os.urandom(300))
+    result = console.run("upload", str(junk), check=False)
+    assert result.returncode == 65 and "not an encrypted OpenPGP message" in result.stderr
+    assert list((console.state / "spool").glob("*.pgp")) == []
+
+
+def test_status_and_logout(console, service):
+    console.login(service)
+    status = console.json("status")
+    assert status["signedIn"]["email"] == EMAIL and status["tenantID"] == service.tenant
+    grant = json.loads((console.state / "token.txt").read_text())["grant"]
+    console.run("logout")
+    assert not (console.state / "token.txt").exists()
+    answer, _, _ = service.call("POST", "/api/v1/console/token", {"grant": grant, "machineID": "some-console-1"})
+    assert answer == 401
+    result = console.run("upload", check=False)
+    assert result.returncode == 77 and "assay login" in result.stderr
