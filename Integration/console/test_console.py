@@ -168,3 +168,47 @@ def test_status_and_logout(console, service):
     assert answer == 401
     result = console.run("upload", check=False)
     assert result.returncode == 77 and "assay login" in result.stderr
+
+
+@pytest.fixture
+def two_hosts(tmp_path):
+    with testhosts.Fleet(tmp_path / "hosts", ["ok", "ok"], prefix="assayc") as fleet:
+        yield fleet
+    # a failed test must not leave samplers running
+    subprocess.run(["pkill", "-f", "/var/tmp/assay-sampler"], capture_output=True)
+    subprocess.run("rm -rf /var/tmp/assay-sampler.*", shell=True)
+
+
+def test_consumption_scan_arrives_in_buckets_and_leaves_nothing_behind(console, service, two_hosts, tmp_path):
+    fleet = two_hosts
+    console.login(service)
+    devices = tmp_path / "devices.csv"
+    devices.write_text(fleet.csv())
+    console.run("devices", "import", str(devices))
+    reach = ["--identity", str(fleet.client_key), "--known-hosts", str(fleet.known_hosts), "--ssh-config", str(fleet.ssh_config)]
+    before = service.catalog().execute("SELECT COUNT(*) FROM uploads WHERE state = 'done'").fetchone()[0]
+
+    # the sampler starts detached on both hosts (short intervals for the test)
+    started = console.json("scan", "consumption", "--duration", "10m", "--interval", "1s", "--bucket", "5s", "--file-every", "10s", *reach)
+    assert [device["status"] for device in started["devices"]] == ["sampling", "sampling"], started
+    assert len(glob.glob("/var/tmp/assay-sampler.*")) == 2
+    assert console.run("scan", "consumption", "--duration", "10m", *reach, check=False).returncode == 3  # already sampling
+    time.sleep(23)
+
+    # collect: finished files come home and leave the devices; the samplers go on
+    collected = console.json("scan", "collect", *reach)
+    assert all(device["status"] == "sampling" and device["files"] >= 1 for device in collected["devices"]), collected
+    assert all(not glob.glob(f"{d}/out/*.pgp") for d in glob.glob("/var/tmp/assay-sampler.*"))
+
+    # stop: the period in progress is written, fetched, and the bot and its directory are removed
+    stopped = console.json("scan", "stop", *reach)
+    assert [device["status"] for device in stopped["devices"]] == ["done", "done"], stopped
+    assert no_bot_left() == []
+    assert all(run["state"] == "finished" for run in console.json("scan", "status"))
+    files = sum(device["files"] for device in collected["devices"] + stopped["devices"])
+    service.wait_ingested(before + files)
+    with service.tenant_db() as db:
+        buckets = db.execute("SELECT COUNT(DISTINCT bucket_start), MIN(bucket_seconds), MAX(bucket_seconds) FROM samples").fetchone()
+        devices_sampled = db.execute("SELECT COUNT(DISTINCT device_id) FROM samples").fetchone()[0]
+    assert buckets[0] >= 4 and buckets[1] == buckets[2] == 5, buckets
+    assert devices_sampled >= 2

@@ -77,7 +77,7 @@ public struct ConsumptionCampaign: Sendable {
         let active = Set(try runs().filter { $0.state == "sampling" }.map { "\($0.host):\($0.port)" })
         return await fleet.each(devices) { device in
             if active.contains("\(device.host):\(device.port)") {
-                return DeviceOutcome(host: device.host, port: device.port, status: .sampling, message: "already sampling: `assay scan stop` first")
+                return DeviceOutcome(host: device.host, port: device.port, status: .alreadySampling, message: "a consumption scan runs already: `assay scan stop` first")
             }
             let scheduleLine = "\(schedule.interval) \(schedule.bucket) \(schedule.duration) \(schedule.fileEvery)\n"
             // The schedule line goes first, then the usual payload: one input file per device.

@@ -16,6 +16,8 @@ public enum DeviceStatus: String, Codable, Sendable, CaseIterable {
     case sampling
     /// A consumption scan was not running (finished, or never started).
     case notRunning = "not-running"
+    /// A consumption scan was asked for where one runs already: refused.
+    case alreadySampling = "already-sampling"
 }
 
 /// How a remote script ended, before the console reads its meaning.
