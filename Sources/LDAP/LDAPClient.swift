@@ -38,6 +38,10 @@ public struct LDAPServer: Sendable, Equatable {
         default: throw .invalidURL(url)
         }
         guard (1...65535).contains(port) else { throw .invalidURL(url) }
+        // A certificate is checked against the name asked for: a DC is reached by its DNS name.
+        if security != .plain, LDAPClient.sniName(host) == nil {
+            throw .invalidURL("\(url) (use the directory's DNS name, which its certificate names, not an IP address)")
+        }
     }
 }
 
@@ -115,7 +119,21 @@ public actor LDAPClient {
     }
 
     private func send(_ bytes: [UInt8]) async throws(LDAPError) {
-        do { try await channel.writeAndFlush(ByteBuffer(bytes: bytes)) } catch { throw .connectionFailed("\(error)") }
+        do { try await channel.writeAndFlush(ByteBuffer(bytes: bytes)) } catch {
+            // A closed channel usually closed for a reason (a failed TLS handshake): say that one.
+            var iterator = messages
+            do { _ = try await iterator.next(isolation: #isolation) } catch { throw Self.describe(error) }
+            throw .connectionFailed("\(error)")
+        }
+    }
+
+    static func describe(_ error: any Error) -> LDAPError {
+        switch error {
+        case let error as LDAPError: error
+        case let error as NIOSSLError: .tlsFailed("\(error)")
+        case let error as BoringSSLError: .tlsFailed("\(error)")
+        default: .connectionFailed("\(error)")
+        }
     }
 
     /// The next message for `id`; unsolicited notices end the connection with their reason.
@@ -131,14 +149,8 @@ public actor LDAPClient {
             let bytes: [UInt8]?
             do {
                 bytes = try await iterator.next(isolation: #isolation)
-            } catch let error as LDAPError {
-                throw error
-            } catch let error as NIOSSLError {
-                throw .tlsFailed("\(error)")
-            } catch let error as BoringSSLError {
-                throw .tlsFailed("\(error)")
             } catch {
-                throw .connectionFailed("\(error)")
+                throw Self.describe(error)
             }
             messages = iterator
             guard let bytes else {
