@@ -77,7 +77,8 @@ public struct ConsumptionCampaign: Sendable {
         let active = Set(try runs().filter { $0.state == "sampling" }.map { "\($0.host):\($0.port)" })
         return await fleet.each(devices) { device in
             if active.contains("\(device.host):\(device.port)") {
-                return DeviceOutcome(host: device.host, port: device.port, status: .alreadySampling, message: "a consumption scan runs already: `assay scan stop` first")
+                return DeviceOutcome(
+                    host: device.host, port: device.port, status: .alreadySampling, message: "a consumption scan runs already: `assay scan stop` first")
             }
             let scheduleLine = "\(schedule.interval) \(schedule.bucket) \(schedule.duration) \(schedule.fileEvery)\n"
             // The schedule line goes first, then the usual payload: one input file per device.
@@ -113,9 +114,11 @@ public struct ConsumptionCampaign: Sendable {
                     runs.append(run)
                 }
             } catch {
-                return DeviceOutcome(host: device.host, port: device.port, status: .botFailed, message: "started, but the console could not record it: \(error)")
+                return DeviceOutcome(
+                    host: device.host, port: device.port, status: .botFailed, message: "started, but the console could not record it: \(error)")
             }
-            return DeviceOutcome(host: device.host, port: device.port, status: .sampling, message: "sampling every \(schedule.interval) for \(schedule.duration)")
+            return DeviceOutcome(
+                host: device.host, port: device.port, status: .sampling, message: "sampling every \(schedule.interval) for \(schedule.duration)")
         }
     }
 
@@ -226,7 +229,9 @@ struct FramedFiles {
     enum Malformed: Error, CustomStringConvertible {
         case reason(String)
         var description: String {
-            switch self { case .reason(let why): "the device's answer is malformed: \(why)" }
+            switch self {
+            case .reason(let why): "the device's answer is malformed: \(why)"
+            }
         }
     }
 

@@ -60,7 +60,9 @@ public struct DeviceStore: Sendable {
     /// that is not on the list is an error, never a new target.
     public func select(hosts: [String], labels: [String]) throws -> [Device] {
         let entries = try load()
-        guard !entries.isEmpty else { throw ConsoleError.usage("the device list is empty: `assay devices import FILE.csv` or `assay devices discover --ldap …`") }
+        guard !entries.isEmpty else {
+            throw ConsoleError.usage("the device list is empty: `assay devices import FILE.csv` or `assay devices discover --ldap …`")
+        }
         var chosen = entries.map(\.device)
         if !hosts.isEmpty {
             let known = Set(entries.map { $0.device.host.lowercased() })

@@ -1,7 +1,6 @@
 import Directory
 import Foundation
 import Subprocess
-
 import SystemPackage
 
 /// Runs scripts through the OpenSSH client (`ssh`), started with swift-subprocess: it brings keys

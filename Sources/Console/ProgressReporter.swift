@@ -35,7 +35,8 @@ public actor ProgressReporter {
         guard enabled else { return }
         clearLine()
         let size = outcome.bytes > 0 ? " \(outcome.bytes) B" : ""
-        let line = "\(outcome.host.padding(toLength: max(outcome.host.count, 28), withPad: " ", startingAt: 0)) \(outcome.status.rawValue)\(size) \(String(format: "%.1f s", outcome.seconds)) — \(outcome.message)"
+        let line =
+            "\(outcome.host.padding(toLength: max(outcome.host.count, 28), withPad: " ", startingAt: 0)) \(outcome.status.rawValue)\(size) \(String(format: "%.1f s", outcome.seconds)) — \(outcome.message)"
         FileHandle.standardError.write(Data((line + "\n").utf8))
         draw()
     }
@@ -62,6 +63,7 @@ public actor ProgressReporter {
         let filled = total == 0 ? 0 : finished * width / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let summary = counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: " · ")
-        FileHandle.standardError.write(Data("\r\u{1B}[2K\(label) [\(bar)] \(finished)/\(total) running \(running)\(summary.isEmpty ? "" : " · " + summary)".utf8))
+        FileHandle.standardError.write(
+            Data("\r\u{1B}[2K\(label) [\(bar)] \(finished)/\(total) running \(running)\(summary.isEmpty ? "" : " · " + summary)".utf8))
     }
 }

@@ -65,15 +65,15 @@ public struct RemoteScript: Sendable {
             trap "rm -rf \\"\\$d\\"" EXIT
             trap "exit 70" HUP INT TERM PIPE
             """ + "\n" + receiveBot + """
-            nice -n 10 $idle "$d/assay-bot" inventory --recipient "$d/tenant.asc" --out "$d/inventory.pgp" 2> "$d/bot.err"
-            status=$?
-            if [ $status -ne 0 ]; then
-              if [ $status -gt 128 ]; then why="killed by signal $((status - 128))"; else why="exit status $status"; fi
-              echo "assay: the bot failed ($why): $(tail -c 300 "$d/bot.err" 2>/dev/null | tr -d "\\000")" >&2
-              exit 67
-            fi
-            cat "$d/inventory.pgp"
-            """)
+                nice -n 10 $idle "$d/assay-bot" inventory --recipient "$d/tenant.asc" --out "$d/inventory.pgp" 2> "$d/bot.err"
+                status=$?
+                if [ $status -ne 0 ]; then
+                  if [ $status -gt 128 ]; then why="killed by signal $((status - 128))"; else why="exit status $status"; fi
+                  echo "assay: the bot failed ($why): $(tail -c 300 "$d/bot.err" 2>/dev/null | tr -d "\\000")" >&2
+                  exit 67
+                fi
+                cat "$d/inventory.pgp"
+                """)
 
     /// Consumption, first step: start the sampler detached in a private directory that stays until
     /// the campaign ends. Reads one more line first: `INTERVAL BUCKET DURATION FILE_EVERY`.
@@ -88,19 +88,19 @@ public struct RemoteScript: Sendable {
             trap "rm -rf \\"\\$d\\"" EXIT
             trap "exit 70" HUP INT TERM PIPE
             """ + "\n" + receiveBot + """
-            mkdir "$d/out" || exit 68
-            nohup nice -n 10 $idle "$d/assay-bot" sample --recipient "$d/tenant.asc" --out-dir "$d/out" --interval "$interval" \\
-              --bucket "$bucket" --duration "$duration" --file-every "$every" < /dev/null > /dev/null 2> "$d/bot.err" &
-            pid=$!
-            sleep 1
-            if ! kill -0 "$pid" 2>/dev/null; then
-              echo "assay: the sampler stopped at once: $(tail -c 300 "$d/bot.err" 2>/dev/null)" >&2
-              exit 67
-            fi
-            echo "$pid" > "$d/pid"
-            trap - EXIT
-            echo "STARTED $d $pid"
-            """)
+                mkdir "$d/out" || exit 68
+                nohup nice -n 10 $idle "$d/assay-bot" sample --recipient "$d/tenant.asc" --out-dir "$d/out" --interval "$interval" \\
+                  --bucket "$bucket" --duration "$duration" --file-every "$every" < /dev/null > /dev/null 2> "$d/bot.err" &
+                pid=$!
+                sleep 1
+                if ! kill -0 "$pid" 2>/dev/null; then
+                  echo "assay: the sampler stopped at once: $(tail -c 300 "$d/bot.err" 2>/dev/null)" >&2
+                  exit 67
+                fi
+                echo "$pid" > "$d/pid"
+                trap - EXIT
+                echo "STARTED $d $pid"
+                """)
 
     /// Reads the campaign directory from the first input line and checks it is one of ours.
     static let campaignDirectory = """

@@ -101,7 +101,8 @@ public struct InventoryScan: Sendable {
 
     /// A script's exit code in words (RemoteScript's table).
     static func scriptFailure(_ code: Int32, _ error: String, _ device: Device) -> DeviceOutcome {
-        let message = error.split(whereSeparator: \.isNewline).last { $0.hasPrefix("assay: ") }.map { String($0.dropFirst(7)) }
+        let message =
+            error.split(whereSeparator: \.isNewline).last { $0.hasPrefix("assay: ") }.map { String($0.dropFirst(7)) }
             ?? String(error.suffix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
         let status: DeviceStatus =
             switch code {

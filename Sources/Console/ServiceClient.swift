@@ -22,7 +22,8 @@ public final class ServiceClient: Sendable {
             guard FileManager.default.isReadableFile(atPath: caFile) else { throw ConsoleError.input("the CA file \(caFile) cannot be read") }
             tls.trustRoots = .file(caFile)
         }
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: .seconds(15), read: .seconds(60)))
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: .init(connect: .seconds(15), read: .seconds(60)))
         configuration.httpVersion = .http1Only
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -71,7 +72,12 @@ public final class ServiceClient: Sendable {
         case refused(status: Int, reason: String)
     }
 
-    struct ErrorBody: Decodable { let error: String?; let reason: String?; let status: String?; let remainingTries: String? }
+    struct ErrorBody: Decodable {
+        let error: String?
+        let reason: String?
+        let status: String?
+        let remainingTries: String?
+    }
 
     // MARK: calls
 
@@ -101,7 +107,9 @@ public final class ServiceClient: Sendable {
     public func renew(grant: String, machineID: String) async throws -> Credentials {
         let response = try await post("/api/v1/console/token", json: ["grant": grant, "machineID": machineID])
         guard response.status == 200 else {
-            if response.status == 401 { throw ConsoleError.notSignedIn("the service no longer accepts this console's sign-in (\(reason(response))): run `assay login`") }
+            if response.status == 401 {
+                throw ConsoleError.notSignedIn("the service no longer accepts this console's sign-in (\(reason(response))): run `assay login`")
+            }
             throw failure(response, doing: "renewing the upload token")
         }
         return try decode(Credentials.self, response)

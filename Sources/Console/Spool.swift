@@ -101,7 +101,8 @@ public struct Spool: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(
-            LogLine(at: now, sha256: item.metadata.sha256, uploadID: uploadID, device: item.metadata.device, kind: item.metadata.kind, bytes: item.metadata.bytes))
+            LogLine(
+                at: now, sha256: item.metadata.sha256, uploadID: uploadID, device: item.metadata.device, kind: item.metadata.kind, bytes: item.metadata.bytes))
         line.append(0x0A)
         let descriptor = open(state.uploadLog.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw ConsoleError.state("cannot append to \(state.uploadLog.path)") }

@@ -127,7 +127,8 @@ public enum ConsoleError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .usage(let why), .state(let why), .service(let why), .refused(let why), .input(let why): why
-        case .notInitialised: "this console has no tenant bundle yet: download it from the portal (Dashboard → Download the console bundle) and run `assay init BUNDLE`"
+        case .notInitialised:
+            "this console has no tenant bundle yet: download it from the portal (Dashboard → Download the console bundle) and run `assay init BUNDLE`"
         case .notSignedIn(let why): why
         }
     }

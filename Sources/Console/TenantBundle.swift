@@ -39,7 +39,8 @@ public struct TenantBundle: Codable, Sendable, Equatable {
         }
         let declared = bundle.fingerprint.replacingOccurrences(of: " ", with: "").lowercased()
         guard declared == certificate.fingerprint.description.lowercased() else {
-            throw ConsoleError.input("the bundle's key has fingerprint \(certificate.fingerprint) but the bundle says \(bundle.fingerprint.prefix(60)): refused")
+            throw ConsoleError.input(
+                "the bundle's key has fingerprint \(certificate.fingerprint) but the bundle says \(bundle.fingerprint.prefix(60)): refused")
         }
         guard certificate.bits >= 2048 else { throw ConsoleError.input("the bundle's key has \(certificate.bits) bits; 2048 at least (KEY-1)") }
         return (bundle, certificate)
@@ -76,6 +77,7 @@ public struct ServiceEndpoint: Sendable, Equatable {
 
     public static func isLoopback(_ host: String) -> Bool {
         let bare = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return bare == "localhost" || bare == "::1" || (bare.hasPrefix("127.") && bare.split(separator: ".").count == 4 && bare.allSatisfy { $0.isNumber || $0 == "." })
+        return bare == "localhost" || bare == "::1"
+            || (bare.hasPrefix("127.") && bare.split(separator: ".").count == 4 && bare.allSatisfy { $0.isNumber || $0 == "." })
     }
 }

@@ -32,7 +32,11 @@ struct ImportDevices: AsyncParsableCommand {
                 throw ConsoleError.input("\(file): \(problems.description)")
             }
             let (added, updated) = try DeviceStore(state: state).merge(devices, source: "csv:\(URL(fileURLWithPath: file).lastPathComponent)")
-            struct Imported: Encodable { let read: Int; let added: Int; let updated: Int }
+            struct Imported: Encodable {
+                let read: Int
+                let added: Int
+                let updated: Int
+            }
             if output.json { return try Console.printJSON(Imported(read: devices.count, added: added, updated: updated)) }
             print("\(devices.count) device(s) read: \(added) added, \(updated) updated.")
         }
@@ -110,7 +114,10 @@ struct DiscoverDevices: AsyncParsableCommand {
                 let added: Int
                 let updated: Int
                 let skipped: [Skipped]
-                struct Skipped: Encodable { let dn: String; let reason: String }
+                struct Skipped: Encodable {
+                    let dn: String
+                    let reason: String
+                }
             }
             if output.json {
                 return try Console.printJSON(
@@ -144,7 +151,8 @@ struct ListDevices: AsyncParsableCommand {
                 print(
                     device.host.padding(toLength: max(40, device.host.count), withPad: " ", startingAt: 0) + " "
                         + String(device.port).padding(toLength: 5, withPad: " ", startingAt: 0) + " "
-                        + (device.user ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) + " " + device.labels.joined(separator: ";") + "  (\(entry.source))")
+                        + (device.user ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) + " " + device.labels.joined(separator: ";")
+                        + "  (\(entry.source))")
             }
         }
     }

@@ -123,7 +123,8 @@ struct InventoryCommand: AsyncParsableCommand {
             let botFile = try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath)
             let payload = try BotPayload.make(bot: botFile, certificate: installed.certificate, in: state.root)
             defer { payload.remove() }
-            var scan = InventoryScan(fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
+            var scan = InventoryScan(
+                fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
             scan.timeout = try reach.timeout(default: 300)
             let outcomes = await scan.run(devices)
             let upload = try await AfterScan.upload(state, skip: noUpload)
@@ -178,7 +179,8 @@ struct ConsumptionCommand: AsyncParsableCommand {
             let payload = try BotPayload.make(
                 bot: try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath), certificate: installed.certificate, in: state.root)
             defer { payload.remove() }
-            var campaign = ConsumptionCampaign(fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
+            var campaign = ConsumptionCampaign(
+                fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
             campaign.timeout = try reach.timeout(default: 120)
             let outcomes = try await campaign.start(devices, schedule: schedule, payload: payload)
             try AfterScan.finish(outcomes, upload: nil, json: output.json, good: [.sampling])
@@ -200,7 +202,9 @@ struct CollectCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try await Console.guarded { try await Self.collect(reach: reach, state: try stateOptions.state(), stopping: false, noUpload: noUpload, json: output.json) }
+        try await Console.guarded {
+            try await Self.collect(reach: reach, state: try stateOptions.state(), stopping: false, noUpload: noUpload, json: output.json)
+        }
     }
 
     static func collect(reach: ReachOptions, state: StateDirectory, stopping: Bool, noUpload: Bool, json: Bool) async throws {
@@ -249,7 +253,9 @@ struct ScanStatusCommand: AsyncParsableCommand {
             for run in runs {
                 let ends = run.startedAt.addingTimeInterval(Self.seconds(run.schedule.duration))
                 let collected = run.lastCollectedAt.map { "last collected \($0.formatted(.iso8601))" } ?? "not collected yet"
-                print("\(run.host):\(run.port)  \(run.state)  started \(run.startedAt.formatted(.iso8601)), ends \(ends.formatted(.iso8601)); \(run.filesCollected) file(s), \(collected)")
+                print(
+                    "\(run.host):\(run.port)  \(run.state)  started \(run.startedAt.formatted(.iso8601)), ends \(ends.formatted(.iso8601)); \(run.filesCollected) file(s), \(collected)"
+                )
             }
         }
     }

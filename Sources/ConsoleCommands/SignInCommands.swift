@@ -104,7 +104,8 @@ struct LogoutCommand: AsyncParsableCommand {
 }
 
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Who is signed in and until when, the devices, and what waits to be uploaded.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Who is signed in and until when, the devices, and what waits to be uploaded.")
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
@@ -146,13 +147,17 @@ struct StatusCommand: AsyncParsableCommand {
                 if status.signInEnded {
                     print("Sign-in:  \(signIn.email): ended \(signIn.grantExpiresAt.formatted(.iso8601)) — run `assay login`")
                 } else {
-                    print("Sign-in:  \(signIn.email), until \(signIn.grantExpiresAt.formatted(.iso8601)); upload token until \(signIn.uploadTokenExpiresAt.formatted(.iso8601))")
+                    print(
+                        "Sign-in:  \(signIn.email), until \(signIn.grantExpiresAt.formatted(.iso8601)); upload token until \(signIn.uploadTokenExpiresAt.formatted(.iso8601))"
+                    )
                 }
             } else {
                 print("Sign-in:  nobody (assay login)")
             }
             print("Devices:  \(status.devices) listed, \(status.sampling) sampling")
-            print("Spool:    \(status.waitingUploads) file(s), \(status.waitingBytes) bytes waiting\(rejected > 0 ? "; \(rejected) refused by the service in \(state.rejected.path)" : "")")
+            print(
+                "Spool:    \(status.waitingUploads) file(s), \(status.waitingBytes) bytes waiting\(rejected > 0 ? "; \(rejected) refused by the service in \(state.rejected.path)" : "")"
+            )
         }
     }
 }

@@ -32,7 +32,9 @@ struct UploadCommand: AsyncParsableCommand {
             guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
             uploader.patience = .seconds(patience)
             let report = try await uploader.run(progress: { Console.say($0) })
-            if output.json { try Console.printJSON(report) } else {
+            if output.json {
+                try Console.printJSON(report)
+            } else {
                 print("uploaded \(report.uploaded.count), refused \(report.rejected.count), waiting \(report.remaining)")
             }
             if report.remaining > 0 || !report.rejected.isEmpty { throw ExitCode(3) }
@@ -73,11 +75,26 @@ struct SettingsCommand: AsyncParsableCommand {
                 return URL(fileURLWithPath: path).standardizedFileURL.path
             }
             var changed = false
-            if let identity { settings.ssh.identityFile = try absolute(identity); changed = true }
-            if let knownHosts { settings.ssh.knownHostsFile = try absolute(knownHosts); changed = true }
-            if let sshConfig { settings.ssh.configFile = try absolute(sshConfig); changed = true }
-            if let caFile { settings.caFile = try absolute(caFile); changed = true }
-            if let bot { settings.botPath = try absolute(bot); changed = true }
+            if let identity {
+                settings.ssh.identityFile = try absolute(identity)
+                changed = true
+            }
+            if let knownHosts {
+                settings.ssh.knownHostsFile = try absolute(knownHosts)
+                changed = true
+            }
+            if let sshConfig {
+                settings.ssh.configFile = try absolute(sshConfig)
+                changed = true
+            }
+            if let caFile {
+                settings.caFile = try absolute(caFile)
+                changed = true
+            }
+            if let bot {
+                settings.botPath = try absolute(bot)
+                changed = true
+            }
             if let concurrency {
                 guard (1...1024).contains(concurrency) else { throw ConsoleError.usage("--concurrency must be 1 to 1024") }
                 settings.concurrency = concurrency

@@ -53,7 +53,8 @@ public enum ActiveDirectory {
             }
             let system = entry.first("operatingSystem") ?? ""
             guard isUnixLike(system) else {
-                found.skipped.append(Skipped(dn: dn, reason: system.isEmpty ? "no operatingSystem" : "operatingSystem \"\(system.prefix(60))\" is not Linux or Unix"))
+                found.skipped.append(
+                    Skipped(dn: dn, reason: system.isEmpty ? "no operatingSystem" : "operatingSystem \"\(system.prefix(60))\" is not Linux or Unix"))
                 continue
             }
             guard seen.insert(host).inserted else {

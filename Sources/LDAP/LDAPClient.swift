@@ -193,7 +193,9 @@ public actor LDAPClient {
     public func bind(dn: String, password: String) async throws(LDAPError) {
         let id = allocateID()
         try await send(try encoding { try LDAPProtocol.bind(id: id, dn: dn, password: password) })
-        guard case .bind(let result) = try await receive(for: id, what: "bind") else { throw .protocolViolation("a bind was not answered with a bind response") }
+        guard case .bind(let result) = try await receive(for: id, what: "bind") else {
+            throw .protocolViolation("a bind was not answered with a bind response")
+        }
         guard result.code == ResultCode.success else { throw .result(code: result.code, name: ResultCode.name(result.code), message: result.message) }
     }
 

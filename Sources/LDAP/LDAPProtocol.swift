@@ -9,7 +9,11 @@ enum LDAPProtocol {
     /// RFC 2696 simple paged results.
     static let pagedResultsOID = "1.2.840.113556.1.4.319"
 
-    enum Scope: Int { case base = 0, oneLevel = 1, subtree = 2 }
+    enum Scope: Int {
+        case base = 0
+        case oneLevel = 1
+        case subtree = 2
+    }
 
     static func application(_ number: UInt) -> ASN1Identifier { ASN1Identifier(tagWithNumber: number, tagClass: .application) }
     static func context(_ number: UInt) -> ASN1Identifier { ASN1Identifier(tagWithNumber: number, tagClass: .contextSpecific) }

@@ -99,7 +99,8 @@ private struct FilterParser {
             offset += 1
             try expect(UInt8(ascii: "="), "'='")
             let value = try assertionValue(allowStar: false).joined
-            return operatorByte == UInt8(ascii: ">") ? .greaterOrEqual(name, value) : operatorByte == UInt8(ascii: "<") ? .lessOrEqual(name, value) : .approximate(name, value)
+            return operatorByte == UInt8(ascii: ">")
+                ? .greaterOrEqual(name, value) : operatorByte == UInt8(ascii: "<") ? .lessOrEqual(name, value) : .approximate(name, value)
         default:
             throw fail("'=', '>=', '<=' or '~=' expected")
         }

@@ -138,7 +138,6 @@ public enum MessageDecryptor {
         return (sessionKeyPackets, encryptedData)
     }
 
-
     private static func parseSessionKeyPacket(_ body: [UInt8]) throws(OpenPGPError) -> (keyID: KeyID, encrypted: [UInt8])? {
         var reader = ByteReader(body)
         let version = try reader.readByte("PKESK version")
