@@ -206,7 +206,9 @@ var targets: [Target] = [
     ),
     .testTarget(
         name: "DirectoryTests",
-        dependencies: ["Directory", "LDAP"],
+        dependencies: [
+            "Directory", "LDAP", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "NIOCore", package: "swift-nio"),
+        ],
         swiftSettings: strictSettings
     ),
     .testTarget(

@@ -1,6 +1,0 @@
-import Testing
-
-@testable import Console
-
-@Suite("Placeholder")
-struct PlaceholderTests {}
