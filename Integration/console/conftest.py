@@ -148,6 +148,40 @@ def service(tmp_path_factory, smtp):
     process.wait(timeout=10)
 
 
+def make_ca_and_certificate(directory, name="localhost"):
+    """A test CA and a server certificate it signed for `name` (and 127.0.0.1)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Assay Test CA", "-keyout", str(directory / "ca.key"),
+        "-out", str(directory / "ca.pem"))
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", str(directory / "server.key"), "-out", str(directory / "server.csr"))
+    (directory / "san.ext").write_text(f"subjectAltName=DNS:{name},IP:127.0.0.1\n")
+    run("x509", "-req", "-in", str(directory / "server.csr"), "-CA", str(directory / "ca.pem"), "-CAkey", str(directory / "ca.key"),
+        "-CAcreateserial", "-days", "2", "-extfile", str(directory / "san.ext"), "-out", str(directory / "server.pem"))
+    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+
+
+@pytest.fixture(scope="session")
+def tls_service(service, tmp_path_factory, smtp):
+    """A second replica of the same service, serving HTTPS with a certificate from a private CA."""
+    directory = tmp_path_factory.mktemp("tls")
+    ca, certificate, key = make_ca_and_certificate(directory)
+    port = free_port()
+    env = dict(os.environ, ASSAY_DATA_DIR=str(service.data), ASSAY_PORT=str(port), SMTP_URL=smtp["url"], SMTP_CA_FILE=smtp["ca"],
+               TLS_CERT=str(certificate), TLS_KEY=str(key), ASSAY_INGEST_WORKERS="0")
+    with open(directory / "server.log", "w") as log:
+        process = subprocess.Popen([SERVER, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=directory)
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield f"https://localhost:{port}", ca
+    process.terminate()
+    process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def bundle(service, tmp_path_factory):
     """The console bundle as a writer downloads it from the portal."""

@@ -212,3 +212,63 @@ def test_consumption_scan_arrives_in_buckets_and_leaves_nothing_behind(console, 
         devices_sampled = db.execute("SELECT COUNT(DISTINCT device_id) FROM samples").fetchone()[0]
     assert buckets[0] >= 4 and buckets[1] == buckets[2] == 5, buckets
     assert devices_sampled >= 2
+
+
+def shift_token(console, **fields):
+    path = console.state / "token.txt"
+    token = json.loads(path.read_text())
+    token.update(fields)
+    path.write_text(json.dumps(token))
+    os.chmod(path, 0o600)
+    return token
+
+
+def inventory_file(console, tmp_path, name="inventory.pgp"):
+    key = tmp_path / "tenant.asc"
+    key.write_text(json.loads((console.state / "bundle.json").read_text())["publicKey"])
+    path = tmp_path / name
+    subprocess.run([console_bot(), "inventory", "--recipient", str(key), "--out", str(path)], check=True)
+    return path
+
+
+def test_the_upload_token_renews_by_itself_and_concurrent_consoles_do_not_burn_the_grant(console, service, tmp_path):
+    console.login(service)
+    old = shift_token(console, uploadTokenExpiresAt="2020-01-01T00:00:00Z")
+    # five uploads at once, each finding the token expired: one renews, the others read its result
+    files = [inventory_file(console, tmp_path, f"i{n}.pgp") for n in range(5)]
+    processes = [subprocess.Popen([CONSOLE, "upload", str(path), "--state-dir", str(console.state)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for path in files]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    assert all(code == 0 for code, _ in results), [err[-400:] for code, err in results if code]
+    new = json.loads((console.state / "token.txt").read_text())
+    assert new["uploadToken"] != old["uploadToken"] and new["grant"] != old["grant"]
+    # the grant chain is intact: a later renewal still works
+    shift_token(console, uploadTokenExpiresAt="2020-01-01T00:00:00Z")
+    console.run("upload", str(inventory_file(console, tmp_path, "later.pgp")))
+    # no secret in anything the console printed
+    for _, err in results:
+        assert "asu_" not in err and "asg_" not in err
+
+
+def test_after_the_grant_ends_the_console_asks_for_a_new_sign_in(console, service, tmp_path):
+    console.login(service)
+    shift_token(console, grantExpiresAt="2020-01-01T00:00:00Z")
+    result = console.run("upload", str(inventory_file(console, tmp_path)), check=False)
+    assert result.returncode == 77 and "assay login" in result.stderr
+    assert len(list((console.state / "spool").glob("*.pgp"))) == 1  # kept for later
+    assert "ended" in console.run("status").stdout
+
+
+def test_https_with_a_private_ca(tls_service, bundle, service, fresh_console, tmp_path):
+    url, ca = tls_service
+    document = dict(json.loads(bundle.read_text()), serviceURL=url)
+    path = tmp_path / "tls-bundle.json"
+    path.write_text(json.dumps(document))
+    fresh_console.run("init", str(path))
+    refused = subprocess.run([CONSOLE, "login", "--email", EMAIL, "--password-stdin", "--state-dir", str(fresh_console.state)],
+                             input="x\n", capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 69 and "TLS" in refused.stderr and "--ca-file" in refused.stderr, refused.stderr
+    fresh_console.run("init", str(path), "--ca-file", str(ca))
+    fresh_console.login(service)
+    result = fresh_console.json("upload", str(inventory_file(fresh_console, tmp_path)))
+    assert len(result["uploaded"]) == 1

@@ -64,6 +64,8 @@ public struct ConsumptionCampaign: Sendable {
 
     private func update(_ change: @Sendable (inout [Run]) -> Void) async throws {
         try await lock.withLock {
+            let file = try FileLock(state.root.appendingPathComponent("campaigns.lock").path)
+            defer { file.release() }
             var all = try runs()
             change(&all)
             try state.writeJSON(all, to: state.campaigns)
@@ -212,7 +214,8 @@ public struct ConsumptionCampaign: Sendable {
     }
 }
 
-/// Serialises the read-modify-write of campaigns.json among the tasks of one console process.
+/// Serialises the read-modify-write of campaigns.json among the tasks of one console process (the
+/// file lock inside it does the same among processes).
 actor CampaignLock {
     func withLock<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T { try body() }
 }

@@ -58,22 +58,54 @@ public struct SignInStore: Sendable {
     /// An upload token good for a while yet: renewed with the grant when it is close to its end;
     /// after the grant's 90 days, a new sign-in is asked for.
     public func validUploadToken(client: ServiceClient, now: Date = Date()) async throws -> StoredSignIn {
-        guard var signIn = try load() else { throw ConsoleError.notSignedIn("nobody is signed in on this console: run `assay login`") }
-        guard signIn.grantExpiresAt > now else {
-            throw ConsoleError.notSignedIn("the sign-in of \(signIn.email) ended on \(signIn.grantExpiresAt.formatted(.iso8601)) (90 days): run `assay login`")
-        }
+        let signIn = try current(now: now)
         if signIn.uploadTokenExpiresAt.timeIntervalSince(now) > Self.renewalMargin { return signIn }
-        let renewed = try await client.renew(grant: signIn.grant, machineID: try state.machineIdentifier())
-        signIn.apply(renewed)
+        return try await renew(client: client, unlessValidAt: now)
+    }
+
+    /// Renews now (after a 401 on an upload), or, with `unlessValidAt`, only if no other process
+    /// renewed meanwhile.
+    public func renew(client: ServiceClient, unlessValidAt now: Date? = nil) async throws -> StoredSignIn {
+        // The service rotates the grant on every renewal and revokes the whole chain when an old
+        // one comes back, so two console processes (a timer's `collect` and a hand-run `upload`)
+        // must never renew with the same grant: one renews under the lock, the other reads its result.
+        let lock = try FileLock(state.root.appendingPathComponent("token.lock").path)
+        defer { lock.release() }
+        let before = try current(now: now ?? Date())
+        if let now, before.uploadTokenExpiresAt.timeIntervalSince(now) > Self.renewalMargin { return before }
+        var signIn = before
+        signIn.apply(try await client.renew(grant: signIn.grant, machineID: try state.machineIdentifier()))
         try save(signIn)
         return signIn
     }
 
-    /// Forces a renewal (after a 401 on an upload).
-    public func renew(client: ServiceClient) async throws -> StoredSignIn {
-        guard var signIn = try load() else { throw ConsoleError.notSignedIn("nobody is signed in on this console: run `assay login`") }
-        signIn.apply(try await client.renew(grant: signIn.grant, machineID: try state.machineIdentifier()))
-        try save(signIn)
+    private func current(now: Date) throws -> StoredSignIn {
+        guard let signIn = try load() else { throw ConsoleError.notSignedIn("nobody is signed in on this console: run `assay login`") }
+        guard signIn.grantExpiresAt > now else {
+            throw ConsoleError.notSignedIn("the sign-in of \(signIn.email) ended on \(signIn.grantExpiresAt.formatted(.iso8601)) (90 days): run `assay login`")
+        }
         return signIn
+    }
+}
+
+/// An exclusive flock(2) on a file in the state directory: held while the grant is renewed or a
+/// campaign record is rewritten, so that console processes running at once take turns.
+struct FileLock {
+    let descriptor: Int32
+
+    init(_ path: String) throws {
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw ConsoleError.state("cannot open \(path)") }
+        while flock(descriptor, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                close(descriptor)
+                throw ConsoleError.state("cannot lock \(path)")
+            }
+        }
+    }
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
     }
 }

@@ -34,8 +34,12 @@ public struct Uploader: Sendable {
         var renewedAfter401 = false
         while let item = items.first {
             let outcome: ServiceClient.UploadAnswer
+            guard let body = try? Data(contentsOf: item.file) else {
+                // Another console process sent it meanwhile (and removed it): nothing to do.
+                items.removeFirst()
+                continue
+            }
             do {
-                let body = try Data(contentsOf: item.file)
                 outcome = try await client.upload(body, sha256: item.metadata.sha256, token: signIn.uploadToken)
             } catch let error as ConsoleError {
                 outcome = .retryLater(seconds: 0, reason: error.description)

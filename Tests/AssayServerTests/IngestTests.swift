@@ -480,6 +480,7 @@ struct IngestTests {
                 (.GET, "api/v1/me"), (.GET, "api/v1/account/sessions"), (.GET, "api/v1/admin/users"), (.GET, "api/v1/admin/audit"),
                 (.POST, "api/v1/admin/invitations"), (.POST, "api/v1/account/password"), (.POST, "api/v1/auth/sign-out"),
                 (.GET, "dashboard"), (.GET, "account"), (.GET, "admin/users"), (.GET, "admin/audit"), (.GET, "uploads"), (.GET, "tenant-key.asc"),
+                (.GET, "console-bundle.json"),
             ]
             for (method, path) in routes {
                 try await app.testing().test(
