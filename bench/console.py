@@ -14,7 +14,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "Integratio
 import testhosts  # noqa: E402
 
 hosts, runs, binaries = int(sys.argv[1]), int(sys.argv[2]), pathlib.Path(sys.argv[3])
-CONSOLE, BOT, SERVER = binaries / "assay", binaries / "assay-bot", binaries / "assay-server"
+CONSOLE, SERVER = binaries / "assay", binaries / "assay-server"
+BOT = pathlib.Path(sys.argv[4]) if len(sys.argv) > 4 else binaries / "assay-bot"
 work = pathlib.Path(tempfile.mkdtemp(prefix="assay-console-bench-"))
 
 
@@ -88,7 +89,8 @@ def main():
     wall = statistics.median(run[0] for run in parallel)
     rss = max(run[1] for run in parallel) / 1024
     bot_bytes = BOT.stat().st_size
-    print(f"inventory scan of {hosts} SSH hosts (sshd in network namespaces, 2 cores shared by console, sshd and bots); bot {bot_bytes / 1048576:.1f} MiB")
+    print(f"inventory scan of {hosts} SSH hosts (sshd in network namespaces: the console, every sshd and every bot share this machine's {os.cpu_count()} cores)")
+    print(f"bot copied to each host: {BOT.name}, {bot_bytes / 1048576:.1f} MiB")
     print(f"{'how':38} {'wall s':>8} {'per host ms':>12} {'peak RSS MiB':>13}")
     print(f"{'assay, 32 at once (median of ' + str(runs) + ')':38} {wall:8.2f} {wall / hosts * 1000:12.0f} {rss:13.1f}")
     print(f"{'assay, one at a time':38} {sequential[0]:8.2f} {sequential[0] / hosts * 1000:12.0f} {sequential[1] / 1024:13.1f}")

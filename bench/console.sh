@@ -10,6 +10,6 @@ hosts="${1:-32}"
 runs="${2:-3}"
 bash scripts/install-deps.sh >/dev/null
 swift build -c release --product assay >/dev/null
-swift build -c release --product assay-bot >/dev/null
 swift build -c release --product assay-server >/dev/null
-python3 bench/console.py "$hosts" "$runs" "$PWD/.build/release"
+bash scripts/build-bot.sh >/dev/null   # the bot as the console ships it: static, stripped (dist/assay-bot)
+python3 bench/console.py "$hosts" "$runs" "$PWD/.build/release" "$PWD/dist/assay-bot"

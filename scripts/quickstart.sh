@@ -39,6 +39,9 @@ cat <<TXT
                (it is $link; already registered? just sign in)
    Then sign in at $base/signin as $email; a new browser gets a 7-digit code,
    written as another .eml file to data/outbox. The dashboard shows this machine.
+   The console: download the bundle from the dashboard, then
+     swift build -c $build --product assay && .build/$build/assay init assay-console-bundle.json
+     .build/$build/assay login   (docs/console.md: devices, scans, uploads)
    Ctrl-C stops the server (log: data/server.log).
 TXT
 wait $server_pid

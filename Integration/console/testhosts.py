@@ -1,5 +1,6 @@
 """Test hosts for the console: one network namespace per host, joined to this machine by a veth
-pair, each running Debian's real OpenSSH server on its own address (10.231.N.2) with its own host
+pair, each running Debian's real OpenSSH server on its own address (10.X.N.2, X chosen per fleet so
+that fleets of concurrent runs never share an address) with its own host
 key, host name (a UTS namespace) and /etc/machine-id (ip netns exec bind-mounts /etc/netns/NAME),
 so that every host is a device of its own to the bot and the service.
 
@@ -36,7 +37,7 @@ class Host:
         self.index = index
         self.kind = kind
         self.namespace = f"{fleet.prefix}{index}"
-        self.address = f"10.231.{index}.2"
+        self.address = f"10.{fleet.network}.{index}.2"
         self.name = f"h{index}.assay.test"
         self.directory = fleet.directory / f"host{index}"
         self.process = None
@@ -47,7 +48,7 @@ class Host:
         veth = f"{self.fleet.prefix}v{self.index}"
         run("ip", "netns", "add", self.namespace)
         run("ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", self.namespace)
-        run("ip", "addr", "add", f"10.231.{self.index}.1/24", "dev", veth)
+        run("ip", "addr", "add", f"10.{self.fleet.network}.{self.index}.1/24", "dev", veth)
         run("ip", "link", "set", veth, "up")
         for command in (["ip", "link", "set", "lo", "up"], ["ip", "addr", "add", f"{self.address}/24", "dev", "eth0"], ["ip", "link", "set", "eth0", "up"]):
             run("ip", "netns", "exec", self.namespace, *command)
@@ -134,9 +135,12 @@ class Fleet:
     """`kinds` lists each host's kind in order; hosts are h1 … hN. The client key, known_hosts
     and an ssh_config that maps every name to its address are in `directory`."""
 
+    NETWORKS = {"assayt": 231, "assayc": 232, "assayd": 233, "assayb": 234}
+
     def __init__(self, directory, kinds, prefix="assayt"):
         self.directory = pathlib.Path(directory)
         self.prefix = prefix
+        self.network = self.NETWORKS.get(prefix, 235)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.client_key = self.directory / "client_ed25519"
         run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.client_key))

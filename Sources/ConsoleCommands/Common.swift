@@ -15,6 +15,31 @@ struct StateOptions: ParsableArguments {
     }
 }
 
+/// Where a secret comes from when it is not typed at the terminal: never the command line.
+struct SecretOptions: ParsableArguments {
+    @Option(name: .customLong("password-file"), help: "Read the password from this file's first line.")
+    var passwordFile: String?
+
+    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input's first line (and a code, when asked, from the next).")
+    var passwordStandardInput = false
+
+    func password(prompt: String) throws -> String {
+        try Console.secret(prompt: prompt, file: passwordFile, fromStandardInput: passwordStandardInput)
+    }
+}
+
+/// The bot a scan copies to devices.
+struct BotOptions: ParsableArguments {
+    @Option(help: "The bot to copy (default: settings, ASSAY_BOT, or assay-bot beside assay).")
+    var bot: String?
+
+    /// The bot and the tenant key as one payload file in the state directory (removed by the caller).
+    func payload(_ state: StateDirectory, _ installed: InstalledBundle) throws -> BotPayload {
+        let file = try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath)
+        return try BotPayload.make(bot: file, certificate: installed.certificate, in: state.root)
+    }
+}
+
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print the result as JSON on standard output (progress still goes to standard error).")
     var json = false

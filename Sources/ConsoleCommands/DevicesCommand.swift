@@ -62,11 +62,7 @@ struct DiscoverDevices: AsyncParsableCommand {
     @Option(name: .customLong("bind-dn"), help: "The account to bind as, e.g. CN=assay-reader,OU=Service,DC=example,DC=com.")
     var bindDN: String
 
-    @Option(name: .customLong("password-file"), help: "Read the bind password from this file's first line.")
-    var passwordFile: String?
-
-    @Flag(name: .customLong("password-stdin"), help: "Read the bind password from standard input.")
-    var passwordStandardInput = false
+    @OptionGroup var secret: SecretOptions
 
     @Option(help: "An RFC 4515 filter AND-ed with (objectClass=computer), e.g. '(operatingSystem=*Linux*)'.")
     var filter: String?
@@ -99,7 +95,7 @@ struct DiscoverDevices: AsyncParsableCommand {
             let server: LDAPServer
             do { server = try LDAPServer(url: url) } catch { throw ConsoleError.usage("\(error)") }
             if let filter { do { _ = try ActiveDirectory.filter(narrowedBy: filter) } catch { throw ConsoleError.usage("\(error)") } }
-            let password = try Console.secret(prompt: "Bind password for \(bindDN)", file: passwordFile, fromStandardInput: passwordStandardInput)
+            let password = try secret.password(prompt: "Bind password for \(bindDN)")
             let found: ActiveDirectory.Found
             do {
                 found = try await ActiveDirectory.discover(

@@ -106,8 +106,7 @@ struct InventoryCommand: AsyncParsableCommand {
 
     @OptionGroup var reach: ReachOptions
 
-    @Option(help: "The bot to copy (default: ASSAY_BOT, or assay-bot beside assay).")
-    var bot: String?
+    @OptionGroup var botOptions: BotOptions
 
     @Flag(name: .customLong("no-upload"), help: "Keep the files in the spool; upload later with `assay upload`.")
     var noUpload = false
@@ -120,8 +119,7 @@ struct InventoryCommand: AsyncParsableCommand {
             let state = try stateOptions.state()
             let installed = try InstalledBundle.load(state)
             let devices = try reach.devices(state)
-            let botFile = try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath)
-            let payload = try BotPayload.make(bot: botFile, certificate: installed.certificate, in: state.root)
+            let payload = try botOptions.payload(state, installed)
             defer { payload.remove() }
             var scan = InventoryScan(
                 fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
@@ -156,8 +154,7 @@ struct ConsumptionCommand: AsyncParsableCommand {
 
     @OptionGroup var reach: ReachOptions
 
-    @Option(help: "The bot to copy (default: ASSAY_BOT, or assay-bot beside assay).")
-    var bot: String?
+    @OptionGroup var botOptions: BotOptions
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
@@ -176,8 +173,7 @@ struct ConsumptionCommand: AsyncParsableCommand {
             }
             let schedule = ConsumptionCampaign.Schedule(interval: interval, bucket: bucket, duration: span, fileEvery: fileEvery)
             let devices = try reach.devices(state)
-            let payload = try BotPayload.make(
-                bot: try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath), certificate: installed.certificate, in: state.root)
+            let payload = try botOptions.payload(state, installed)
             defer { payload.remove() }
             var campaign = ConsumptionCampaign(
                 fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
@@ -193,6 +189,15 @@ struct CollectCommand: AsyncParsableCommand {
         commandName: "collect",
         abstract: "Fetch the finished files of running consumption scans and upload them; a device whose scan has ended is cleaned.")
 
+    @OptionGroup var collecting: CollectOptions
+
+    func run() async throws {
+        try await Console.guarded { try await collecting.run(stopping: false) }
+    }
+}
+
+/// What `collect` and `stop` share: they differ only in ending the sampler first.
+struct CollectOptions: ParsableArguments {
     @OptionGroup var reach: ReachOptions
 
     @Flag(name: .customLong("no-upload"), help: "Keep the files in the spool.")
@@ -201,13 +206,9 @@ struct CollectCommand: AsyncParsableCommand {
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
 
-    func run() async throws {
-        try await Console.guarded {
-            try await Self.collect(reach: reach, state: try stateOptions.state(), stopping: false, noUpload: noUpload, json: output.json)
-        }
-    }
-
-    static func collect(reach: ReachOptions, state: StateDirectory, stopping: Bool, noUpload: Bool, json: Bool) async throws {
+    func run(stopping: Bool) async throws {
+        let state = try stateOptions.state()
+        let json = output.json
         let installed = try InstalledBundle.load(state)
         var campaign = ConsumptionCampaign(
             fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: Spool(state: state), certificate: installed.certificate, state: state)
@@ -223,18 +224,10 @@ struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop", abstract: "End consumption scans: the sampler writes its last period, the files are fetched, the bot is removed.")
 
-    @OptionGroup var reach: ReachOptions
-
-    @Flag(name: .customLong("no-upload"), help: "Keep the files in the spool.")
-    var noUpload = false
-
-    @OptionGroup var stateOptions: StateOptions
-    @OptionGroup var output: OutputOptions
+    @OptionGroup var collecting: CollectOptions
 
     func run() async throws {
-        try await Console.guarded {
-            try await CollectCommand.collect(reach: reach, state: try stateOptions.state(), stopping: true, noUpload: noUpload, json: output.json)
-        }
+        try await Console.guarded { try await collecting.run(stopping: true) }
     }
 }
 

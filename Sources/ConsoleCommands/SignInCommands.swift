@@ -11,11 +11,7 @@ struct LoginCommand: AsyncParsableCommand {
     @Option(help: "Your e-mail address (asked if missing).")
     var email: String?
 
-    @Option(name: .customLong("password-file"), help: "Read the password from this file's first line.")
-    var passwordFile: String?
-
-    @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input's first line (and the code, when asked, from its next line).")
-    var passwordStandardInput = false
+    @OptionGroup var secret: SecretOptions
 
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
@@ -27,7 +23,7 @@ struct LoginCommand: AsyncParsableCommand {
             let settings = try ConsoleSettings.load(state)
             let address = try email ?? Terminal.readLineVisible(prompt: "E-mail: ")
             guard !address.isEmpty, address.utf8.count <= 254 else { throw ConsoleError.usage("an e-mail address is needed (--email)") }
-            let password = try Console.secret(prompt: "Password", file: passwordFile, fromStandardInput: passwordStandardInput)
+            let password = try secret.password(prompt: "Password")
             guard !password.isEmpty else { throw ConsoleError.usage("a password is needed") }
             let client = try installed.client(caFile: settings.caFile)
             defer { Task { await client.shutdown() } }
@@ -39,7 +35,7 @@ struct LoginCommand: AsyncParsableCommand {
                 Console.say("A 7-digit code was sent to \(address).")
                 var issued: ServiceClient.Credentials?
                 while issued == nil {
-                    let code = try Console.secret(prompt: "Code", file: nil, fromStandardInput: passwordStandardInput)
+                    let code = try Console.secret(prompt: "Code", file: nil, fromStandardInput: secret.passwordStandardInput)
                         .trimmingCharacters(in: .whitespaces)
                     switch try await client.code(attempt: attempt, code: code, machineID: machine) {
                     case .signedIn(let credentials): issued = credentials

@@ -37,17 +37,7 @@ public enum MessageDecryptor {
         with keys: [SecretKey],
         limits: DecryptionLimits = .default
     ) throws(OpenPGPError) -> DecryptedMessage {
-        guard message.count <= limits.maxMessageBytes else {
-            throw .tooLarge("message of \(message.count) bytes (limit \(limits.maxMessageBytes))")
-        }
-        let binary: [UInt8]
-        if Armor.looksArmored(message) {
-            let (kind, bytes) = try Armor.decode(message)
-            guard kind == .message else { throw .malformed("expected a PGP MESSAGE, found \(kind.rawValue)") }
-            binary = bytes
-        } else {
-            binary = Array(message)
-        }
+        let binary = try binaryMessage(message, limits: limits)
 
         let (sessionKeyPackets, encryptedData) = try structure(of: binary, limits: limits)
 
@@ -90,18 +80,19 @@ public enum MessageDecryptor {
     /// The key ids a message is encrypted to, read without any secret key: what a console checks
     /// before it keeps a file a device handed it (the shape of an encrypted message, RFC 9580 §10.3).
     public static func recipients(of message: some Collection<UInt8>, limits: DecryptionLimits = .default) throws(OpenPGPError) -> [KeyID] {
+        let binary = try binaryMessage(message, limits: limits)
+        return try structure(of: binary, limits: limits).sessionKeys.map(\.keyID)
+    }
+
+    /// The message's packets as bytes (armor removed), within the size limit.
+    private static func binaryMessage(_ message: some Collection<UInt8>, limits: DecryptionLimits) throws(OpenPGPError) -> [UInt8] {
         guard message.count <= limits.maxMessageBytes else {
             throw .tooLarge("message of \(message.count) bytes (limit \(limits.maxMessageBytes))")
         }
-        let binary: [UInt8]
-        if Armor.looksArmored(message) {
-            let (kind, bytes) = try Armor.decode(message)
-            guard kind == .message else { throw .malformed("expected a PGP MESSAGE, found \(kind.rawValue)") }
-            binary = bytes
-        } else {
-            binary = Array(message)
-        }
-        return try structure(of: binary, limits: limits).sessionKeys.map(\.keyID)
+        guard Armor.looksArmored(message) else { return Array(message) }
+        let (kind, bytes) = try Armor.decode(message)
+        guard kind == .message else { throw .malformed("expected a PGP MESSAGE, found \(kind.rawValue)") }
+        return bytes
     }
 
     /// Session key packets, then exactly one integrity-protected data packet at the end.
