@@ -47,7 +47,7 @@ public struct OpenSSHTransport: RemoteTransport {
             options.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
             return options
         }()
-        let sshPath = settings.sshPath
+        let sshPath = Self.resolve(settings.sshPath)
         do {
             return try await withThrowingTaskGroup(of: RemoteResult.self) { group in
                 group.addTask {
@@ -87,6 +87,13 @@ public struct OpenSSHTransport: RemoteTransport {
         } catch {
             return .failed(.unreachable, "ssh could not be run: \(String(describing: error).prefix(200))")
         }
+    }
+
+    /// The configured ssh, or the first `ssh` on PATH when that one is not there.
+    static func resolve(_ configured: String) -> String {
+        if FileManager.default.isExecutableFile(atPath: configured) { return configured }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").map { "\($0)/ssh" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? configured
     }
 
     /// ssh's own failures (exit 255), told apart by its messages.

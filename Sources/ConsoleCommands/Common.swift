@@ -56,8 +56,17 @@ struct InstalledBundle {
         return InstalledBundle(bundle: bundle, certificate: certificate)
     }
 
-    func client(caFile: String?) throws -> ServiceClient {
-        try ServiceClient(endpoint: try ServiceEndpoint(bundle.serviceURL), caFile: caFile)
+    /// A client for the bundle's service, shut down when `body` is done, whatever happens.
+    func withClient<T>(caFile: String?, _ body: (ServiceClient) async throws -> T) async throws -> T {
+        let client = try ServiceClient(endpoint: try ServiceEndpoint(bundle.serviceURL), caFile: caFile)
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
     }
 }
 

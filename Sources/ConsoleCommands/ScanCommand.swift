@@ -68,15 +68,15 @@ struct AfterScan {
             return nil
         }
         let installed = try InstalledBundle.load(state)
-        let client = try installed.client(caFile: try ConsoleSettings.load(state).caFile)
-        defer { Task { await client.shutdown() } }
-        var uploader = Uploader(spool: Spool(state: state), signIns: SignInStore(state: state), client: client)
-        uploader.patience = .seconds(120)
-        do {
-            return try await uploader.run(progress: { Console.say($0) })
-        } catch let error as ConsoleError {
-            Console.say("The upload did not finish (\(error.description)); the files wait in the spool for `assay upload`.")
-            return nil
+        return try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
+            var uploader = Uploader(spool: Spool(state: state), signIns: SignInStore(state: state), client: client)
+            uploader.patience = .seconds(120)
+            do {
+                return try await uploader.run(progress: { Console.say($0) })
+            } catch let error as ConsoleError {
+                Console.say("The upload did not finish (\(error.description)); the files wait in the spool for `assay upload`.")
+                return nil
+            }
         }
     }
 

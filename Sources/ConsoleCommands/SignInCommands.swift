@@ -25,36 +25,40 @@ struct LoginCommand: AsyncParsableCommand {
             guard !address.isEmpty, address.utf8.count <= 254 else { throw ConsoleError.usage("an e-mail address is needed (--email)") }
             let password = try secret.password(prompt: "Password")
             guard !password.isEmpty else { throw ConsoleError.usage("a password is needed") }
-            let client = try installed.client(caFile: settings.caFile)
-            defer { Task { await client.shutdown() } }
             let machine = try state.machineIdentifier()
-            var credentials: ServiceClient.Credentials
-            switch try await client.signIn(email: address, password: password, machineID: machine) {
-            case .signedIn(let issued): credentials = issued
-            case .codeSent(let attempt):
-                Console.say("A 7-digit code was sent to \(address).")
-                var issued: ServiceClient.Credentials?
-                while issued == nil {
-                    let code = try Console.secret(prompt: "Code", file: nil, fromStandardInput: secret.passwordStandardInput)
-                        .trimmingCharacters(in: .whitespaces)
-                    switch try await client.code(attempt: attempt, code: code, machineID: machine) {
-                    case .signedIn(let credentials): issued = credentials
-                    case .wrongCode(let remaining):
-                        guard remaining > 0 else { throw ConsoleError.refused("the code was wrong too often: sign in again") }
-                        Console.say("That code is wrong; \(remaining) tries left.")
-                    }
+            let credentials = try await installed.withClient(caFile: settings.caFile) { client in
+                let credentials = try await signIn(client, email: address, password: password, machine: machine)
+                guard credentials.tenantID.lowercased() == installed.bundle.tenantID.lowercased() else {
+                    try? await client.revoke(grant: credentials.grant)
+                    throw ConsoleError.refused("this account belongs to another tenant than the console's bundle: signed out again")
                 }
-                guard let issued else { throw ConsoleError.refused("sign-in failed") }
-                credentials = issued
-            }
-            guard credentials.tenantID.lowercased() == installed.bundle.tenantID.lowercased() else {
-                try? await client.revoke(grant: credentials.grant)
-                throw ConsoleError.refused("this account belongs to another tenant than the console's bundle: signed out again")
+                return credentials
             }
             let stored = StoredSignIn(email: address, signedInAt: Date(), credentials)
             try SignInStore(state: state).save(stored)
             if output.json { return try Console.printJSON(SignInSummary(stored)) }
             print("Signed in as \(address) until \(stored.grantExpiresAt.formatted(.iso8601)); the upload token renews by itself.")
+        }
+    }
+}
+
+extension LoginCommand {
+    /// Password, then the e-mailed code for as long as the service allows tries.
+    func signIn(_ client: ServiceClient, email: String, password: String, machine: String) async throws -> ServiceClient.Credentials {
+        switch try await client.signIn(email: email, password: password, machineID: machine) {
+        case .signedIn(let issued): return issued
+        case .codeSent(let attempt):
+            Console.say("A 7-digit code was sent to \(email).")
+            while true {
+                let code = try Console.secret(prompt: "Code", file: nil, fromStandardInput: secret.passwordStandardInput)
+                    .trimmingCharacters(in: .whitespaces)
+                switch try await client.code(attempt: attempt, code: code, machineID: machine) {
+                case .signedIn(let credentials): return credentials
+                case .wrongCode(let remaining):
+                    guard remaining > 0 else { throw ConsoleError.refused("the code was wrong too often: sign in again") }
+                    Console.say("That code is wrong; \(remaining) tries left.")
+                }
+            }
         }
     }
 }
@@ -86,10 +90,8 @@ struct LogoutCommand: AsyncParsableCommand {
             let store = SignInStore(state: state)
             guard let signIn = try store.load() else { return print("Nobody is signed in on this console.") }
             let installed = try InstalledBundle.load(state)
-            let client = try installed.client(caFile: try ConsoleSettings.load(state).caFile)
-            defer { Task { await client.shutdown() } }
             do {
-                try await client.revoke(grant: signIn.grant)
+                try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { try await $0.revoke(grant: signIn.grant) }
             } catch {
                 throw ConsoleError.service("the service could not be told (\(error)); token.txt is kept so that you can try again")
             }

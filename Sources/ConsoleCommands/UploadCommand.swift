@@ -26,12 +26,12 @@ struct UploadCommand: AsyncParsableCommand {
                 let metadata = try spool.addFile(URL(fileURLWithPath: file), recipient: installed.certificate)
                 Console.say("\(file): checked (encrypted to the tenant's key), \(metadata.bytes) bytes, in the spool")
             }
-            let client = try installed.client(caFile: try ConsoleSettings.load(state).caFile)
-            defer { Task { await client.shutdown() } }
-            var uploader = Uploader(spool: spool, signIns: SignInStore(state: state), client: client)
             guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
-            uploader.patience = .seconds(patience)
-            let report = try await uploader.run(progress: { Console.say($0) })
+            let report = try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
+                var uploader = Uploader(spool: spool, signIns: SignInStore(state: state), client: client)
+                uploader.patience = .seconds(patience)
+                return try await uploader.run(progress: { Console.say($0) })
+            }
             if output.json {
                 try Console.printJSON(report)
             } else {
