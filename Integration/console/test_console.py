@@ -89,6 +89,13 @@ def test_scan_inventories_the_good_hosts_and_names_what_went_wrong_with_the_othe
     assert not hosts & {h.name for h in fleet.hosts if h.kind != "ok"}
     # and the progress went to standard error, one line per device
     assert sum(1 for line in result.stderr.splitlines() if "assay.test" in line) >= len(fleet.hosts)
+    # no secret in anything the console printed, nor in its state outside token.txt
+    secrets_ = [token["uploadToken"], token["grant"], json.loads((console.state / "token.txt").read_text())["uploadToken"]]
+    printed = result.stdout + result.stderr
+    assert not any(secret in printed for secret in secrets_)
+    for path in console.state.rglob("*"):
+        if path.is_file() and path.name != "token.txt" and path.suffix != ".pgp":
+            assert not any(secret in path.read_text(errors="replace") for secret in secrets_), path
 
 
 def test_a_device_not_on_the_list_is_never_contacted(console, fleet, tmp_path):

@@ -151,6 +151,10 @@ class Fleet:
 
     def __enter__(self):
         cleanup(self.prefix)
+        # ip netns exec bind-mounts /etc/netns/NAME/machine-id over /etc/machine-id, which must exist
+        # for that (a systemd machine always has one; a bare container may not).
+        if not pathlib.Path("/etc/machine-id").exists():
+            pathlib.Path("/etc/machine-id").write_text(secrets.token_hex(16) + "\n")
         try:
             for host in self.hosts:
                 host.start()
