@@ -15,6 +15,7 @@ Kinds of host, for the statuses the console must tell apart:
   hangs      a forced command that never ends     -> timed-out
   garbage    answers random bytes, not OpenPGP    -> bad-output (nothing kept)
   huge       answers 40 MB                        -> bad-output (nothing kept)
+  noexec     /tmp mounted noexec (CIS hardening)   -> done (the bot runs from the home directory)
 Used by Integration/console (pytest) and bench/console.sh. Needs root, iproute2, openssh-server."""
 import os
 import pathlib
@@ -90,9 +91,12 @@ class Host:
             return
         pathlib.Path("/run/sshd").mkdir(exist_ok=True)
         log = open(d / "sshd.log", "w")
+        start = f"hostname {self.name} && exec {SSHD} -D -e -f {d / 'sshd_config'}"
+        if self.kind == "noexec":
+            # /tmp stays visible but nothing in it may run, in this host's mount namespace only
+            start = "mount --bind /tmp /tmp && mount -o remount,bind,noexec /tmp && " + start
         self.process = subprocess.Popen(
-            ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "sh", "-c", f"hostname {self.name} && exec {SSHD} -D -e -f {d / 'sshd_config'}"],
-            stdout=log, stderr=subprocess.STDOUT)
+            ["ip", "netns", "exec", self.namespace, "unshare", "--uts", "--mount", "sh", "-c", start], stdout=log, stderr=subprocess.STDOUT)
 
     def wait_ready(self):
         if self.kind == "down":

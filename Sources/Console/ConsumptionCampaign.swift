@@ -21,6 +21,12 @@ public struct ConsumptionCampaign: Sendable {
             self.fileEvery = fileEvery
         }
 
+        /// How long the sampler runs, in seconds.
+        public var seconds: TimeInterval {
+            guard let unit = duration.last, let value = Double(duration.dropLast()) else { return 0 }
+            return value * (unit == "d" ? 86_400 : unit == "h" ? 3_600 : unit == "m" ? 60 : 1)
+        }
+
         /// Each value a number and a unit (s, m, h, d): what the remote script accepts.
         public func validate() throws {
             for value in [interval, bucket, duration, fileEvery] {
@@ -198,7 +204,10 @@ public struct ConsumptionCampaign: Sendable {
         if !refused.isEmpty {
             done = outcome(.badOutput, "kept \(kept.count) file(s); refused \(refused.count): \(refused[0].prefix(200)) (left on the device)")
         } else if finishing {
-            done = outcome(.done, "\(kept.count) file(s) fetched; the sampler has ended, bot and directory removed")
+            let early = !stopping && Date() < run.startedAt.addingTimeInterval(run.schedule.seconds - 120)
+            done = outcome(
+                .done,
+                "\(kept.count) file(s) fetched; the sampler has ended\(early ? " before its end (was the device restarted?)" : ""), bot and directory removed")
         } else {
             done = outcome(.sampling, "\(kept.count) file(s) fetched; still sampling")
         }

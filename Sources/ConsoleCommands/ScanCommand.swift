@@ -244,7 +244,7 @@ struct ScanStatusCommand: AsyncParsableCommand {
             if output.json { return try Console.printJSON(runs) }
             guard !runs.isEmpty else { return print("No consumption scan was started from this console.") }
             for run in runs {
-                let ends = run.startedAt.addingTimeInterval(Self.seconds(run.schedule.duration))
+                let ends = run.startedAt.addingTimeInterval(run.schedule.seconds)
                 let collected = run.lastCollectedAt.map { "last collected \($0.formatted(.iso8601))" } ?? "not collected yet"
                 print(
                     "\(run.host):\(run.port)  \(run.state)  started \(run.startedAt.formatted(.iso8601)), ends \(ends.formatted(.iso8601)); \(run.filesCollected) file(s), \(collected)"
@@ -253,10 +253,6 @@ struct ScanStatusCommand: AsyncParsableCommand {
         }
     }
 
-    static func seconds(_ duration: String) -> TimeInterval {
-        guard let unit = duration.last, let value = Double(duration.dropLast()) else { return 0 }
-        return value * (unit == "d" ? 86_400 : unit == "h" ? 3_600 : unit == "m" ? 60 : 1)
-    }
 }
 
 extension StateDirectory {
