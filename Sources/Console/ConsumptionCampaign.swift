@@ -80,6 +80,12 @@ public struct ConsumptionCampaign: Sendable {
 
     // MARK: start
 
+    /// The line the start script reads before the bot: `INTERVAL BUCKET DURATION FILE_EVERY`.
+    public static func scheduleLine(_ schedule: Schedule) -> String {
+        "\(schedule.interval) \(schedule.bucket) \(schedule.duration) \(schedule.fileEvery)"
+    }
+
+    /// Starts the sampler on each device; `payload` was made with `scheduleLine` leading.
     public func start(_ devices: [Device], schedule: Schedule, payload: BotPayload) async throws -> [DeviceOutcome] {
         try schedule.validate()
         let active = Set(try runs().filter { $0.state == "sampling" }.map { "\($0.host):\($0.port)" })
@@ -88,20 +94,7 @@ public struct ConsumptionCampaign: Sendable {
                 return DeviceOutcome(
                     host: device.host, port: device.port, status: .alreadySampling, message: "a consumption scan runs already: `assay scan stop` first")
             }
-            let scheduleLine = "\(schedule.interval) \(schedule.bucket) \(schedule.duration) \(schedule.fileEvery)\n"
-            // The schedule line goes first, then the usual payload: one input file per device.
-            let input: RemoteInput
-            do {
-                let file = state.root.appendingPathComponent(".start-\(UUID().uuidString)")
-                var data = Data(scheduleLine.utf8)
-                data.append(try Data(contentsOf: payload.file))
-                try StateDirectory.writeAtomically(data, to: file)
-                input = .file(file.path)
-                defer { try? FileManager.default.removeItem(at: file) }
-                return await startOne(device, input: input, schedule: schedule)
-            } catch {
-                return DeviceOutcome(host: device.host, port: device.port, status: .botFailed, message: "the console could not prepare the bot: \(error)")
-            }
+            return await startOne(device, input: .file(payload.file.path), schedule: schedule)
         }
     }
 

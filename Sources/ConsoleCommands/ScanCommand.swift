@@ -172,8 +172,9 @@ struct ConsumptionCommand: AsyncParsableCommand {
             default: throw ConsoleError.usage("give --days N (or --duration for a trial), not both")
             }
             let schedule = ConsumptionCampaign.Schedule(interval: interval, bucket: bucket, duration: span, fileEvery: fileEvery)
+            try schedule.validate()
             let devices = try reach.devices(state)
-            let payload = try botOptions.payload(state, installed)
+            let payload = try botOptions.payload(state, installed, leading: ConsumptionCampaign.scheduleLine(schedule))
             defer { payload.remove() }
             var campaign = ConsumptionCampaign(
                 fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
