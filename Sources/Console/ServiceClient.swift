@@ -79,10 +79,34 @@ public final class ServiceClient: Sendable {
         let remainingTries: String?
     }
 
+    /// The operations of the machine API the console calls: each is checked against the OpenAPI
+    /// document (`ServiceContractTests`), paths, methods, the fields sent and the fields read.
+    public enum Operation: String, CaseIterable, Sendable {
+        case signIn = "/api/v1/console/sign-in"
+        case code = "/api/v1/console/code"
+        case token = "/api/v1/console/token"
+        case revoke = "/api/v1/console/revoke"
+        case upload = "/api/v1/uploads"
+        case uploadState = "/api/v1/uploads/{uploadID}"
+
+        public var method: String { self == .uploadState ? "get" : "post" }
+
+        /// The JSON fields the console sends (nil: the body is not JSON, or there is none).
+        public var fields: Set<String>? {
+            switch self {
+            case .signIn: ["email", "password", "machineID"]
+            case .code: ["attempt", "code", "machineID"]
+            case .token: ["grant", "machineID"]
+            case .revoke: ["grant"]
+            case .upload, .uploadState: nil
+            }
+        }
+    }
+
     // MARK: calls
 
     public func signIn(email: String, password: String, machineID: String) async throws -> SignInAnswer {
-        let response = try await post("/api/v1/console/sign-in", json: ["email": email, "password": password, "machineID": machineID])
+        let response = try await post(.signIn, json: ["email": email, "password": password, "machineID": machineID])
         switch response.status {
         case 200: return .signedIn(try decode(Credentials.self, response))
         case 202:
@@ -93,7 +117,7 @@ public final class ServiceClient: Sendable {
     }
 
     public func code(attempt: String, code: String, machineID: String) async throws -> CodeAnswer {
-        let response = try await post("/api/v1/console/code", json: ["attempt": attempt, "code": code, "machineID": machineID])
+        let response = try await post(.code, json: ["attempt": attempt, "code": code, "machineID": machineID])
         switch response.status {
         case 200: return .signedIn(try decode(Credentials.self, response))
         case 401:
@@ -105,7 +129,7 @@ public final class ServiceClient: Sendable {
     }
 
     public func renew(grant: String, machineID: String) async throws -> Credentials {
-        let response = try await post("/api/v1/console/token", json: ["grant": grant, "machineID": machineID])
+        let response = try await post(.token, json: ["grant": grant, "machineID": machineID])
         guard response.status == 200 else {
             if response.status == 401 {
                 throw ConsoleError.notSignedIn("the service no longer accepts this console's sign-in (\(reason(response))): run `assay login`")
@@ -116,12 +140,12 @@ public final class ServiceClient: Sendable {
     }
 
     public func revoke(grant: String) async throws {
-        let response = try await post("/api/v1/console/revoke", json: ["grant": grant])
+        let response = try await post(.revoke, json: ["grant": grant])
         guard response.status == 204 || response.status == 200 else { throw failure(response, doing: "sign-out") }
     }
 
     public func upload(_ body: Data, sha256: String, token: String) async throws -> UploadAnswer {
-        var request = HTTPClientRequest(url: endpoint.base.absoluteString + "/api/v1/uploads")
+        var request = HTTPClientRequest(url: endpoint.base.absoluteString + Operation.upload.rawValue)
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "X-Content-SHA256", value: sha256)
@@ -138,7 +162,8 @@ public final class ServiceClient: Sendable {
     }
 
     public func uploadState(id: String, token: String) async throws -> UploadState {
-        var request = HTTPClientRequest(url: endpoint.base.absoluteString + "/api/v1/uploads/" + id)
+        guard UUID(uuidString: id) != nil else { throw ConsoleError.usage("\(id.prefix(40)) is not an upload id") }
+        var request = HTTPClientRequest(url: endpoint.base.absoluteString + Operation.uploadState.rawValue.replacingOccurrences(of: "{uploadID}", with: id))
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         let response = try await execute(request)
         guard response.status == 200 else { throw failure(response, doing: "reading an upload's state") }
@@ -153,8 +178,9 @@ public final class ServiceClient: Sendable {
         let retryAfter: Int?
     }
 
-    private func post(_ path: String, json: [String: String]) async throws -> Response {
-        var request = HTTPClientRequest(url: endpoint.base.absoluteString + path)
+    private func post(_ operation: Operation, json: [String: String]) async throws -> Response {
+        assert(operation.fields == Set(json.keys), "\(operation) sends the fields it declares")
+        var request = HTTPClientRequest(url: endpoint.base.absoluteString + operation.rawValue)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(json)))
