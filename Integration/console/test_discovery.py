@@ -47,6 +47,8 @@ def test_start_tls_pages_past_the_size_limit(console, slapd):
 
 
 def test_ldaps_with_a_filter_then_scan_what_was_found(console, service, slapd, tmp_path):
+    preview = discover(console, slapd, slapd.ldaps_url, "--filter", "(dNSHostName=*.assay.test)", "--dry-run")
+    assert preview["new"] == 8 and console.json("devices", "list") == []
     found = discover(console, slapd, slapd.ldaps_url, "--filter", "(dNSHostName=*.assay.test)", "--user", "root", "--label", "dc1")
     assert found["found"] == 8 and found["added"] == 8
     devices = console.json("devices", "list", "--label", "dc1")

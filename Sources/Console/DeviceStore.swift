@@ -21,10 +21,19 @@ public struct DeviceStore: Sendable {
         try state.readJSON([Entry].self, from: state.devices) ?? []
     }
 
-    /// Adds or updates; answers how many were new and how many updated.
+    /// Adds or updates; answers how many were new and how many updated. With `replacing`, the
+    /// devices that came from the same source before and are not in `devices` leave the list, so
+    /// that a re-imported file or a directory's current state is what the console scans.
     @discardableResult
-    public func merge(_ devices: [Device], source: String, now: Date = Date()) throws -> (added: Int, updated: Int) {
+    public func merge(_ devices: [Device], source: String, replacing: Bool = false, now: Date = Date()) throws -> (added: Int, updated: Int, removed: Int) {
         var entries = try load()
+        var removed = 0
+        if replacing {
+            let keep = Set(devices.map { "\($0.host.lowercased()):\($0.port)" })
+            let before = entries.count
+            entries.removeAll { $0.source == source && !keep.contains($0.key) }
+            removed = before - entries.count
+        }
         var index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($0.element.key, $0.offset) })
         var added = 0
         var updated = 0
@@ -43,7 +52,7 @@ public struct DeviceStore: Sendable {
             }
         }
         try state.writeJSON(entries, to: state.devices)
-        return (added, updated)
+        return (added, updated, removed)
     }
 
     /// Removes devices by host (any port) or `host:port`; answers what was removed.

@@ -20,6 +20,9 @@ struct ImportDevices: AsyncParsableCommand {
     @Argument(help: "The CSV file.")
     var file: String
 
+    @Flag(help: "Devices imported from this file before and no longer in it leave the list.")
+    var replace = false
+
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
 
@@ -31,14 +34,16 @@ struct ImportDevices: AsyncParsableCommand {
             do { devices = try DeviceListCSV.parse(data) } catch let problems as DeviceListCSV.Problems {
                 throw ConsoleError.input("\(file): \(problems.description)")
             }
-            let (added, updated) = try DeviceStore(state: state).merge(devices, source: "csv:\(URL(fileURLWithPath: file).lastPathComponent)")
+            let (added, updated, removed) = try DeviceStore(state: state).merge(
+                devices, source: "csv:\(URL(fileURLWithPath: file).lastPathComponent)", replacing: replace)
             struct Imported: Encodable {
                 let read: Int
                 let added: Int
                 let updated: Int
+                let removed: Int
             }
-            if output.json { return try Console.printJSON(Imported(read: devices.count, added: added, updated: updated)) }
-            print("\(devices.count) device(s) read: \(added) added, \(updated) updated.")
+            if output.json { return try Console.printJSON(Imported(read: devices.count, added: added, updated: updated, removed: removed)) }
+            print("\(devices.count) device(s) read: \(added) added, \(updated) updated\(replace ? ", \(removed) removed" : "").")
         }
     }
 }
@@ -82,6 +87,12 @@ struct DiscoverDevices: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: "Label to give the devices found (repeatable); 'ad' is always given.")
     var labels: [String] = []
 
+    @Flag(name: .customLong("dry-run"), help: "Show what would be added; change nothing.")
+    var dryRun = false
+
+    @Flag(help: "Devices found in this directory before and no longer found leave the list.")
+    var replace = false
+
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var output: OutputOptions
 
@@ -104,11 +115,25 @@ struct DiscoverDevices: AsyncParsableCommand {
             } catch {
                 throw ConsoleError.service("\(error)")
             }
-            let (added, updated) = try DeviceStore(state: state).merge(found.devices, source: "ldap:\(server.host)")
+            let store = DeviceStore(state: state)
+            if dryRun {
+                let known = Set(try store.load().map(\.key))
+                let new = found.devices.filter { !known.contains("\($0.host.lowercased()):\($0.port)") }
+                struct Preview: Encodable {
+                    let found: [Device]
+                    let new: Int
+                    let skipped: Int
+                }
+                if output.json { return try Console.printJSON(Preview(found: found.devices, new: new.count, skipped: found.skipped.count)) }
+                for device in found.devices { print("\(device.host):\(device.port)\(known.contains("\(device.host):\(device.port)") ? "" : "  (new)")") }
+                return print("\(found.devices.count) found, \(new.count) new, \(found.skipped.count) skipped; nothing changed (--dry-run).")
+            }
+            let (added, updated, removed) = try store.merge(found.devices, source: "ldap:\(server.host)", replacing: replace)
             struct Discovered: Encodable {
                 let found: Int
                 let added: Int
                 let updated: Int
+                let removed: Int
                 let skipped: [Skipped]
                 struct Skipped: Encodable {
                     let dn: String
@@ -117,9 +142,13 @@ struct DiscoverDevices: AsyncParsableCommand {
             }
             if output.json {
                 return try Console.printJSON(
-                    Discovered(found: found.devices.count, added: added, updated: updated, skipped: found.skipped.map { .init(dn: $0.dn, reason: $0.reason) }))
+                    Discovered(
+                        found: found.devices.count, added: added, updated: updated, removed: removed,
+                        skipped: found.skipped.map { .init(dn: $0.dn, reason: $0.reason) }))
             }
-            print("\(found.devices.count) Linux/Unix computer(s) found: \(added) added, \(updated) updated; \(found.skipped.count) entr(ies) skipped.")
+            print(
+                "\(found.devices.count) Linux/Unix computer(s) found: \(added) added, \(updated) updated\(replace ? ", \(removed) removed" : ""); \(found.skipped.count) entr(ies) skipped."
+            )
             for skipped in found.skipped.prefix(20) { print("  skipped \(skipped.dn): \(skipped.reason)") }
             if found.skipped.count > 20 { print("  … and \(found.skipped.count - 20) more (--json lists all)") }
         }

@@ -165,11 +165,17 @@ struct ConsoleRulesTests {
         #expect(throws: ConsoleError.self) { try store.select(hosts: [], labels: []) }
         try store.merge([Device(host: "a.acme.test", labels: ["web"]), Device(host: "b.acme.test")], source: "csv:x")
         let again = try store.merge([Device(host: "A.acme.test", user: "deploy", labels: ["web"]), Device(host: "c.acme.test")], source: "csv:y")
-        #expect(again == (added: 1, updated: 1))
+        #expect(again == (added: 1, updated: 1, removed: 0))
         #expect(try store.select(hosts: [], labels: ["web"]).map(\.host) == ["A.acme.test"])
         #expect(throws: ConsoleError.self) { try store.select(hosts: ["z.acme.test"], labels: []) }
         #expect(try store.remove(["b.acme.test"]).count == 1)
         #expect(try store.load().count == 2)
+        // a re-import with --replace drops what that file no longer lists, and nothing from elsewhere
+        let replaced = try store.merge([Device(host: "c.acme.test")], source: "csv:y", replacing: true)
+        #expect(replaced == (added: 0, updated: 0, removed: 1))
+        try store.merge([Device(host: "d.acme.test")], source: "ldap:dc1")
+        #expect(try store.merge([], source: "csv:y", replacing: true).removed == 1)
+        #expect(try store.load().map(\.device.host) == ["d.acme.test"])
     }
 
     @Test("back-off grows to its cap, with jitter of at most a quarter")
