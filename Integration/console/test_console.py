@@ -89,6 +89,9 @@ def test_scan_inventories_the_good_hosts_and_names_what_went_wrong_with_the_othe
         hosts = {row[0] for row in db.execute("SELECT hostname FROM devices")}
     assert {h.name for h in fleet.hosts if h.kind in ("ok", "noexec")} <= hosts
     assert not hosts & {h.name for h in fleet.hosts if h.kind not in ("ok", "noexec")}
+    # the device list remembers each device's last scan
+    last = {entry["device"]["host"]: entry["lastScan"]["status"] for entry in console.json("devices", "list")}
+    assert last == statuses
     # and the progress went to standard error, one line per device
     assert sum(1 for line in result.stderr.splitlines() if "assay.test" in line) >= len(fleet.hosts)
     # no secret in anything the console printed, nor in its state outside token.txt

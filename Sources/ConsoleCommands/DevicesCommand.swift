@@ -170,14 +170,14 @@ struct ListDevices: AsyncParsableCommand {
             let entries = try DeviceStore(state: state).load().filter { entry in labels.allSatisfy { entry.device.labels.contains($0) } }
             if output.json { return try Console.printJSON(entries) }
             guard !entries.isEmpty else { return print("No devices listed (assay devices import FILE.csv, or assay devices discover …).") }
-            print("HOST".padding(toLength: 40, withPad: " ", startingAt: 0) + " PORT  USER         LABELS / SOURCE")
+            func cell(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+            print(cell("HOST", 32) + " " + cell("PORT", 5) + " " + cell("USER", 10) + " " + cell("LABELS", 20) + " " + cell("LAST SCAN", 36) + " SOURCE")
             for entry in entries {
                 let device = entry.device
+                let last = entry.lastScan.map { "\($0.step) \($0.status.rawValue) \($0.at.formatted(.iso8601))" } ?? "never"
                 print(
-                    device.host.padding(toLength: max(40, device.host.count), withPad: " ", startingAt: 0) + " "
-                        + String(device.port).padding(toLength: 5, withPad: " ", startingAt: 0) + " "
-                        + (device.user ?? "-").padding(toLength: 12, withPad: " ", startingAt: 0) + " " + device.labels.joined(separator: ";")
-                        + "  (\(entry.source))")
+                    cell(device.host, 32) + " " + cell(String(device.port), 5) + " " + cell(device.user ?? "-", 10) + " "
+                        + cell(device.labels.joined(separator: ";"), 20) + " " + cell(last, 36) + " " + entry.source)
             }
         }
     }

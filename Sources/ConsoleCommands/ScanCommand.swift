@@ -18,6 +18,9 @@ struct ReachOptions: ParsableArguments {
     @Option(name: .customLong("label"), help: "Only listed devices with this label (repeatable: all of them).")
     var labels: [String] = []
 
+    @Flag(name: .customLong("not-done"), help: "Only devices whose last scan did not end done (to retry the rest).")
+    var notDone = false
+
     @Option(help: "Devices worked on at once (default 32, or settings).")
     var concurrency: Int?
 
@@ -38,7 +41,7 @@ struct ReachOptions: ParsableArguments {
 
     func devices(_ state: StateDirectory) throws -> [Device] {
         let names = (hosts ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return try DeviceStore(state: state).select(hosts: names, labels: labels)
+        return try DeviceStore(state: state).select(hosts: names, labels: labels, notDone: notDone)
     }
 
     func fleet(_ state: StateDirectory, label: String) throws -> Fleet {
@@ -125,6 +128,7 @@ struct InventoryCommand: AsyncParsableCommand {
                 fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
             scan.timeout = try reach.timeout(default: 300)
             let outcomes = await scan.run(devices)
+            try DeviceStore(state: state).record(outcomes, step: "inventory")
             let upload = try await AfterScan.upload(state, skip: noUpload)
             try AfterScan.finish(outcomes, upload: upload, json: output.json, good: [.done])
         }
@@ -180,6 +184,7 @@ struct ConsumptionCommand: AsyncParsableCommand {
                 fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
             campaign.timeout = try reach.timeout(default: 120)
             let outcomes = try await campaign.start(devices, schedule: schedule, payload: payload)
+            try DeviceStore(state: state).record(outcomes, step: "consumption")
             try AfterScan.finish(outcomes, upload: nil, json: output.json, good: [.sampling])
         }
     }
@@ -215,6 +220,7 @@ struct CollectOptions: ParsableArguments {
             fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: Spool(state: state), certificate: installed.certificate, state: state)
         campaign.timeout = try reach.timeout(default: 120)
         let outcomes = try await campaign.collect(try reach.devices(state), stopping: stopping)
+        try DeviceStore(state: state).record(outcomes, step: stopping ? "stop" : "collect")
         if outcomes.isEmpty { Console.say("No consumption scan is running on these devices.") }
         let upload = try await AfterScan.upload(state, skip: noUpload)
         try AfterScan.finish(outcomes, upload: upload, json: json, good: stopping ? [.done] : [.done, .sampling])

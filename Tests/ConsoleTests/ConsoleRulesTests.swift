@@ -176,6 +176,12 @@ struct ConsoleRulesTests {
         try store.merge([Device(host: "d.acme.test")], source: "ldap:dc1")
         #expect(try store.merge([], source: "csv:y", replacing: true).removed == 1)
         #expect(try store.load().map(\.device.host) == ["d.acme.test"])
+        // the last scan is remembered; --not-done leaves out the devices that are done
+        try store.merge([Device(host: "e.acme.test")], source: "ldap:dc1")
+        try store.record([DeviceOutcome(host: "d.acme.test", port: 22, status: .done, message: "ok")], step: "inventory")
+        #expect(try store.load().first?.lastScan?.status == .done)
+        #expect(try store.select(hosts: [], labels: [], notDone: true).map(\.host) == ["e.acme.test"])
+        #expect(try store.select(hosts: ["d.acme.test"], labels: [], notDone: false).count == 1)
     }
 
     @Test("back-off grows to its cap, with jitter of at most a quarter")
