@@ -21,7 +21,7 @@ def no_bot_left():
 
 @pytest.fixture
 def fleet(tmp_path):
-    kinds = ["ok"] * 8 + ["refuses", "changed", "unknown", "down", "killer", "notlinux", "hangs", "garbage", "huge", "noexec"]
+    kinds = ["ok"] * 8 + ["refuses", "changed", "unknown", "down", "killer", "notlinux", "hangs", "garbage", "huge", "noexec", "slowbot"]
     with testhosts.Fleet(tmp_path / "hosts", kinds) as fleet:
         yield fleet
 
@@ -74,11 +74,15 @@ def test_scan_inventories_the_good_hosts_and_names_what_went_wrong_with_the_othe
     statuses = {device["host"]: device["status"] for device in outcome["devices"]}
     expected = {"ok": "done", "refuses": "authentication-failed", "changed": "host-key-changed", "unknown": "host-key-unknown",
                 "down": "unreachable", "killer": "bot-failed", "notlinux": "not-linux", "hangs": "timed-out", "garbage": "bad-output",
-                "huge": "bad-output", "noexec": "done"}
+                "huge": "bad-output", "noexec": "done", "slowbot": "timed-out"}
     assert statuses == {host.name: expected[host.kind] for host in fleet.hosts}, outcome
     messages = {device["host"]: device["message"] for device in outcome["devices"]}
     assert "signal 9" in messages[next(h.name for h in fleet.hosts if h.kind == "killer")]
     assert "FreeBSD" in messages[next(h.name for h in fleet.hosts if h.kind == "notlinux")]
+    # the hung bot was stopped on the device by its time limit, before the console gave up
+    slow = next(h for h in fleet.hosts if h.kind == "slowbot")
+    assert "was stopped" in messages[slow.name], messages[slow.name]
+    assert f"sleep 600{slow.index}" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert elapsed < 60
     assert no_bot_left() == []
     assert outcome["upload"]["uploaded"] and len(outcome["upload"]["uploaded"]) == 9 and outcome["upload"]["remaining"] == 0

@@ -16,6 +16,7 @@ Kinds of host, for the statuses the console must tell apart:
   garbage    answers random bytes, not OpenPGP    -> bad-output (nothing kept)
   huge       answers 40 MB                        -> bad-output (nothing kept)
   noexec     /tmp mounted noexec (CIS hardening)   -> done (the bot runs from the home directory)
+  slowbot    a bot run that never ends             -> timed-out, stopped on the device by its time limit
 Used by Integration/console (pytest) and bench/console.sh. Needs root, iproute2, openssh-server."""
 import os
 import pathlib
@@ -66,11 +67,14 @@ class Host:
             "MaxStartups 200:30:400", "MaxSessions 64", "Subsystem sftp internal-sftp",
         ]
         fake = d / "fakebin"
-        if self.kind in ("killer", "notlinux", "hangs", "garbage", "huge"):
+        if self.kind in ("killer", "notlinux", "hangs", "garbage", "huge", "slowbot"):
             fake.mkdir()
             if self.kind == "killer":
                 # Runs what it is given and kills it at once, as an OOM killer or an operator would.
                 (fake / "nice").write_text('#!/bin/sh\nshift 2\n"$@" &\npid=$!\nsleep 0.05\nkill -KILL $pid\nwait $pid\n')
+            if self.kind == "slowbot":
+                # the bot's run hangs (a stuck package database, say); this host's own marker names it
+                (fake / "nice").write_text(f"#!/bin/sh\nexec sleep 600{self.index}\n")
             if self.kind == "notlinux":
                 (fake / "uname").write_text("#!/bin/sh\necho FreeBSD\n")
             for tool in fake.iterdir():

@@ -23,12 +23,13 @@ public struct BotPayload: Sendable {
     }
 
     /// `leading` goes before the header: a step's own line (the consumption schedule).
-    public static func make(bot: URL, certificate: Certificate, in directory: URL, leading: String? = nil) throws -> BotPayload {
+    /// `timeLimit`: seconds a run may take on the device before the script stops it.
+    public static func make(bot: URL, certificate: Certificate, in directory: URL, leading: String? = nil, timeLimit: Int = 300) throws -> BotPayload {
         let botData = try Data(contentsOf: bot)
         guard botData.count > 0, botData.count <= 256 << 20 else { throw ConsoleError.input("\(bot.path) is not a bot (\(botData.count) bytes)") }
         let digest = SHA256.hash(data: botData).map { String(format: "%02x", $0) }.joined()
         var payload = Data((leading.map { $0 + "\n" } ?? "").utf8)
-        payload.append(Data("\(botData.count) \(digest)\n".utf8))
+        payload.append(Data("\(botData.count) \(digest) \(max(1, timeLimit))\n".utf8))
         var armored = certificate.armored
         if !armored.hasSuffix("\n") { armored += "\n" }
         payload.append(Data(armored.utf8))

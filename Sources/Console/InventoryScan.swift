@@ -54,6 +54,7 @@ public struct InventoryScan: Sendable {
             switch code {
             case 65: .notLinux
             case 71: .notRunning
+            case 74: .timedOut
             default: .botFailed
             }
         let shown = message.isEmpty ? "the remote script exited with status \(code)" : message

@@ -6,7 +6,7 @@
 ///
 /// Exit codes the console reads: 0 done; 65 not Linux; 66 the bot arrived damaged; 67 the bot
 /// failed; 68 a tool the script needs is missing; 69 the console's input was malformed; 71 the
-/// campaign's directory is gone.
+/// campaign's directory is gone; 74 the bot ran past its time limit and was stopped.
 public struct RemoteScript: Sendable {
     public let name: String
     public let body: String
@@ -28,16 +28,17 @@ public struct RemoteScript: Sendable {
         fail() { code=$1; shift; cat >/dev/null 2>&1; echo "assay: $*" >&2; exit "$code"; }
         system=$(uname -s 2>/dev/null)
         [ "$system" = Linux ] || fail 65 "not Linux: ${system:-unknown}"
-        for tool in mktemp sha256sum cat rm wc nice; do command -v "$tool" >/dev/null 2>&1 || fail 68 "$tool is missing"; done
+        for tool in mktemp sha256sum cat rm wc nice date; do command -v "$tool" >/dev/null 2>&1 || fail 68 "$tool is missing"; done
 
         """
 
-    /// Reads `BOTSIZE SHA256` then the armored key (to its END line), then the bot itself; checks
+    /// Reads `BOTSIZE SHA256 LIMIT` (seconds the bot may run) then the armored key (to its END line), then the bot itself; checks
     /// size and checksum before the bot may run, and moves to the home directory when the
     /// temporary one is mounted noexec. Leaves `$d` set to the private directory.
     static let receiveBot = """
-        IFS=" " read -r botsize botsum rest || fail 69 "no header"
+        IFS=" " read -r botsize botsum limit rest || fail 69 "no header"
         case "$botsize" in ""|*[!0-9]*) fail 69 "bad size";; esac
+        case "$limit" in ""|*[!0-9]*) fail 69 "bad time limit";; esac
         case "$botsum" in *[!0-9a-f]*) fail 69 "bad checksum";; esac
         [ ${#botsum} -eq 64 ] || fail 69 "bad checksum"
         d=$(mktemp -d "${TMPDIR:-$DEFAULT_DIR}/$PREFIX.XXXXXXXXXX") || fail 68 "cannot make a private directory"
@@ -73,8 +74,17 @@ public struct RemoteScript: Sendable {
             trap "rm -rf \\"\\$d\\"" EXIT
             trap "exit 70" HUP INT TERM PIPE
             """ + "\n" + receiveBot + """
-                nice -n 10 $idle "$d/assay-bot" inventory --recipient "$d/tenant.asc" --out "$d/inventory.pgp" 2> "$d/bot.err"
+                # The bot never outlives the patience of the console: a hung run is stopped here, on the
+                # device, not left behind when the console gives up on the connection.
+                if command -v timeout >/dev/null 2>&1; then bounded="timeout -k 5 $limit"; else bounded=""; fi
+                started=$(date +%s)
+                $bounded nice -n 10 $idle "$d/assay-bot" inventory --recipient "$d/tenant.asc" --out "$d/inventory.pgp" 2> "$d/bot.err"
                 status=$?
+                elapsed=$(($(date +%s) - started))
+                if [ -n "$bounded" ] && [ $elapsed -ge "$limit" ] && { [ $status -eq 124 ] || [ $status -eq 137 ]; }; then
+                  echo "assay: the bot ran longer than $limit s and was stopped" >&2
+                  exit 74
+                fi
                 if [ $status -ne 0 ]; then
                   if [ $status -gt 128 ]; then why="killed by signal $((status - 128))"; else why="exit status $status"; fi
                   echo "assay: the bot failed ($why): $(tail -c 300 "$d/bot.err" 2>/dev/null | tr -d "\\000")" >&2

@@ -34,9 +34,10 @@ struct BotOptions: ParsableArguments {
     var bot: String?
 
     /// The bot and the tenant key as one payload file in the state directory (removed by the caller).
-    func payload(_ state: StateDirectory, _ installed: InstalledBundle, leading: String? = nil) throws -> BotPayload {
+    func payload(_ state: StateDirectory, _ installed: InstalledBundle, leading: String? = nil, timeLimit: Duration = .seconds(300)) throws -> BotPayload {
         let file = try BotPayload.locateBot(explicit: bot ?? (try ConsoleSettings.load(state)).botPath)
-        return try BotPayload.make(bot: file, certificate: installed.certificate, in: state.root, leading: leading)
+        return try BotPayload.make(
+            bot: file, certificate: installed.certificate, in: state.root, leading: leading, timeLimit: Int(timeLimit.components.seconds))
     }
 }
 

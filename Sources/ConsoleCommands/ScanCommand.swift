@@ -122,11 +122,13 @@ struct InventoryCommand: AsyncParsableCommand {
             let state = try stateOptions.state()
             let installed = try InstalledBundle.load(state)
             let devices = try reach.devices(state)
-            let payload = try botOptions.payload(state, installed)
+            let timeout = try reach.timeout(default: 300)
+            // The bot stops itself a little before the console would give up on the connection.
+            let payload = try botOptions.payload(state, installed, timeLimit: timeout > .seconds(15) ? timeout - .seconds(10) : timeout)
             defer { payload.remove() }
             var scan = InventoryScan(
                 fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
-            scan.timeout = try reach.timeout(default: 300)
+            scan.timeout = timeout
             let outcomes = await scan.run(devices)
             try DeviceStore(state: state).record(outcomes, step: "inventory")
             let upload = try await AfterScan.upload(state, skip: noUpload)

@@ -121,6 +121,7 @@ struct ConsoleRulesTests {
         let killed = InventoryScan.scriptFailure(67, "noise\nassay: the bot failed (killed by signal 9): \n", device)
         #expect(killed.status == .botFailed && killed.message.contains("signal 9"))
         #expect(InventoryScan.scriptFailure(66, "assay: the bot checksum does not match", device).message.contains("checksum"))
+        #expect(InventoryScan.scriptFailure(74, "assay: the bot ran longer than 290 s and was stopped", device).status == .timedOut)
     }
 
     // MARK: bundle, endpoint, device list
