@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 import testhosts  # noqa: E402
+from support import free_port, make_ca_and_certificate  # noqa: E402,F401
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(os.environ.get("ASSAY_BIN_DIR", ROOT / ".build" / "debug")).resolve()
@@ -24,12 +25,6 @@ SERVER, CONSOLE, BOT = str(BIN / "assay-server"), str(BIN / "assay"), str(BIN / 
 EMAIL = "jane.doe@acme.example"
 PASSWORD = "Tr0ub4dor & 3 horses"
 SMTP_PASSWORD = "Smtp-Test-Passw0rd"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Mailbox:
@@ -146,19 +141,6 @@ def service(tmp_path_factory, smtp):
     yield service
     process.terminate()
     process.wait(timeout=10)
-
-
-def make_ca_and_certificate(directory, name="localhost"):
-    """A test CA and a server certificate it signed for `name` (and 127.0.0.1)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    run = lambda *args: subprocess.run(["openssl", *args], check=True, capture_output=True)  # noqa: E731
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Assay Test CA", "-keyout", str(directory / "ca.key"),
-        "-out", str(directory / "ca.pem"))
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", str(directory / "server.key"), "-out", str(directory / "server.csr"))
-    (directory / "san.ext").write_text(f"subjectAltName=DNS:{name},IP:127.0.0.1\n")
-    run("x509", "-req", "-in", str(directory / "server.csr"), "-CA", str(directory / "ca.pem"), "-CAkey", str(directory / "ca.key"),
-        "-CAcreateserial", "-days", "2", "-extfile", str(directory / "san.ext"), "-out", str(directory / "server.pem"))
-    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
 @pytest.fixture(scope="session")

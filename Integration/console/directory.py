@@ -8,6 +8,8 @@ import socket
 import subprocess
 import time
 
+from support import free_port, make_ca_and_certificate
+
 BASE = "dc=acme,dc=test"
 SERVERS = f"ou=Servers,{BASE}"
 READER = f"cn=assay-reader,{BASE}"
@@ -24,12 +26,6 @@ attributetype ( 1.2.840.113556.1.4.364 NAME 'operatingSystemVersion' EQUALITY ca
 objectclass ( 1.2.840.113556.1.3.30 NAME 'computer' SUP top STRUCTURAL MUST cn
   MAY ( dNSHostName $ operatingSystem $ operatingSystemVersion $ description ) )
 """
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def computers(fleet_names):
@@ -73,15 +69,7 @@ class Directory:
     def __enter__(self):
         d = self.directory
         (d / "db").mkdir(parents=True)
-        openssl = ["openssl"]
-        subprocess.run(openssl + ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Assay Test Directory CA",
-                                  "-keyout", str(d / "ca.key"), "-out", str(d / "ca.pem")], check=True, capture_output=True)
-        subprocess.run(openssl + ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", str(d / "server.key"),
-                                  "-out", str(d / "server.csr")], check=True, capture_output=True)
-        (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-        subprocess.run(openssl + ["x509", "-req", "-in", str(d / "server.csr"), "-CA", str(d / "ca.pem"), "-CAkey", str(d / "ca.key"),
-                                  "-CAcreateserial", "-days", "2", "-extfile", str(d / "san.ext"), "-out", str(d / "server.pem")],
-                       check=True, capture_output=True)
+        make_ca_and_certificate(d)
         (d / "ad.schema").write_text(SCHEMA)
         (d / "slapd.conf").write_text(f"""include /etc/ldap/schema/core.schema
 include {d / 'ad.schema'}

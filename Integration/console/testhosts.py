@@ -132,11 +132,7 @@ class Host:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        subprocess.run(["ip", "netns", "pids", self.namespace], capture_output=True)
-        for pid in subprocess.run(["ip", "netns", "pids", self.namespace], capture_output=True, text=True).stdout.split():
-            subprocess.run(["kill", "-KILL", pid], capture_output=True)
-        subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True)
-        shutil.rmtree(pathlib.Path("/etc/netns") / self.namespace, ignore_errors=True)
+        remove_namespace(self.namespace)
 
 
 class Fleet:
@@ -187,16 +183,22 @@ class Fleet:
         return "\n".join(rows) + "\n"
 
 
+def remove_namespace(name):
+    """Ends every process in the namespace (sshd and what it started), then the namespace itself;
+    its veth pair goes with it."""
+    for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
+        subprocess.run(["kill", "-KILL", pid], capture_output=True)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    shutil.rmtree(pathlib.Path("/etc/netns") / name, ignore_errors=True)
+
+
 def cleanup(prefix):
     """Namespaces a killed earlier run left behind."""
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     for line in listing.splitlines():
         name = line.split()[0] if line.split() else ""
         if name.startswith(prefix) and name[len(prefix):].isdigit():
-            for pid in subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split():
-                subprocess.run(["kill", "-KILL", pid], capture_output=True)
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
-            shutil.rmtree(pathlib.Path("/etc/netns") / name, ignore_errors=True)
+            remove_namespace(name)
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     for line in links.splitlines():
         parts = line.split(":")

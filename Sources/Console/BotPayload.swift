@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import OpenPGP
 
@@ -27,7 +26,7 @@ public struct BotPayload: Sendable {
     public static func make(bot: URL, certificate: Certificate, in directory: URL, leading: String? = nil, timeLimit: Int = 300) throws -> BotPayload {
         let botData = try Data(contentsOf: bot)
         guard botData.count > 0, botData.count <= 256 << 20 else { throw ConsoleError.input("\(bot.path) is not a bot (\(botData.count) bytes)") }
-        let digest = SHA256.hash(data: botData).map { String(format: "%02x", $0) }.joined()
+        let digest = sha256Hex(botData)
         var payload = Data((leading.map { $0 + "\n" } ?? "").utf8)
         payload.append(Data("\(botData.count) \(digest) \(max(1, timeLimit))\n".utf8))
         var armored = certificate.armored
@@ -35,7 +34,10 @@ public struct BotPayload: Sendable {
         payload.append(Data(armored.utf8))
         payload.append(botData)
         let file = directory.appendingPathComponent(".payload-\(UUID().uuidString)")
-        try StateDirectory.writeAtomically(payload, to: file)
+        // A scratch file for this scan only: private, but not worth an fsync of the whole bot.
+        guard FileManager.default.createFile(atPath: file.path, contents: payload, attributes: [.posixPermissions: 0o600]) else {
+            throw ConsoleError.state("cannot write \(file.path)")
+        }
         return BotPayload(file: file, botSHA256: digest, botBytes: botData.count)
     }
 

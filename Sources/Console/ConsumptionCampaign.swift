@@ -64,7 +64,10 @@ public struct ConsumptionCampaign: Sendable {
         self.state = state
     }
 
-    public func runs() throws -> [Run] { try state.readJSON([Run].self, from: state.campaigns) ?? [] }
+    public func runs() throws -> [Run] { try Self.runs(in: state) }
+
+    /// The campaigns this console started, without a fleet to run them (status pages).
+    public static func runs(in state: StateDirectory) throws -> [Run] { try state.readJSON([Run].self, from: state.campaigns) ?? [] }
 
     private let lock = CampaignLock()
 
@@ -91,8 +94,7 @@ public struct ConsumptionCampaign: Sendable {
         let active = Set(try runs().filter { $0.state == "sampling" }.map { "\($0.host):\($0.port)" })
         return await fleet.each(devices) { device in
             if active.contains("\(device.host):\(device.port)") {
-                return DeviceOutcome(
-                    host: device.host, port: device.port, status: .alreadySampling, message: "a consumption scan runs already: `assay scan stop` first")
+                return DeviceOutcome(device, .alreadySampling, "a consumption scan runs already: `assay scan stop` first")
             }
             return await startOne(device, input: .file(payload.file.path), schedule: schedule)
         }
@@ -101,12 +103,12 @@ public struct ConsumptionCampaign: Sendable {
     private func startOne(_ device: Device, input: RemoteInput, schedule: Schedule) async -> DeviceOutcome {
         let result = await fleet.transport.run(.startSampler, on: device, input: input, timeout: timeout, maxOutputBytes: 4096)
         switch result {
-        case .failed(let status, let message): return DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
+        case .failed(let status, let message): return DeviceOutcome(device, status, message)
         case .completed(let code, let output, let error):
-            guard code == 0 else { return InventoryScan.scriptFailure(code, error, device) }
+            guard code == 0 else { return DeviceOutcome(scriptExit: code, error: error, device) }
             let words = String(decoding: output, as: UTF8.self).split(whereSeparator: \.isWhitespace).map(String.init)
             guard words.count == 3, words[0] == "STARTED", Self.isCampaignDirectory(words[1]), let pid = Int(words[2]) else {
-                return DeviceOutcome(host: device.host, port: device.port, status: .badOutput, message: "the device did not confirm the start")
+                return DeviceOutcome(device, .badOutput, "the device did not confirm the start")
             }
             let run = Run(host: device.host, port: device.port, remoteDirectory: words[1], pid: pid, startedAt: Date(), schedule: schedule)
             do {
@@ -115,11 +117,9 @@ public struct ConsumptionCampaign: Sendable {
                     runs.append(run)
                 }
             } catch {
-                return DeviceOutcome(
-                    host: device.host, port: device.port, status: .botFailed, message: "started, but the console could not record it: \(error)")
+                return DeviceOutcome(device, .botFailed, "started, but the console could not record it: \(error)")
             }
-            return DeviceOutcome(
-                host: device.host, port: device.port, status: .sampling, message: "sampling every \(schedule.interval) for \(schedule.duration)")
+            return DeviceOutcome(device, .sampling, "sampling every \(schedule.interval) for \(schedule.duration)")
         }
     }
 
@@ -143,9 +143,7 @@ public struct ConsumptionCampaign: Sendable {
     }
 
     private func collectOne(_ device: Device, run: Run, stopping: Bool) async -> DeviceOutcome {
-        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome {
-            DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
-        }
+        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome { DeviceOutcome(device, status, message) }
         let directoryLine = Array((run.remoteDirectory + "\n").utf8)
         let result = await fleet.transport.run(
             stopping ? .stopSampler : .collect, on: device, input: .bytes(directoryLine), timeout: timeout, maxOutputBytes: 256 << 20)
@@ -157,7 +155,7 @@ public struct ConsumptionCampaign: Sendable {
                 try? await markFinished(run)
                 return outcome(.notRunning, "the campaign's directory is gone from the device (removed by hand, or a reboot cleaned it)")
             }
-            guard code == 0 else { return InventoryScan.scriptFailure(code, error, device) }
+            guard code == 0 else { return DeviceOutcome(scriptExit: code, error: error, device) }
             do { framed = try FramedFiles(output) } catch { return outcome(.badOutput, "\(error)") }
         }
         // Keep each good file durably before anything is removed from the device.

@@ -23,13 +23,11 @@ public struct InventoryScan: Sendable {
 
     func scan(_ device: Device) async -> DeviceOutcome {
         let result = await fleet.transport.run(.inventory, on: device, input: .file(payload.file.path), timeout: timeout, maxOutputBytes: Spool.maxFileBytes)
-        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome {
-            DeviceOutcome(host: device.host, port: device.port, status: status, message: message)
-        }
+        func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome { DeviceOutcome(device, status, message) }
         switch result {
         case .failed(let status, let message): return outcome(status, message)
         case .completed(let code, let output, let error):
-            guard code == 0 else { return Self.scriptFailure(code, error, device) }
+            guard code == 0 else { return DeviceOutcome(scriptExit: code, error: error, device) }
             do {
                 try Spool.check(output, recipient: certificate)
                 try spool.add(output, device: device.host, kind: "inventory")
@@ -43,21 +41,5 @@ public struct InventoryScan: Sendable {
             done.bytes = output.count
             return done
         }
-    }
-
-    /// A script's exit code in words (RemoteScript's table).
-    static func scriptFailure(_ code: Int32, _ error: String, _ device: Device) -> DeviceOutcome {
-        let message =
-            error.split(whereSeparator: \.isNewline).last { $0.hasPrefix("assay: ") }.map { String($0.dropFirst(7)) }
-            ?? String(error.suffix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
-        let status: DeviceStatus =
-            switch code {
-            case 65: .notLinux
-            case 71: .notRunning
-            case 74: .timedOut
-            default: .botFailed
-            }
-        let shown = message.isEmpty ? "the remote script exited with status \(code)" : message
-        return DeviceOutcome(host: device.host, port: device.port, status: status, message: String(shown.prefix(400)))
     }
 }

@@ -51,26 +51,13 @@ public struct OpenSSHTransport: RemoteTransport {
         do {
             return try await withThrowingTaskGroup(of: RemoteResult.self) { group in
                 group.addTask {
-                    let result: ExecutionResult<Void, BytesOutput, BytesOutput>
                     switch input {
                     case .bytes(let bytes):
-                        result = try await Subprocess.run(
-                            .path(FilePath(sshPath)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options,
-                            input: .array(bytes), output: .bytes(limit: maxOutputBytes), error: .bytes(limit: 1 << 20))
+                        return try await Self.ssh(sshPath, arguments, options, input: .array(bytes), maxOutputBytes: maxOutputBytes)
                     case .file(let path):
                         let descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
-                        result = try await Subprocess.run(
-                            .path(FilePath(sshPath)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options,
-                            input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), output: .bytes(limit: maxOutputBytes),
-                            error: .bytes(limit: 1 << 20))
-                    }
-                    let error = String(decoding: result.standardError.suffix(4096), as: UTF8.self)
-                    switch result.terminationStatus {
-                    case .exited(let code):
-                        if code == 255 { return .failed(Self.classify(error), Self.firstLine(error)) }
-                        return .completed(exitCode: code, output: result.standardOutput, error: error)
-                    case .signaled(let signal):
-                        return .failed(.unreachable, "ssh ended by signal \(signal)")
+                        return try await Self.ssh(
+                            sshPath, arguments, options, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), maxOutputBytes: maxOutputBytes)
                     }
                 }
                 group.addTask {
@@ -86,6 +73,23 @@ public struct OpenSSHTransport: RemoteTransport {
             return .failed(.unreachable, "ssh could not be run: \(text.prefix(200))")
         } catch {
             return .failed(.unreachable, "ssh could not be run: \(String(describing: error).prefix(200))")
+        }
+    }
+
+    /// One ssh process: its exit 255 is ssh's own failure, any other code the script's.
+    private static func ssh<Input: InputProtocol>(
+        _ path: String, _ arguments: [String], _ options: PlatformOptions, input: Input, maxOutputBytes: Int
+    ) async throws -> RemoteResult {
+        let result = try await Subprocess.run(
+            .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options, input: input,
+            output: .bytes(limit: maxOutputBytes), error: .bytes(limit: 1 << 20))
+        let error = String(decoding: result.standardError.suffix(4096), as: UTF8.self)
+        switch result.terminationStatus {
+        case .exited(let code):
+            if code == 255 { return .failed(classify(error), firstLine(error)) }
+            return .completed(exitCode: code, output: result.standardOutput, error: error)
+        case .signaled(let signal):
+            return .failed(.unreachable, "ssh ended by signal \(signal)")
         }
     }
 

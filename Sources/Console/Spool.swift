@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import OpenPGP
 
@@ -52,7 +51,7 @@ public struct Spool: Sendable {
     /// Keeps a checked file; the same bytes twice are one file.
     @discardableResult
     public func add(_ bytes: [UInt8], device: String, kind: String, now: Date = Date()) throws -> Metadata {
-        let digest = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let digest = sha256Hex(bytes)
         let metadata = Metadata(sha256: digest, device: device, kind: kind, bytes: bytes.count, fetchedAt: now)
         let file = state.spool.appendingPathComponent("\(digest).pgp")
         if FileManager.default.fileExists(atPath: file.path) { return metadata }

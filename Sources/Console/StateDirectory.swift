@@ -79,12 +79,13 @@ public struct StateDirectory: Sendable {
         var bytes = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
         for index in bytes.indices { bytes[index] = generator.next() }
-        let id = bytes.map { String(format: "%02x", $0) }.joined()
+        let id = hex(bytes)
         try Self.writeAtomically(Data((id + "\n").utf8), to: machineID)
         return id
     }
 
-    func readJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T? {
+    /// A JSON file of the state directory, or nil when there is none yet.
+    public func readJSON<T: Decodable>(_ type: T.Type, from url: URL) throws -> T? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let data = try Data(contentsOf: url)
         do { return try JSONDecoder.console.decode(type, from: data) } catch {
@@ -92,7 +93,8 @@ public struct StateDirectory: Sendable {
         }
     }
 
-    func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    /// Writes a JSON file of the state directory whole (writeAtomically).
+    public func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         try Self.writeAtomically(try JSONEncoder.console.encode(value), to: url)
     }
 }

@@ -45,12 +45,6 @@ public struct TenantBundle: Codable, Sendable, Equatable {
         guard certificate.bits >= 2048 else { throw ConsoleError.input("the bundle's key has \(certificate.bits) bits; 2048 at least (KEY-1)") }
         return (bundle, certificate)
     }
-
-    /// The fingerprint in groups of four, as people compare it.
-    public static func grouped(_ fingerprint: String) -> String {
-        let upper = Array(fingerprint.uppercased())
-        return stride(from: 0, to: upper.count, by: 4).map { String(upper[$0..<min($0 + 4, upper.count)]) }.joined(separator: " ")
-    }
 }
 
 /// The service's base URL: HTTPS, or plain HTTP only to this machine's loopback (CON-6).

@@ -10,15 +10,10 @@ struct ConsoleSettings: Codable, Sendable {
     var botPath: String?
 
     static func load(_ state: StateDirectory) throws -> ConsoleSettings {
-        guard FileManager.default.fileExists(atPath: state.settings.path) else { return ConsoleSettings() }
-        do { return try JSONDecoder().decode(ConsoleSettings.self, from: Data(contentsOf: state.settings)) } catch {
-            throw ConsoleError.state("\(state.settings.path) cannot be read; fix or remove it")
-        }
+        try state.readJSON(ConsoleSettings.self, from: state.settings) ?? ConsoleSettings()
     }
 
     func save(_ state: StateDirectory) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try StateDirectory.writeAtomically(try encoder.encode(self), to: state.settings)
+        try state.writeJSON(self, to: state.settings)
     }
 }

@@ -42,7 +42,7 @@ struct InitCommand: AsyncParsableCommand {
                 let stateDirectory: String
             }
             let installed = Installed(
-                serviceURL: read.serviceURL, tenantID: read.tenantID, fingerprint: TenantBundle.grouped(certificate.fingerprint.description),
+                serviceURL: read.serviceURL, tenantID: read.tenantID, fingerprint: certificate.fingerprint.grouped,
                 stateDirectory: state.root.path)
             if output.json { return try Console.printJSON(installed) }
             print(

@@ -249,7 +249,7 @@ struct ScanStatusCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.guarded {
             let state = try stateOptions.state()
-            let runs = try state.read(consumption: ())
+            let runs = try ConsumptionCampaign.runs(in: state)
             if output.json { return try Console.printJSON(runs) }
             guard !runs.isEmpty else { return print("No consumption scan was started from this console.") }
             for run in runs {
@@ -262,11 +262,4 @@ struct ScanStatusCommand: AsyncParsableCommand {
         }
     }
 
-}
-
-extension StateDirectory {
-    func read(consumption: Void) throws -> [ConsumptionCampaign.Run] {
-        guard let data = FileManager.default.contents(atPath: campaigns.path) else { return [] }
-        return try JSONDecoder.assay.decode([ConsumptionCampaign.Run].self, from: data)
-    }
 }

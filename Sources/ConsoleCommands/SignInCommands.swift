@@ -128,7 +128,7 @@ struct StatusCommand: AsyncParsableCommand {
             let signIn = try SignInStore(state: state).load()
             let pending = try Spool(state: state).pending()
             let rejected = (try? FileManager.default.contentsOfDirectory(atPath: state.rejected.path).filter { $0.hasSuffix(".pgp") }.count) ?? 0
-            let sampling = (try? state.campaignsSampling()) ?? 0
+            let sampling = (try? ConsumptionCampaign.runs(in: state).filter { $0.state == "sampling" }.count) ?? 0
             let status = Status(
                 stateDirectory: state.root.path, serviceURL: installed?.bundle.serviceURL, tenantID: installed?.bundle.tenantID,
                 signedIn: signIn.map(SignInSummary.init), signInEnded: signIn.map { $0.grantExpiresAt <= Date() } ?? false,
@@ -157,21 +157,5 @@ struct StatusCommand: AsyncParsableCommand {
                 "Spool:    \(status.waitingUploads) file(s), \(status.waitingBytes) bytes waiting\(rejected > 0 ? "; \(rejected) refused by the service in \(state.rejected.path)" : "")"
             )
         }
-    }
-}
-
-extension StateDirectory {
-    func campaignsSampling() throws -> Int {
-        guard let data = FileManager.default.contents(atPath: campaigns.path) else { return 0 }
-        let runs = try JSONDecoder.assay.decode([ConsumptionCampaign.Run].self, from: data)
-        return runs.filter { $0.state == "sampling" }.count
-    }
-}
-
-extension JSONDecoder {
-    static var assay: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

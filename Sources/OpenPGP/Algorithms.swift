@@ -107,4 +107,13 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
     public let bytes: [UInt8]
     public var keyID: KeyID { KeyID(Array(bytes.suffix(8))) }
     public var description: String { bytes.hexString }
+
+    /// Upper-case hex in groups of four, as people compare a fingerprint side by side.
+    public var grouped: String { Self.grouped(description) }
+
+    /// The same grouping for a fingerprint already held as hex text.
+    public static func grouped(_ hex: String) -> String {
+        let upper = Array(hex.uppercased())
+        return stride(from: 0, to: upper.count, by: 4).map { String(upper[$0..<min($0 + 4, upper.count)]) }.joined(separator: " ")
+    }
 }

@@ -117,11 +117,11 @@ struct ConsoleRulesTests {
     @Test("a script's exit code becomes a status and its last assay: line the message")
     func scriptFailures() {
         let device = Device(host: "h1")
-        #expect(InventoryScan.scriptFailure(65, "assay: not Linux: FreeBSD\n", device).status == .notLinux)
-        let killed = InventoryScan.scriptFailure(67, "noise\nassay: the bot failed (killed by signal 9): \n", device)
+        #expect(DeviceOutcome(scriptExit: 65, error: "assay: not Linux: FreeBSD\n", device).status == .notLinux)
+        let killed = DeviceOutcome(scriptExit: 67, error: "noise\nassay: the bot failed (killed by signal 9): \n", device)
         #expect(killed.status == .botFailed && killed.message.contains("signal 9"))
-        #expect(InventoryScan.scriptFailure(66, "assay: the bot checksum does not match", device).message.contains("checksum"))
-        #expect(InventoryScan.scriptFailure(74, "assay: the bot ran longer than 290 s and was stopped", device).status == .timedOut)
+        #expect(DeviceOutcome(scriptExit: 66, error: "assay: the bot checksum does not match", device).message.contains("checksum"))
+        #expect(DeviceOutcome(scriptExit: 74, error: "assay: the bot ran longer than 290 s and was stopped", device).status == .timedOut)
     }
 
     // MARK: bundle, endpoint, device list

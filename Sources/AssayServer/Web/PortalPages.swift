@@ -1,5 +1,6 @@
 import Foundation
 import Leaf
+import OpenPGP
 import Vapor
 
 /// The signed-in portal pages, rendered by Leaf (which escapes every value). Each page declares the
@@ -111,7 +112,7 @@ struct PortalPages: Sendable {
                     keyLocked: dashboard.tenant?.keyLockedAt != nil, canWrite: canWrite,
                     devices: (aggregates?.devices ?? []).map(DeviceRow.init), software: Array((aggregates?.software ?? []).prefix(25)),
                     connections: Array((aggregates?.connections ?? []).prefix(25)), softwareTotal: aggregates?.softwareTotal ?? 0,
-                    hasData: !(aggregates?.devices.isEmpty ?? true), keyFingerprint: Self.grouped(fingerprint))))
+                    hasData: !(aggregates?.devices.isEmpty ?? true), keyFingerprint: Fingerprint.grouped(fingerprint))))
     }
 
     struct UploadRow: Encodable {
@@ -260,11 +261,6 @@ struct PortalPages: Sendable {
             Page(
                 frame: Frame(user, title: "Audit log", page: "admin-audit"),
                 body: AuditPage(events: events, truncated: events.count == limit, limit: limit)))
-    }
-
-    static func grouped(_ fingerprint: String) -> String {
-        let upper = Array(fingerprint.uppercased())
-        return stride(from: 0, to: upper.count, by: 4).map { String(upper[$0..<min($0 + 4, upper.count)]) }.joined(separator: " ")
     }
 
     static func format(_ date: Date) -> String {
