@@ -208,6 +208,7 @@ var targets: [Target] = [
         name: "DirectoryTests",
         dependencies: [
             "Directory", "LDAP", .product(name: "SwiftASN1", package: "swift-asn1"), .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ],
         swiftSettings: strictSettings
     ),

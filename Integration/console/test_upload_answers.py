@@ -102,3 +102,16 @@ def test_a_service_that_stays_busy_leaves_the_files_in_the_spool(scripted):
     Script.answers = []
     assert upload(state).returncode == 0
     assert list((state / "spool").glob("*.pgp")) == []
+
+
+def test_temporary_refusals_are_retried_not_rejected(scripted):
+    # 408 request timeout, 409 conflict, 423 the tenant key locked by an operator, 425 too early:
+    # "not now", never "never" (issue 17, 12).
+    state, files = scripted
+    Script.answers = [408, 409, 423, 425, 202]
+    result = upload(state, files[0])
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert len(report["uploaded"]) == 1 and report["rejected"] == []
+    assert not list((state / "rejected").glob("*"))
+    assert len(Script.received) == 5

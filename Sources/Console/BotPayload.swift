@@ -8,17 +8,34 @@ public struct BotPayload: Sendable {
     public let botSHA256: String
     public let botBytes: Int
 
-    /// The bot to copy: `--bot`, `ASSAY_BOT`, `assay-bot` beside this executable, or on PATH.
-    public static func locateBot(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> URL {
-        var candidates: [String] = []
-        if let explicit { candidates.append(explicit) }
-        if let fromEnvironment = environment["ASSAY_BOT"], !fromEnvironment.isEmpty { candidates.append(fromEnvironment) }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("assay-bot")
-        candidates.append(beside.path)
-        for directory in (environment["PATH"] ?? "").split(separator: ":") { candidates.append("\(directory)/assay-bot") }
-        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return URL(fileURLWithPath: found) }
-        if let explicit { throw ConsoleError.input("the bot \(explicit) is not an executable file") }
-        throw ConsoleError.input("no assay-bot found (give --bot PATH or ASSAY_BOT, or put it beside assay)")
+    /// The bot to copy: `--bot` (made absolute), `ASSAY_BOT` (absolute), or `assay-bot` beside this
+    /// executable — never one found on PATH. Whichever it is must pass `TrustedExecutable`, and
+    /// the one shipped beside the console must be the build it was pinned to (`PinnedBot`).
+    public static func locateBot(
+        explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
+        besideDirectory: URL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent(),
+        pinnedSHA256: String? = PinnedBot.sha256
+    ) throws -> URL {
+        if let explicit {
+            let absolute = URL(fileURLWithPath: explicit).standardizedFileURL.path
+            return try TrustedExecutable.check(absolute, what: "the bot")
+        }
+        if let fromEnvironment = environment["ASSAY_BOT"], !fromEnvironment.isEmpty {
+            return try TrustedExecutable.check(fromEnvironment, what: "the bot named by ASSAY_BOT")
+        }
+        let beside = besideDirectory.appendingPathComponent("assay-bot")
+        guard FileManager.default.fileExists(atPath: beside.path) else {
+            throw ConsoleError.input("no assay-bot beside assay in \(besideDirectory.path) (give --bot PATH or ASSAY_BOT)")
+        }
+        let bot = try TrustedExecutable.check(beside.path, what: "the bot")
+        if let pinnedSHA256 {
+            let digest = sha256Hex(try Data(contentsOf: bot))
+            guard digest == pinnedSHA256 else {
+                throw ConsoleError.refused(
+                    "\(bot.path) is not the bot this console was built with (SHA-256 \(digest.prefix(16))…, expected \(pinnedSHA256.prefix(16))…): refused")
+            }
+        }
+        return bot
     }
 
     /// `leading` goes before the header: a step's own line (the consumption schedule).

@@ -15,7 +15,8 @@ public struct DeviceOutcome: Codable, Sendable {
         self.host = host
         self.port = port
         self.status = status
-        self.message = message
+        // What a device said is printed and kept: never its escape sequences.
+        self.message = TerminalText.clean(message)
     }
 
     public init(_ device: Device, _ status: DeviceStatus, _ message: String) {

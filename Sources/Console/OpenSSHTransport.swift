@@ -30,6 +30,12 @@ public struct OpenSSHTransport: RemoteTransport {
             "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=\(settings.connectTimeoutSeconds)",
             "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-o", "LogLevel=ERROR", "-o", "ClearAllForwardings=yes",
             "-o", "ForwardAgent=no", "-o", "PermitLocalCommand=no", "-p", String(device.port),
+            // Nothing of the user's own ssh_config travels to a device: no X11 (-x), no Kerberos
+            // tickets (AD-joined estates delegate them otherwise), no tunnel, no remote command of
+            // the config's in place of ours, and no shared master connection whose socket another
+            // process of the user could ride. A command-line option wins over any config file.
+            "-x", "-o", "ForwardX11=no", "-o", "ForwardX11Trusted=no", "-o", "GSSAPIDelegateCredentials=no", "-o", "Tunnel=no",
+            "-o", "RemoteCommand=none", "-o", "ControlMaster=no", "-o", "ControlPath=none", "-o", "ControlPersist=no",
         ]
         if let user = device.user { arguments += ["-l", user] }
         if let identity = settings.identityFile { arguments += ["-i", identity, "-o", "IdentitiesOnly=yes"] }
@@ -47,7 +53,8 @@ public struct OpenSSHTransport: RemoteTransport {
             options.teardownSequence = [.send(signal: .terminate, allowedDurationToNextStep: .seconds(2))]
             return options
         }()
-        let sshPath = Self.resolve(settings.sshPath)
+        let sshPath: String
+        do { sshPath = try Self.locate(settings.sshPath) } catch { return .failed(.unreachable, "\(error)") }
         do {
             return try await withThrowingTaskGroup(of: RemoteResult.self) { group in
                 group.addTask {
@@ -93,11 +100,16 @@ public struct OpenSSHTransport: RemoteTransport {
         }
     }
 
-    /// The configured ssh, or the first `ssh` on PATH when that one is not there.
-    static func resolve(_ configured: String) -> String {
-        if FileManager.default.isExecutableFile(atPath: configured) { return configured }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/ssh" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? configured
+    /// The configured ssh, or the system's: never one found on PATH, and only one that passes
+    /// `TrustedExecutable` (absolute, owned by root or this user, writable by nobody else).
+    static func locate(_ configured: String, systemPaths: [String] = ["/usr/bin/ssh", "/bin/ssh", "/usr/local/bin/ssh"]) throws -> String {
+        if configured != Settings().sshPath || FileManager.default.fileExists(atPath: configured) {
+            return try TrustedExecutable.check(configured, what: "ssh").path
+        }
+        guard let found = systemPaths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ConsoleError.input("no ssh client in \(systemPaths.joined(separator: ", ")): install OpenSSH's client, or name it with assay settings --ssh")
+        }
+        return try TrustedExecutable.check(found, what: "ssh").path
     }
 
     /// ssh's own failures (exit 255), told apart by its messages.

@@ -24,6 +24,12 @@ public struct RemoteScript: Sendable {
     /// reads what is left of the input first, so the console never writes into a closed pipe.
     static let prologue = """
         umask 077
+        # The environment of the account may set any of these (a login shell profile, the sshd
+        # environment file): none may reach the rm -rf of the EXIT trap, or a test below, before it is ours.
+        unset -v d e f n s code pid running idle bounded lines line status why started elapsed botsize botsum limit rest system tool
+        d=""
+        e=""
+        unset IFS
         ulimit -c 0 2>/dev/null
         fail() { code=$1; shift; cat >/dev/null 2>&1; echo "assay: $*" >&2; exit "$code"; }
         system=$(uname -s 2>/dev/null)
@@ -57,7 +63,9 @@ public struct RemoteScript: Sendable {
         if ! "$d/assay-bot" version >/dev/null 2>&1; then
           # A temporary directory mounted noexec (a common hardening): the home directory instead.
           e=$(mktemp -d "$HOME/$PREFIX.XXXXXXXXXX") || { echo "assay: the bot cannot run in $d and no directory in $HOME" >&2; exit 67; }
-          mv "$d/assay-bot" "$d/tenant.asc" "$e/" && rm -rf "$d"
+          # The EXIT trap removes $d: until the move succeeds, $e is for this branch to remove.
+          mv "$d/assay-bot" "$d/tenant.asc" "$e/" || { rm -rf "$e"; echo "assay: the bot cannot run in $d and cannot move to $HOME" >&2; exit 67; }
+          rm -rf "$d"
           d=$e
           "$d/assay-bot" version >/dev/null 2>&1 || { echo "assay: the bot cannot run here: $("$d/assay-bot" version 2>&1 | tail -c 200)" >&2; exit 67; }
         fi
@@ -71,7 +79,7 @@ public struct RemoteScript: Sendable {
         name: "inventory",
         body: prologue + """
             DEFAULT_DIR=/tmp PREFIX=assay-inventory
-            trap "rm -rf \\"\\$d\\"" EXIT
+            trap "[ -n \\"\\$d\\" ] && rm -rf \\"\\$d\\"" EXIT
             trap "exit 70" HUP INT TERM PIPE
             """ + "\n" + receiveBot + """
                 # The bot never outlives the patience of the console: a hung run is stopped here, on the
@@ -103,7 +111,7 @@ public struct RemoteScript: Sendable {
             for value in "$interval" "$bucket" "$duration" "$every"; do
               case "$value" in ""|*[!0-9smhd]*) fail 69 "bad schedule";; esac
             done
-            trap "rm -rf \\"\\$d\\"" EXIT
+            trap "[ -n \\"\\$d\\" ] && rm -rf \\"\\$d\\"" EXIT
             trap "exit 70" HUP INT TERM PIPE
             """ + "\n" + receiveBot + """
                 mkdir "$d/out" || exit 68

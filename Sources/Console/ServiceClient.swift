@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Directory
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -64,7 +65,7 @@ public final class ServiceClient: Sendable {
     public enum UploadAnswer: Sendable {
         /// 202 or 200: the service holds the file durably (new, or received before).
         case acknowledged(UploadState)
-        /// 429 or 503: nothing stored; try again after the delay.
+        /// 429, 503 (and 408, 409, 423, 425): nothing stored; try again after the delay (0: back off).
         case retryLater(seconds: Int, reason: String)
         /// 401: the token is not (or no longer) valid.
         case unauthorized(String)
@@ -155,6 +156,10 @@ public final class ServiceClient: Sendable {
         switch response.status {
         case 200, 202: return .acknowledged(try decode(UploadState.self, response))
         case 429, 503: return .retryLater(seconds: response.retryAfter ?? 30, reason: reason(response))
+        // Answers that say "not now" rather than "never": a request timeout, a conflict with an
+        // upload in progress, the tenant's key locked by an operator, too early. Retried with
+        // back-off (or as Retry-After says), never moved to rejected/.
+        case 408, 409, 423, 425: return .retryLater(seconds: response.retryAfter ?? 0, reason: "HTTP \(response.status): \(reason(response))")
         case 401: return .unauthorized(reason(response))
         case 400..<500: return .refused(status: response.status, reason: reason(response))
         default: return .retryLater(seconds: 30, reason: "the service answered \(response.status)")
@@ -214,7 +219,7 @@ public final class ServiceClient: Sendable {
 
     private func reason(_ response: Response) -> String {
         let body = try? JSONDecoder().decode(ErrorBody.self, from: response.body)
-        return String((body?.error ?? body?.reason ?? "HTTP \(response.status)").prefix(300))
+        return TerminalText.clean((body?.error ?? body?.reason ?? "HTTP \(response.status)").prefix(300))
     }
 
     private func failure(_ response: Response, doing what: String) -> ConsoleError {

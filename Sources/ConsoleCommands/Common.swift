@@ -1,5 +1,6 @@
 import ArgumentParser
 import Console
+import Directory
 import Foundation
 import OpenPGP
 
@@ -77,7 +78,8 @@ enum Console {
         do {
             try await body()
         } catch let error as ConsoleError {
-            FileHandle.standardError.write(Data("assay: \(error.description)\n".utf8))
+            // An error may quote a device, a directory or the service: printed without control characters.
+            FileHandle.standardError.write(Data("assay: \(TerminalText.clean(error.description, keepLineBreaks: true))\n".utf8))
             throw ExitCode(error.exitCode)
         } catch let error as ExitCode {
             throw error
@@ -86,7 +88,7 @@ enum Console {
         } catch let error as CleanExit {
             throw error
         } catch {
-            FileHandle.standardError.write(Data("assay: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("assay: \(TerminalText.clean("\(error)", keepLineBreaks: true))\n".utf8))
             throw ExitCode(70)
         }
     }

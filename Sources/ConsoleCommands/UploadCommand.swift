@@ -64,6 +64,9 @@ struct SettingsCommand: AsyncParsableCommand {
     @Option(help: "The bot to copy.")
     var bot: String?
 
+    @Option(help: "The OpenSSH client (absolute path; default /usr/bin/ssh). Never taken from PATH.")
+    var ssh: String?
+
     @OptionGroup var stateOptions: StateOptions
 
     func run() async throws {
@@ -93,6 +96,10 @@ struct SettingsCommand: AsyncParsableCommand {
             }
             if let bot {
                 settings.botPath = try absolute(bot)
+                changed = true
+            }
+            if let ssh {
+                settings.ssh.sshPath = try absolute(ssh)
                 changed = true
             }
             if let concurrency {

@@ -12,6 +12,12 @@ public enum ActiveDirectory {
     public struct Skipped: Sendable, Equatable {
         public let dn: String
         public let reason: String
+
+        /// Both come from the directory: kept and shown without its control characters.
+        init(dn: String, reason: String) {
+            self.dn = TerminalText.clean(dn)
+            self.reason = TerminalText.clean(reason)
+        }
     }
 
     public struct Found: Sendable, Equatable {

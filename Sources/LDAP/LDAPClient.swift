@@ -70,11 +70,15 @@ public actor LDAPClient {
     private var messages: AsyncThrowingStream<[UInt8], any Error>.AsyncIterator
     private var nextID = 1
     private let timeout: Duration
+    private let gate: StartTLSGate
+    /// Bytes of every message received, for a search's byte budget.
+    private var bytesReceived = 0
 
-    private init(channel: any Channel, messages: AsyncThrowingStream<[UInt8], any Error>, timeout: Duration) {
+    private init(channel: any Channel, messages: AsyncThrowingStream<[UInt8], any Error>, timeout: Duration, gate: StartTLSGate) {
         self.channel = channel
         self.messages = messages.makeAsyncIterator()
         self.timeout = timeout
+        self.gate = gate
     }
 
     /// Connects, and for `.startTLS` upgrades the connection before returning.
@@ -86,6 +90,7 @@ public actor LDAPClient {
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
         let host = server.host
         let immediateTLS = server.security == .ldaps
+        let gate = StartTLSGate()
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: group)
@@ -95,7 +100,7 @@ public actor LDAPClient {
                         if immediateTLS, let sslContext {
                             try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: sniName(host)))
                         }
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LDAPMessageDecoder(maxMessageBytes: maxMessageBytes)))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LDAPMessageDecoder(maxMessageBytes: maxMessageBytes, gate: gate)))
                         try channel.pipeline.syncOperations.addHandler(LDAPMessageForwarder(continuation: continuation))
                     }
                 }
@@ -103,7 +108,7 @@ public actor LDAPClient {
         } catch {
             throw .connectionFailed("\(host):\(server.port): \(error)")
         }
-        let client = LDAPClient(channel: channel, messages: stream, timeout: timeout)
+        let client = LDAPClient(channel: channel, messages: stream, timeout: timeout, gate: gate)
         if server.security == .startTLS, let sslContext { try await client.startTLS(sslContext, host: host) }
         return client
     }
@@ -153,6 +158,7 @@ public actor LDAPClient {
                 throw Self.describe(error)
             }
             messages = iterator
+            if let bytes { bytesReceived += bytes.count }
             guard let bytes else {
                 throw ContinuousClock.now - started >= timeout ? .timedOut(what) : .connectionClosed
             }
@@ -167,6 +173,7 @@ public actor LDAPClient {
 
     private func startTLS(_ context: NIOSSLContext, host: String) async throws(LDAPError) {
         let id = allocateID()
+        gate.arm()
         try await send(try encoding { try LDAPProtocol.startTLS(id: id) })
         guard case .extended(let result) = try await receive(for: id, what: "StartTLS") else {
             throw .protocolViolation("StartTLS was not answered with an extended response")
@@ -174,12 +181,18 @@ public actor LDAPClient {
         guard result.code == ResultCode.success else {
             throw .tlsFailed("the directory refused StartTLS: \(ResultCode.name(result.code)) \(result.message.prefix(200))")
         }
-        // Nothing else was sent or received since the request, so TLS starts on a clean stream.
+        // The gate sealed the stream at the answer: a byte received since is a violation, and TLS
+        // goes in on the event loop before any later byte can be read in clear.
         let serverName = Self.sniName(host)
         do {
-            try await channel.eventLoop.submit { [channel] in
+            try await channel.eventLoop.submit { [channel, gate] in
+                guard !gate.wasViolated else { throw LDAPError.plaintextAfterStartTLS }
                 try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName), position: .first)
+                gate.open()
             }.get()
+        } catch let error as LDAPError {
+            channel.close(promise: nil)
+            throw error
         } catch {
             throw .tlsFailed("\(error)")
         }
@@ -199,16 +212,37 @@ public actor LDAPClient {
         guard result.code == ResultCode.success else { throw .result(code: result.code, name: ResultCode.name(result.code), message: result.message) }
     }
 
+    /// What one search may cost before it is abandoned: a directory that answers pages for ever
+    /// (empty ones with a fresh cookie each time, or the same cookie again) is cut off with a reason.
+    public struct SearchBudget: Sendable {
+        public var maxEntries = 200_000
+        public var maxPages = 2_000
+        public var maxBytes = 512 << 20
+        public var deadline: Duration = .seconds(900)
+
+        public init() {}
+    }
+
     /// A subtree search, page by page (RFC 2696), until the server's cookie is empty. References
-    /// to other servers (§4.5.3) are ignored: the console reads one directory. `maxEntries` bounds
-    /// what a hostile or enormous directory can make the console hold.
+    /// to other servers (§4.5.3) are ignored: the console reads one directory. `budget` bounds
+    /// what a hostile or enormous directory can make the console hold, and for how long.
     public func search(
-        base: String, filter: SearchFilter, attributes: [String], pageSize: Int = 500, maxEntries: Int = 200_000
+        base: String, filter: SearchFilter, attributes: [String], pageSize: Int = 500, budget: SearchBudget = SearchBudget()
     ) async throws(LDAPError) -> [LDAPEntry] {
         var entries: [LDAPEntry] = []
         var cookie: [UInt8] = []
+        var cookies = Set<[UInt8]>()
+        var pages = 0
+        let bytesBefore = bytesReceived
+        let started = ContinuousClock.now
+        let maxEntries = budget.maxEntries
         let timeLimit = Int(timeout.components.seconds)
         repeat {
+            pages += 1
+            guard pages <= budget.maxPages else { throw .searchDidNotEnd("more than \(budget.maxPages) pages") }
+            guard ContinuousClock.now - started < budget.deadline else {
+                throw .searchDidNotEnd("still paging after \(budget.deadline.components.seconds) s (\(entries.count) entries)")
+            }
             let id = allocateID()
             try await send(
                 try encoding {
@@ -221,12 +255,20 @@ public actor LDAPClient {
                 case .entry(let entry):
                     entries.append(entry)
                     guard entries.count <= maxEntries else { throw .protocolViolation("more than \(maxEntries) entries") }
+                    guard bytesReceived - bytesBefore <= budget.maxBytes else { throw .searchDidNotEnd("more than \(budget.maxBytes >> 20) MiB") }
+                    guard ContinuousClock.now - started < budget.deadline else {
+                        throw .searchDidNotEnd("still reading after \(budget.deadline.components.seconds) s (\(entries.count) entries)")
+                    }
                 case .reference: continue
                 case .searchDone(let result, let next):
                     guard result.code == ResultCode.success else {
                         throw .result(code: result.code, name: ResultCode.name(result.code), message: result.message)
                     }
                     cookie = next ?? []
+                    // RFC 2696 §3: a cookie is the server's place in the result set; the same one
+                    // twice means it is not moving on.
+                    guard cookie.isEmpty || cookies.insert(cookie).inserted else { throw .searchDidNotEnd("the directory sent the same page cookie twice") }
+                    guard bytesReceived - bytesBefore <= budget.maxBytes else { throw .searchDidNotEnd("more than \(budget.maxBytes >> 20) MiB") }
                     break pageLoop
                 default: throw .protocolViolation("a search was answered with another operation")
                 }

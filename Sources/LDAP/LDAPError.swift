@@ -16,6 +16,12 @@ public enum LDAPError: Error, Equatable, CustomStringConvertible, Sendable {
     case timedOut(String)
     /// The connection closed before the answer was complete.
     case connectionClosed
+    /// Bytes arrived after the StartTLS answer and before TLS began (RFC 4513 §3.1.1): possibly a
+    /// man in the middle's forged answers, pipelined to be read once the connection looks safe.
+    case plaintextAfterStartTLS
+    /// A paged search did not end: too many pages, a cookie that came back, or past its deadline
+    /// or byte budget (a broken or hostile directory).
+    case searchDidNotEnd(String)
 
     public var description: String {
         switch self {
@@ -29,6 +35,9 @@ public enum LDAPError: Error, Equatable, CustomStringConvertible, Sendable {
             "the directory answered \(name) (\(code))" + (message.isEmpty ? "" : ": \(message.prefix(200))")
         case .timedOut(let what): "the directory did not answer in time (\(what))"
         case .connectionClosed: "the directory closed the connection"
+        case .plaintextAfterStartTLS:
+            "the directory sent data after agreeing to StartTLS and before TLS began (RFC 4513 §3.1.1); the connection was dropped, nothing was sent"
+        case .searchDidNotEnd(let why): "the directory's paged search did not end: \(why)"
         }
     }
 }

@@ -1,14 +1,24 @@
 import NIOCore
+import Synchronization
 
 /// Cuts the byte stream into whole LDAPMessages (RFC 4511 §5.1: one BER element each, with a
 /// definite length), refusing any message over `maxMessageBytes` before buffering it.
 struct LDAPMessageDecoder: ByteToMessageDecoder {
     typealias InboundOut = [UInt8]
     let maxMessageBytes: Int
+    let gate: StartTLSGate
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        // RFC 4511 §4.14.2 / RFC 4513 §3.1.1: after the StartTLS answer the next bytes belong to
+        // the TLS handshake. Anything already here arrived in clear and could be a forged answer
+        // to the bind and search still to come.
+        if gate.isSealed, buffer.readableBytes > 0 {
+            gate.recordViolation()
+            throw LDAPError.plaintextAfterStartTLS
+        }
         guard let total = try Self.frameLength(buffer, limit: maxMessageBytes) else { return .needMoreData }
         guard buffer.readableBytes >= total, let message = buffer.readBytes(length: total) else { return .needMoreData }
+        gate.messageDecoded()
         context.fireChannelRead(wrapInboundOut(message))
         return .continue
     }
@@ -32,6 +42,22 @@ struct LDAPMessageDecoder: ByteToMessageDecoder {
         guard length <= limit else { throw LDAPError.messageTooLarge(limit: limit) }
         return 2 + lengthBytes + length
     }
+}
+
+/// Where a StartTLS exchange stands, shared by the client (on its task) and the decoder (on the
+/// event loop). Armed when the request goes out, sealed by the one message that answers it, opened
+/// again only once TLS is in the pipeline: in between, a single byte is a violation.
+final class StartTLSGate: Sendable {
+    enum State { case open, armed, sealed }
+    private let state = Mutex<(state: State, violated: Bool)>((.open, false))
+
+    var isSealed: Bool { state.withLock { $0.state == .sealed } }
+    var wasViolated: Bool { state.withLock { $0.violated } }
+
+    func arm() { state.withLock { $0.state = .armed } }
+    func messageDecoded() { state.withLock { if $0.state == .armed { $0.state = .sealed } } }
+    func recordViolation() { state.withLock { $0.violated = true } }
+    func open() { state.withLock { $0.state = .open } }
 }
 
 /// Hands each message to the client's stream; the first error or the end of the connection

@@ -96,7 +96,7 @@ struct ConsoleRulesTests {
         }
         // Whatever varies is read from standard input and checked there.
         #expect(RemoteScript.inventory.body.contains("read -r botsize botsum"))
-        #expect(RemoteScript.inventory.body.contains("trap \"rm -rf"))
+        #expect(RemoteScript.inventory.body.contains("trap \"[ -n \\\"\\$d\\\" ] && rm -rf"))
         #expect(RemoteScript.removeFetched.body.contains("*[!A-Za-z0-9._-]*) continue"))
     }
 

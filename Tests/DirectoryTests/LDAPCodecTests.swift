@@ -173,4 +173,15 @@ struct LDAPCodecTests {
             ])
         #expect(found.skipped.map(\.dn) == ["cn=b,ou=S", "cn=c,ou=S", "cn=d,ou=S", "cn=e,ou=S"])
     }
+
+    @Test("a directory's names and operating systems are kept without control characters (issue 17, 8)")
+    func activeDirectoryEscapes() {
+        let entry = LDAPEntry(
+            dn: "cn=w\u{1B}[2J,ou=S", attributes: ["dnshostname": [Array("w1.acme.test".utf8)], "operatingsystem": [Array("Windows\u{1B}]0;x\u{07}".utf8)]])
+        let found = ActiveDirectory.devices(from: [entry], user: nil)
+        #expect(found.skipped.count == 1)
+        let shown = found.skipped[0].dn + found.skipped[0].reason
+        #expect(!shown.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }, "\(shown.debugDescription)")
+        #expect(shown.contains("Windows?]0;x?"))
+    }
 }
