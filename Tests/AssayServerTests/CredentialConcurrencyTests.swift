@@ -19,6 +19,14 @@ extension AccountFixture {
         return session
     }
 
+    /// The tenant's key pair, made once: console credentials name its fingerprint.
+    func publishKey(_ app: Application) async throws {
+        let user = try #require(try await Catalog(app.db).users.find(email: email))
+        if try await Catalog(app.db).tenantKeys.published(tenantID: user.tenantID) == nil {
+            _ = try await app.keyring().createKey(tenantID: user.tenantID, tenantName: "Acme", actor: "test")
+        }
+    }
+
     func actions(_ app: Application) async throws -> [String] {
         let user = try #require(try await User.find(email: email, on: app.db))
         return try await Catalog(app.db).audit.events(tenantID: TenantID(user.$tenant.id), limit: 10_000).map(\.action)
@@ -138,6 +146,7 @@ struct CredentialConcurrencyTests {
 
     /// A console of the fixture's user: its grant and first upload token.
     static func consoleSignIn(_ fixture: AccountFixture, app: Application) async throws -> (grant: SessionLifecycle.Grant, uploadToken: String) {
+        try await fixture.publishKey(app)
         let console = AccountService(
             catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
             emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now }, channel: .console(machine: "machine-0001"))

@@ -56,6 +56,8 @@ struct ConsoleController: Sendable {
         let uploadToken: String
         let uploadTokenExpiresAt: Date
         let tenantID: TenantID
+        /// The tenant's published key (40 hex digits): a console refuses credentials for another key than its bundle's.
+        let keyFingerprint: String
     }
 
     struct CodeSent: Content {
@@ -113,7 +115,7 @@ struct ConsoleController: Sendable {
         let upload = try await ConsoleCredentials(catalog: request.catalog, now: now).issueUploadToken(grantID: grant.sessionID)
         return try await Credentials(
             status: "signed-in", grant: grant.token, grantExpiresAt: grant.expiresAt, uploadToken: upload.token,
-            uploadTokenExpiresAt: upload.expiresAt, tenantID: upload.tenantID
+            uploadTokenExpiresAt: upload.expiresAt, tenantID: upload.tenantID, keyFingerprint: upload.keyFingerprint
         ).encodeResponse(for: request)
     }
 
@@ -126,7 +128,7 @@ struct ConsoleController: Sendable {
             let issued = try await ConsoleCredentials(catalog: request.catalog, now: now).exchange(grant: body.grant, machine: body.machineID ?? "")
             return Credentials(
                 status: "renewed", grant: issued.grant, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.uploadToken,
-                uploadTokenExpiresAt: issued.uploadTokenExpiresAt, tenantID: issued.tenantID)
+                uploadTokenExpiresAt: issued.uploadTokenExpiresAt, tenantID: issued.tenantID, keyFingerprint: issued.keyFingerprint)
         } catch let refusal as ConsoleCredentials.Refusal {
             throw Abort(.unauthorized, reason: refusal.description)
         }

@@ -23,6 +23,9 @@ public struct ConsoleCredentials: Sendable {
     /// an upload token 12 hours, never past its family (CON-3).
     public static let grantLifetime: TimeInterval = 90 * 24 * 3600
     public static let uploadTokenLifetime: TimeInterval = 12 * 3600
+    /// A refused grant or token is audited once per family in this window: a stale token in a
+    /// backup, replayed for ever, cannot grow the tenant's audit chain without bound.
+    public static let refusalAuditWindow: TimeInterval = 3600
 
     public init(catalog: Catalog, now: @escaping @Sendable () -> Date = Date.init) {
         self.catalog = catalog
@@ -35,6 +38,8 @@ public struct ConsoleCredentials: Sendable {
         public let uploadToken: String
         public let uploadTokenExpiresAt: Date
         public let tenantID: TenantID
+        /// The tenant's published key: the console refuses credentials whose key is not its bundle's.
+        public let keyFingerprint: String
     }
 
     public enum Refusal: Error, Equatable, CustomStringConvertible {
@@ -50,9 +55,13 @@ public struct ConsoleCredentials: Sendable {
     /// A console's sign-in succeeded: a new grant family.
     func openGrant(for user: UserAccount, machine: String, at time: Date) async throws -> SessionLifecycle.Grant {
         let token = SecretToken(prefix: "asg_")
-        let grant = try await catalog.consoleCredentials.createGrant(
-            familyID: UUID(), tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
-            machine: machine, at: time, expiresAt: time.addingTimeInterval(Self.grantLifetime))
+        let family = UUID()
+        let grant = try await catalog.transaction { catalog in
+            try await catalog.consoleCredentials.createFamily(family, tenantID: user.tenantID, userID: user.id, at: time)
+            return try await catalog.consoleCredentials.createGrant(
+                familyID: family, tenantID: user.tenantID, userID: user.id, tokenHash: token.hash,
+                machine: machine, at: time, expiresAt: time.addingTimeInterval(Self.grantLifetime))
+        }
         try await catalog.audit.append(
             tenantID: user.tenantID, actor: "user:\(user.id)", action: "console.signin.succeeded",
             subject: "grant-family:\(grant.familyID)", detail: "machine=\(machine)", at: time)
@@ -60,10 +69,22 @@ public struct ConsoleCredentials: Sendable {
     }
 
     /// After a console sign-in: the upload token that goes with the new grant, and its tenant.
-    public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date, tenantID: TenantID) {
+    public func issueUploadToken(grantID: UUID) async throws -> (token: String, expiresAt: Date, tenantID: TenantID, keyFingerprint: String) {
         guard let grant = try await catalog.consoleCredentials.grant(id: grantID) else { throw Refusal.unknown }
+        let upload = try await Self.uploadToken(for: grant, in: catalog, at: now())
+        return (upload.token, upload.expiresAt, upload.tenantID, try await publishedKeyFingerprint(grant.tenantID))
+    }
+
+    /// The fingerprint of the key the tenant's consoles must encrypt to now.
+    func publishedKeyFingerprint(_ tenantID: TenantID) async throws -> String {
+        guard let key = try await catalog.tenantKeys.published(tenantID: tenantID) else { throw TenantKeyring.Failure.noKey }
+        return key.fingerprint
+    }
+
+    static func uploadToken(for grant: ConsoleGrantRecord, in catalog: Catalog, at time: Date) async throws -> (
+        token: String, expiresAt: Date, tenantID: TenantID
+    ) {
         let token = SecretToken(prefix: "asu_")
-        let time = now()
         let expiresAt = min(time.addingTimeInterval(Self.uploadTokenLifetime), grant.expiresAt)
         try await catalog.consoleCredentials.createUploadToken(
             familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash, at: time, expiresAt: expiresAt)
@@ -74,16 +95,22 @@ public struct ConsoleCredentials: Sendable {
     public func issueOperatorUploadToken(tenantID: TenantID, hours: Int) async throws -> String {
         let token = SecretToken(prefix: "asu_")
         let family = UUID()
-        try await catalog.consoleCredentials.createUploadToken(
-            familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: now(), expiresAt: now().addingTimeInterval(TimeInterval(hours) * 3600)
-        )
+        let time = now()
+        try await catalog.transaction { catalog in
+            try await catalog.consoleCredentials.createFamily(family, tenantID: tenantID, userID: nil, at: time)
+            try await catalog.consoleCredentials.createUploadToken(
+                familyID: family, tenantID: tenantID, userID: nil, tokenHash: token.hash, at: time,
+                expiresAt: time.addingTimeInterval(TimeInterval(hours) * 3600))
+        }
         try await catalog.audit.append(
             tenantID: tenantID, actor: "operator", action: "upload-token.issued",
-            subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)")
+            subject: "tenant:\(tenantID)", detail: "hours=\(hours) family=\(family)", at: time)
         return token.value
     }
 
-    /// Exchanges a grant for a new grant and upload token.
+    /// Exchanges a grant for a new grant and upload token. The family is held, the grant spent
+    /// and its successor made in one transaction: a revocation lands before it (and the exchange
+    /// is refused) or after it (and revokes the successor too), never in between.
     public func exchange(grant presented: String, machine: String) async throws -> Issued {
         let time = now()
         let audit = catalog.audit
@@ -92,45 +119,74 @@ public struct ConsoleCredentials: Sendable {
             throw Refusal.unknown
         }
         let actor = "user:\(grant.userID)"
+        let subject = "grant-family:\(grant.familyID)"
         if grant.usedAt != nil {
-            try await store.revokeFamily(grant.familyID, at: time)
-            try await audit.append(
-                tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused",
-                subject: "grant-family:\(grant.familyID)", detail: "every grant and upload token of the family revoked", at: time)
+            // The first reuse revokes a live family and is always a security event; a family
+            // already revoked is audited once per window like any refusal.
+            if try await store.revokeFamily(grant.familyID, at: time) {
+                try await audit.append(
+                    tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused", subject: subject,
+                    detail: "every grant and upload token of the family revoked", at: time)
+            } else {
+                try await auditRefusal(grant.familyID, tenantID: grant.tenantID, actor: actor, why: "reused", at: time)
+            }
             throw Refusal.reused
         }
         guard grant.revokedAt == nil else {
-            try await audit.append(
-                tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
-                subject: "grant-family:\(grant.familyID)", detail: "revoked", at: time)
+            try await auditRefusal(grant.familyID, tenantID: grant.tenantID, actor: actor, why: "revoked", at: time)
             throw Refusal.revoked
         }
         guard grant.expiresAt > time else {
-            try await audit.append(
-                tenantID: grant.tenantID, actor: actor, action: "console.grant.refused",
-                subject: "grant-family:\(grant.familyID)", detail: "expired", at: time)
+            try await auditRefusal(grant.familyID, tenantID: grant.tenantID, actor: actor, why: "expired", at: time)
             throw Refusal.expired
         }
         guard let user = try await catalog.users.find(id: grant.userID), user.state == .active, !user.claims.isDisjoint(with: [.write, .admin]) else {
             try await store.revokeFamily(grant.familyID, at: time)
             throw Refusal.revoked
         }
-        guard try await store.markUsed(grantID: grant.id, at: time) else {
-            try await store.revokeFamily(grant.familyID, at: time)
+        enum Lost: Error { case revoked, reused }
+        let issued: (token: String, grantExpiresAt: Date, upload: (token: String, expiresAt: Date, tenantID: TenantID))
+        do {
+            issued = try await catalog.transaction { catalog in
+                let store = catalog.consoleCredentials
+                guard try await store.holdLiveFamily(grant.familyID) else { throw Lost.revoked }
+                guard try await store.markUsed(grantID: grant.id, at: time) else { throw Lost.reused }
+                let token = SecretToken(prefix: "asg_")
+                let next = try await store.createGrant(
+                    familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
+                    machine: machine.isEmpty ? grant.machine : machine, at: time, expiresAt: grant.expiresAt)
+                return (token.value, next.expiresAt, try await Self.uploadToken(for: next, in: catalog, at: time))
+            }
+        } catch Lost.revoked {
+            try await auditRefusal(grant.familyID, tenantID: grant.tenantID, actor: actor, why: "revoked", at: time)
+            throw Refusal.revoked
+        } catch Lost.reused {
+            // Another exchange of the same grant won the race: someone holds a copy.
+            if try await store.revokeFamily(grant.familyID, at: time) {
+                try await audit.append(
+                    tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused", subject: subject,
+                    detail: "every grant and upload token of the family revoked", at: time)
+            }
             throw Refusal.reused
         }
-        let token = SecretToken(prefix: "asg_")
-        let next = try await store.createGrant(
-            familyID: grant.familyID, tenantID: grant.tenantID, userID: grant.userID, tokenHash: token.hash,
-            machine: machine.isEmpty ? grant.machine : machine, at: time, expiresAt: grant.expiresAt)
-        let upload = try await issueUploadToken(grantID: next.id)
-        try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: "grant-family:\(grant.familyID)", at: time)
+        try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: subject, at: time)
         return Issued(
-            grant: token.value, grantExpiresAt: next.expiresAt, uploadToken: upload.token, uploadTokenExpiresAt: upload.expiresAt,
-            tenantID: grant.tenantID)
+            grant: issued.token, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.upload.token, uploadTokenExpiresAt: issued.upload.expiresAt,
+            tenantID: grant.tenantID, keyFingerprint: try await publishedKeyFingerprint(grant.tenantID))
     }
 
-    /// The principal behind an upload token, or nil (an expired or revoked one is audited).
+    /// A refused grant or token, audited once per family and window (counted in the catalog).
+    private func auditRefusal(_ family: UUID, tenantID: TenantID, actor: String, why: String, action: String = "console.grant.refused", at time: Date)
+        async throws
+    {
+        guard try await catalog.consoleCredentials.spendRefusalAudit(family, at: time, window: Self.refusalAuditWindow) else { return }
+        try await catalog.audit.append(
+            tenantID: tenantID, actor: actor, action: action, subject: "grant-family:\(family)",
+            detail: "\(why) (further refusals of this family within \(Int(Self.refusalAuditWindow / 60)) minutes are not audited)", at: time)
+    }
+
+    /// The principal behind an upload token, or nil (an expired or revoked one is audited, once
+    /// per family and window).
     public func authenticate(uploadToken presented: String) async throws -> AuthenticatedUploadToken? {
         guard presented.hasPrefix("asu_"), presented.utf8.count <= 128,
             let row = try await catalog.consoleCredentials.uploadToken(tokenHash: SecretToken.hash(presented))
@@ -141,8 +197,7 @@ public struct ConsoleCredentials: Sendable {
         guard !row.revoked, row.expiresAt > time, holderAllowed else {
             let actor = row.userID.map { "user:\($0)" } ?? "operator-token:\(row.familyID)"
             let why = row.revoked ? "revoked" : row.expiresAt <= time ? "expired" : "holder is no longer an active writer"
-            try await catalog.audit.append(
-                tenantID: row.tenantID, actor: actor, action: "upload-token.refused", subject: "grant-family:\(row.familyID)", detail: why, at: time)
+            try await auditRefusal(row.familyID, tenantID: row.tenantID, actor: actor, why: why, action: "upload-token.refused", at: time)
             return nil
         }
         return AuthenticatedUploadToken(
@@ -161,9 +216,10 @@ public struct ConsoleCredentials: Sendable {
     /// the grant was known, so it tells a guesser nothing.
     public func revokeOwn(grant presented: String) async throws {
         guard presented.utf8.count <= 128, let grant = try await catalog.consoleCredentials.grant(tokenHash: SecretToken.hash(presented)) else { return }
-        try await catalog.consoleCredentials.revokeFamily(grant.familyID, at: now())
+        // Audited when it ends a live family: a stale grant sent again changes nothing and writes nothing.
+        guard try await catalog.consoleCredentials.revokeFamily(grant.familyID, at: now()) else { return }
         try await catalog.audit.append(
             tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "console.grant.revoked", subject: "grant-family:\(grant.familyID)",
-            detail: "by the console (logout)")
+            detail: "by the console (logout)", at: now())
     }
 }

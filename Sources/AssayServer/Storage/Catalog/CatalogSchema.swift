@@ -14,5 +14,6 @@ enum CatalogSchema {
         M009_SessionGraceAndIdle(),
         M010_CreateThrottles(),
         M011_AuditChainPerTenant(),
+        M012_CreateConsoleGrantFamilies(),
     ]
 }

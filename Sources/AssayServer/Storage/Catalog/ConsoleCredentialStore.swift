@@ -43,6 +43,37 @@ struct UploadTokenRow: Sendable {
 struct ConsoleCredentialStore: Sendable {
     let database: any Database
 
+    /// A console's sign-in or an operator's token: the family every later grant and token joins.
+    func createFamily(_ family: UUID, tenantID: TenantID, userID: UUID?, at time: Date) async throws {
+        try await ConsoleGrantFamily(id: family, tenantID: tenantID.uuid, userID: userID, now: time).create(on: database)
+    }
+
+    /// Inside the exchange's transaction: true while the family is not revoked. The UPDATE takes
+    /// the family's row, so a revocation arriving meanwhile waits for the exchange to commit and
+    /// then revokes the successor with the rest (and token authentication reads the family too).
+    func holdLiveFamily(_ family: UUID) async throws -> Bool {
+        try await database.sql().raw(
+            "UPDATE \(ident: ConsoleGrantFamily.schema) SET revoked_at = NULL WHERE id = \(bind: family) AND revoked_at IS NULL RETURNING id"
+        ).all().count == 1
+    }
+
+    /// Whether a refused credential of the family should be audited now: true for the first
+    /// refusal in each `window`, decided by one conditional UPDATE (so a stale token replayed from
+    /// a hundred places at once still writes one event).
+    func spendRefusalAudit(_ family: UUID, at time: Date, window: TimeInterval) async throws -> Bool {
+        try await database.sql().raw(
+            """
+            UPDATE \(ident: ConsoleGrantFamily.schema) SET refusal_audited_at = \(bind: time)
+            WHERE id = \(bind: family) AND (refusal_audited_at IS NULL OR refusal_audited_at <= \(bind: time.addingTimeInterval(-window)))
+            RETURNING id
+            """
+        ).all().count == 1
+    }
+
+    func familyRevoked(_ family: UUID) async throws -> Bool {
+        try await ConsoleGrantFamily.find(family, on: database).map { $0.revokedAt != nil } ?? true
+    }
+
     func createGrant(
         familyID: UUID, tenantID: TenantID, userID: UUID, tokenHash: String, machine: String, at time: Date, expiresAt: Date
     ) async throws -> ConsoleGrantRecord {
@@ -68,29 +99,37 @@ struct ConsoleCredentialStore: Sendable {
         return marked.count == 1
     }
 
-    /// Every grant and upload token of the family stops working.
-    func revokeFamily(_ family: UUID, at time: Date) async throws {
+    /// Every grant and upload token of the family stops working: the family first (what the
+    /// exchange and authentication read), then its rows (what administrators see). True when the
+    /// family was live until now.
+    @discardableResult
+    func revokeFamily(_ family: UUID, at time: Date) async throws -> Bool {
+        let revoked = try await database.sql().raw(
+            "UPDATE \(ident: ConsoleGrantFamily.schema) SET revoked_at = \(bind: time) WHERE id = \(bind: family) AND revoked_at IS NULL RETURNING id"
+        ).all().count == 1
         try await ConsoleGrant.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
         try await UploadToken.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
+        return revoked
     }
 
     /// Every console of the user stops working (disabled, claims changed, password changed):
     /// returns how many families were still live.
     @discardableResult
     func revokeAll(ofUser userID: UUID, at time: Date) async throws -> Int {
-        let families = try await ConsoleGrant.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).all().map(\.familyID)
+        let families = try await database.sql().raw(
+            "UPDATE \(ident: ConsoleGrantFamily.schema) SET revoked_at = \(bind: time) WHERE user_id = \(bind: userID) AND revoked_at IS NULL RETURNING id"
+        ).all()
         try await ConsoleGrant.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
         try await UploadToken.query(on: database).filter(\.$userID == userID).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
-        return Set(families).count
+        return families.count
     }
 
     /// One family of this tenant, revoked; false when the tenant has no such live family.
     func revokeFamily(_ family: UUID, in tenant: TenantID, at time: Date) async throws -> Bool {
-        let live = try await ConsoleGrant.query(on: database).filter(\.$familyID == family).filter(\.$tenantID == tenant.uuid)
-            .filter(\.$revokedAt == nil).count()
-        guard live > 0 else { return false }
-        try await revokeFamily(family, at: time)
-        return true
+        guard try await ConsoleGrantFamily.query(on: database).filter(\.$id == family).filter(\.$tenantID == tenant.uuid).first() != nil else {
+            return false
+        }
+        return try await revokeFamily(family, at: time)
     }
 
     /// A console as administrators see it: one grant family, from its sign-in to its latest exchange.
@@ -109,9 +148,10 @@ struct ConsoleCredentialStore: Sendable {
             """
             SELECT g.family_id, g.user_id, g.machine, g.expires_at, g.created_at AS last_renewed_at,
                    (SELECT MIN(f.created_at) FROM \(ident: ConsoleGrant.schema) f WHERE f.family_id = g.family_id) AS signed_in_at
-            FROM \(ident: ConsoleGrant.schema) g
-            -- A family's live grant is its newest: unused, unrevoked, unexpired.
+            FROM \(ident: ConsoleGrant.schema) g JOIN \(ident: ConsoleGrantFamily.schema) fam ON fam.id = g.family_id
+            -- A family's live grant is its newest: unused, unrevoked, unexpired, in a live family.
             WHERE g.tenant_id = \(bind: tenant.uuid) AND g.revoked_at IS NULL AND g.used_at IS NULL AND g.expires_at > \(bind: time)
+                AND fam.revoked_at IS NULL
             ORDER BY g.created_at DESC
             """
         ).all()
@@ -136,9 +176,10 @@ struct ConsoleCredentialStore: Sendable {
             let row = try await database.sql().raw(
                 """
                 SELECT t.tenant_id, t.user_id, t.family_id, t.expires_at, t.revoked_at, n.state, n.key_locked_at,
-                       u.state AS user_state, u.claims AS user_claims
+                       u.state AS user_state, u.claims AS user_claims, f.id AS family_row, f.revoked_at AS family_revoked_at
                 FROM \(ident: UploadToken.schema) t JOIN \(ident: Tenant.schema) n ON n.id = t.tenant_id
                     LEFT JOIN \(ident: User.schema) u ON u.id = t.user_id
+                    LEFT JOIN \(ident: ConsoleGrantFamily.schema) f ON f.id = t.family_id
                 WHERE t.token_hash = \(bind: tokenHash)
                 """
             ).first()
@@ -146,7 +187,9 @@ struct ConsoleCredentialStore: Sendable {
         return UploadTokenRow(
             tenantID: TenantID(try row.decode(column: "tenant_id", as: UUID.self)), userID: try row.decode(column: "user_id", as: UUID?.self),
             familyID: try row.decode(column: "family_id", as: UUID.self), expiresAt: try row.decode(column: "expires_at", as: Date.self),
-            revoked: try row.decode(column: "revoked_at", as: Date?.self) != nil,
+            // A token without a family row is treated as revoked: fail closed.
+            revoked: try row.decode(column: "revoked_at", as: Date?.self) != nil || row.decode(column: "family_row", as: UUID?.self) == nil
+                || row.decode(column: "family_revoked_at", as: Date?.self) != nil,
             tenantActive: try row.decode(column: "state", as: String.self) == Tenant.State.active.rawValue,
             keyLocked: try row.decode(column: "key_locked_at", as: Date?.self) != nil,
             userActive: try row.decode(column: "user_state", as: String?.self) == User.State.active.rawValue,

@@ -1,0 +1,100 @@
+import Fluent
+import Foundation
+import Testing
+import Vapor
+
+@testable import AssayServer
+
+/// Issue 17, points 3 and 9: console credentials against a revocation racing renewals, and a stale
+/// token replayed to flood the audit log. Each test was seen failing without its fix.
+@Suite("Console credentials under attack (CON-3, SEC-4)")
+struct CredentialAttackTests {
+    /// `count` consoles of the fixture's user, each with its first grant.
+    static func consoles(_ count: Int, _ fixture: AccountFixture, app: Application) async throws -> [String] {
+        let user = try await fixture.register()
+        try await fixture.publishKey(app)
+        let credentials = ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now })
+        var grants: [String] = []
+        for index in 0..<count {
+            grants.append(try await credentials.openGrant(for: user, machine: "machine-\(index)", at: fixture.clock.now).token)
+        }
+        return grants
+    }
+
+    @Test(
+        "a password change landing while 50 renewals are in flight leaves no grant or token of any family working",
+        arguments: CatalogBackend.testable)
+    func revocationRacesRenewals(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            let grants = try await Self.consoles(50, fixture, app: app)
+            let user = try #require(try await Catalog(app.db).users.find(email: fixture.email))
+            let credentials = ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now })
+            if backend == .postgres {
+                // Widen the window between spending a grant and storing its successor, as a loaded
+                // database would: every new grant row takes 50 ms to insert.
+                let sql = try app.db.sql()
+                try await sql.raw("CREATE FUNCTION slow_insert() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$ LANGUAGE plpgsql")
+                    .run()
+                try await sql.raw("CREATE TRIGGER slow_grants BEFORE INSERT ON console_grants FOR EACH ROW EXECUTE FUNCTION slow_insert()").run()
+            }
+            // when: 50 exchanges at once, and the revocation while they are under way
+            let issued = try await withThrowingTaskGroup(of: ConsoleCredentials.Issued?.self) { group in
+                for grant in grants {
+                    group.addTask {
+                        return try? await credentials.exchange(grant: grant, machine: "")
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(20))
+                    try await credentials.revokeAll(of: user.id, tenantID: user.tenantID, actor: "test", reason: "password changed")
+                    return nil
+                }
+                return try await group.reduce(into: [ConsoleCredentials.Issued]()) { if let issued = $1 { $0.append(issued) } }
+            }
+            // then: whatever was issued before, during or after the revocation is dead
+            for credential in issued {
+                #expect(try await credentials.authenticate(uploadToken: credential.uploadToken) == nil, "an upload token outlived its family")
+                await #expect(throws: ConsoleCredentials.Refusal.self) { try await credentials.exchange(grant: credential.grant, machine: "") }
+            }
+            for grant in grants {
+                await #expect(throws: ConsoleCredentials.Refusal.self) { try await credentials.exchange(grant: grant, machine: "") }
+            }
+            #expect(try await ConsoleGrantFamily.query(on: app.db).filter(\.$revokedAt == nil).count() == 0)
+            #expect(try await UploadToken.query(on: app.db).filter(\.$revokedAt == nil).count() == 0)
+        }
+    }
+
+    @Test("a revoked upload token replayed 300 times, 100 at once, writes one audit event per hour", arguments: CatalogBackend.testable)
+    func refusalsAreAuditedOncePerWindow(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            let grants = try await Self.consoles(1, fixture, app: app)
+            let credentials = ConsoleCredentials(catalog: Catalog(app.db), now: { fixture.clock.now })
+            let issued = try await credentials.exchange(grant: grants[0], machine: "")
+            try await credentials.revokeOwn(grant: issued.grant)
+            func refusals() async throws -> Int {
+                try await AuditEvent.query(on: app.db).filter(\.$action ~~ ["upload-token.refused", "console.grant.refused"]).count()
+            }
+            // when
+            for _ in 0..<3 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<100 { group.addTask {
+                            let principal = try await credentials.authenticate(uploadToken: issued.uploadToken)
+                            #expect(principal == nil)
+                        } }
+                    try await group.waitForAll()
+                }
+            }
+            for _ in 0..<20 { await #expect(throws: ConsoleCredentials.Refusal.revoked) { try await credentials.exchange(grant: issued.grant, machine: "") } }
+            try await credentials.revokeOwn(grant: issued.grant)
+            // then: one event for the family in this window, and one again in the next
+            #expect(try await refusals() == 1)
+            #expect(try await AuditEvent.query(on: app.db).filter(\.$action == "console.grant.revoked").count() == 1)
+            fixture.clock.advance(ConsoleCredentials.refusalAuditWindow + 1)
+            #expect(try await credentials.authenticate(uploadToken: issued.uploadToken) == nil)
+            #expect(try await credentials.authenticate(uploadToken: issued.uploadToken) == nil)
+            #expect(try await refusals() == 2)
+        }
+    }
+}
