@@ -42,6 +42,8 @@ public final class ServiceClient: Sendable {
         public let uploadToken: String
         public let uploadTokenExpiresAt: Date
         public let tenantID: String
+        /// The tenant's published key: must be the bundle's (`ServiceBinding`).
+        public let keyFingerprint: String
     }
 
     public enum SignInAnswer: Sendable {

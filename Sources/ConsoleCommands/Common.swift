@@ -52,6 +52,10 @@ struct InstalledBundle {
     let bundle: TenantBundle
     let certificate: Certificate
 
+    var binding: ServiceBinding { ServiceBinding(bundle) }
+
+    func signIns(_ state: StateDirectory) -> SignInStore { SignInStore(state: state, binding: binding) }
+
     static func load(_ state: StateDirectory) throws -> InstalledBundle {
         guard FileManager.default.fileExists(atPath: state.bundle.path) else { throw ConsoleError.notInitialised }
         let (bundle, certificate) = try TenantBundle.read(try Data(contentsOf: state.bundle))

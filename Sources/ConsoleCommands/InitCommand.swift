@@ -24,8 +24,23 @@ struct InitCommand: AsyncParsableCommand {
             let state = try stateOptions.state()
             guard let data = FileManager.default.contents(atPath: bundle) else { throw ConsoleError.input("cannot read \(bundle)") }
             let (read, certificate) = try TenantBundle.read(data)
-            if let existing = try? InstalledBundle.load(state), existing.bundle.tenantID != read.tenantID, !replace {
-                throw ConsoleError.usage("this console belongs to tenant \(existing.bundle.tenantID); give --replace to switch (its sign-in and spool stay)")
+            if let existing = try? InstalledBundle.load(state), !replace {
+                let before = existing.binding
+                let after = ServiceBinding(read)
+                if existing.bundle.tenantID.lowercased() != read.tenantID.lowercased() {
+                    throw ConsoleError.usage("this console belongs to tenant \(existing.bundle.tenantID); give --replace to switch (its sign-in and spool stay)")
+                }
+                // The same tenant at another address or with another key is a change of where
+                // the grant goes and what scans encrypt to: never silent.
+                var changes: [String] = []
+                if before.serviceURL != after.serviceURL { changes.append("service \(before.serviceURL) → \(after.serviceURL)") }
+                if before.keyFingerprint != after.keyFingerprint {
+                    changes.append("key \(existing.certificate.fingerprint.grouped) → \(certificate.fingerprint.grouped)")
+                }
+                if !changes.isEmpty {
+                    throw ConsoleError.usage(
+                        "this bundle changes \(changes.joined(separator: " and ")); check it with the portal, then give --replace (the sign-in must then be made again)")
+                }
             }
             try StateDirectory.writeAtomically(data, to: state.bundle)
             var settings = try ConsoleSettings.load(state)

@@ -66,13 +66,13 @@ struct ReachOptions: ParsableArguments {
 struct AfterScan {
     static func upload(_ state: StateDirectory, skip: Bool) async throws -> Uploader.Report? {
         guard !skip else { return nil }
-        guard (try? SignInStore(state: state).load()) ?? nil != nil else {
+        let installed = try InstalledBundle.load(state)
+        guard (try? installed.signIns(state).load()) ?? nil != nil else {
             Console.say("Nobody is signed in: the files wait in the spool. `assay login`, then `assay upload`.")
             return nil
         }
-        let installed = try InstalledBundle.load(state)
         return try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
-            var uploader = Uploader(spool: Spool(state: state), signIns: SignInStore(state: state), client: client)
+            var uploader = Uploader(spool: Spool(state: state), signIns: installed.signIns(state), client: client)
             uploader.patience = .seconds(120)
             do {
                 return try await uploader.run(progress: { Console.say($0) })

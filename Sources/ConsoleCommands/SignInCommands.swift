@@ -32,10 +32,14 @@ struct LoginCommand: AsyncParsableCommand {
                     try? await client.revoke(grant: credentials.grant)
                     throw ConsoleError.refused("this account belongs to another tenant than the console's bundle: signed out again")
                 }
+                do { try installed.binding.check(credentials) } catch {
+                    try? await client.revoke(grant: credentials.grant)
+                    throw error
+                }
                 return credentials
             }
-            let stored = StoredSignIn(email: address, signedInAt: Date(), credentials)
-            try SignInStore(state: state).save(stored)
+            let stored = StoredSignIn(email: address, signedInAt: Date(), binding: installed.binding, credentials)
+            try installed.signIns(state).save(stored)
             if output.json { return try Console.printJSON(SignInSummary(stored)) }
             print("Signed in as \(address) until \(stored.grantExpiresAt.formatted(.iso8601)); the upload token renews by itself.")
         }
@@ -87,9 +91,10 @@ struct LogoutCommand: AsyncParsableCommand {
     func run() async throws {
         try await Console.guarded {
             let state = try stateOptions.state()
-            let store = SignInStore(state: state)
-            guard let signIn = try store.load() else { return print("Nobody is signed in on this console.") }
             let installed = try InstalledBundle.load(state)
+            let store = installed.signIns(state)
+            guard let signIn = try store.load() else { return print("Nobody is signed in on this console.") }
+            try store.checkBinding(signIn)
             do {
                 try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { try await $0.revoke(grant: signIn.grant) }
             } catch {
@@ -125,7 +130,7 @@ struct StatusCommand: AsyncParsableCommand {
         try await Console.guarded {
             let state = try stateOptions.state()
             let installed = try? InstalledBundle.load(state)
-            let signIn = try SignInStore(state: state).load()
+            let signIn = try installed.map { try $0.signIns(state).load() } ?? nil
             let pending = try Spool(state: state).pending()
             let rejected = (try? FileManager.default.contentsOfDirectory(atPath: state.rejected.path).filter { $0.hasSuffix(".pgp") }.count) ?? 0
             let sampling = (try? ConsumptionCampaign.runs(in: state).filter { $0.state == "sampling" }.count) ?? 0

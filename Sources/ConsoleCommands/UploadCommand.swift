@@ -28,7 +28,7 @@ struct UploadCommand: AsyncParsableCommand {
             }
             guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
             let report = try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
-                var uploader = Uploader(spool: spool, signIns: SignInStore(state: state), client: client)
+                var uploader = Uploader(spool: spool, signIns: installed.signIns(state), client: client)
                 uploader.patience = .seconds(patience)
                 return try await uploader.run(progress: { Console.say($0) })
             }
