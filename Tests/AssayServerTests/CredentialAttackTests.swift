@@ -98,3 +98,53 @@ struct CredentialAttackTests {
         }
     }
 }
+
+/// Issue 17, 13: limits keyed on what an attacker cannot rotate, and addresses parsed, not matched as text.
+@Suite("Addresses (issue 17, 13)")
+struct AddressTests {
+    @Test("a client rotating through its IPv6 /64 is one subject; another /64, and IPv4, are not")
+    func ipv6Prefix() async throws {
+        try await withTestApp(.sqlite) { app, configuration in
+            let fixture = try await AccountFixture.make(app, configuration)
+            _ = try await fixture.register()
+            let service = AccountService(
+                catalog: Catalog(app.db), mailer: fixture.mailer, hasher: PasswordHasher(iterations: 1000), limiter: HashingLimiter(limit: 2),
+                emailPolicy: try EmailPolicy.bundled(), now: { fixture.clock.now }, throttling: ThrottlingTests.policy(perAddress: 5))
+            func attempt(from address: String) async -> Bool {
+                let fingerprint = ClientFingerprint(ipAddress: address, browser: "Chrome 131", resolution: "1920x1080")
+                do {
+                    _ = try await service.signIn(email: "someone@acme.example", password: "x", fingerprint: fingerprint)
+                    return true
+                } catch { return false }
+            }
+            // when: ten addresses of one /64, written in several forms
+            var admitted = 0
+            for index in 1...10 { if await attempt(from: "2001:db8:aa:bb:\(String(index, radix: 16))::\(index)") { admitted += 1 } }
+            // then
+            #expect(admitted == 5)
+            #expect(await attempt(from: "2001:0db8:00aa:00bb:ffff:1:2:3") == false)
+            #expect(await attempt(from: "2001:db8:aa:bc::1") == true)
+            #expect(await attempt(from: "192.0.2.7") == true)
+        }
+    }
+
+    @Test("addresses: loopback by value, IPv4-mapped IPv6 as IPv4, names are not addresses")
+    func parsing() {
+        #expect(IPAddress("127.0.0.1")?.isLoopback == true)
+        #expect(IPAddress("127.200.3.4")?.isLoopback == true)
+        #expect(IPAddress("::1")?.isLoopback == true)
+        #expect(IPAddress("[::1]")?.isLoopback == true)
+        #expect(IPAddress("::ffff:127.0.0.1")?.isLoopback == true)
+        #expect(IPAddress("::ffff:192.0.2.1")?.throttleSubject == "192.0.2.1")
+        #expect(IPAddress("2001:db8::1")?.throttleSubject == "2001:db8:0:0::/64")
+        #expect(IPAddress("127.db.example.com") == nil)
+        #expect(IPAddress("127.0.0.1.example.com") == nil)
+        #expect(IPAddress("fe80::1%eth0") == nil)
+        #expect(ServerConfiguration.reachesPostgresSafely("postgres://assay@127.0.0.1:5432/catalog"))
+        #expect(ServerConfiguration.reachesPostgresSafely("postgres://assay@[::1]:5432/catalog"))
+        #expect(ServerConfiguration.reachesPostgresSafely("postgres://assay@localhost/catalog"))
+        #expect(!ServerConfiguration.reachesPostgresSafely("postgres://assay@127.db.example.com/catalog"))
+        #expect(!ServerConfiguration.reachesPostgresSafely("postgres://assay@127.0.0.1.nip.example/catalog"))
+        #expect(ServerConfiguration.reachesPostgresSafely("postgres://assay@127.db.example.com/catalog?sslmode=verify-full"))
+    }
+}

@@ -265,8 +265,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     static func reachesPostgresSafely(_ url: String) -> Bool {
         guard let components = URLComponents(string: url) else { return false }
         if components.scheme?.hasSuffix("+uds") == true { return true }
+        // The host parsed as an address, not matched as text: 127.db.example.com is a DNS name.
         let host = (components.host ?? "").lowercased()
-        if host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.") { return true }
+        if host == "localhost" || IPAddress(host)?.isLoopback == true { return true }
         let mode = components.queryItems?.last { ["tlsmode", "sslmode", "ssl", "tls"].contains($0.name.lowercased()) }?.value?.lowercased()
         return ["require", "verify-ca", "verify-full"].contains(mode ?? "")
     }

@@ -38,9 +38,5 @@ enum TrustedProxies {
         return value
     }
 
-    static func isIPAddress(_ text: String) -> Bool {
-        if ipv4(text) != nil { return true }
-        var storage = in6_addr()
-        return text.count <= 45 && inet_pton(AF_INET6, text, &storage) == 1
-    }
+    static func isIPAddress(_ text: String) -> Bool { IPAddress(text) != nil }
 }

@@ -66,7 +66,7 @@ public struct AccountService: Sendable {
 
     @discardableResult
     func register(invitationToken: String, name: String, phone: String, password: String, client: String = "unknown") async throws -> UserAccount {
-        try await throttle.admit([(throttling.registrationPerAddress, client)], actor: "client:\(client)")
+        try await throttle.admit([(throttling.registrationPerAddress, IPAddress.throttleSubject(of: client))], actor: "client:\(client)")
         guard let invitation = try await catalog.invitations.find(tokenHash: SecretToken.hash(invitationToken)),
             invitation.usedAt == nil, invitation.expiresAt > now()
         else { throw RegistrationFailure.invitationInvalid }
@@ -125,7 +125,8 @@ public struct AccountService: Sendable {
         let email = rawEmail.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         let client = "client:\(fingerprint.ipAddress)"
         // Before any hashing: a flood costs the attacker refusals, not the service CPU.
-        try await throttle.admit([(throttling.signInPerAddress, fingerprint.ipAddress), (throttling.signInPerAccount, email)], actor: client)
+        try await throttle.admit(
+            [(throttling.signInPerAddress, IPAddress.throttleSubject(of: fingerprint.ipAddress)), (throttling.signInPerAccount, email)], actor: client)
         let hasher = self.hasher
         guard let user = try await catalog.users.find(email: email) else {
             _ = try await limiter.run { hasher.verify(password, against: Self.decoyHash) }
@@ -220,7 +221,8 @@ public struct AccountService: Sendable {
     }
 
     public func verifyCode(attemptToken: String, code: String, fingerprint: ClientFingerprint) async throws -> CodeResult {
-        try await throttle.admit([(throttling.codePerAddress, fingerprint.ipAddress)], actor: "client:\(fingerprint.ipAddress)")
+        try await throttle.admit(
+            [(throttling.codePerAddress, IPAddress.throttleSubject(of: fingerprint.ipAddress))], actor: "client:\(fingerprint.ipAddress)")
         let time = now()
         // The try is spent before anything is compared (AUTH-6): at most five guesses per attempt,
         // however many arrive at once.
