@@ -28,7 +28,8 @@ struct InitCommand: AsyncParsableCommand {
                 let before = existing.binding
                 let after = ServiceBinding(read)
                 if existing.bundle.tenantID.lowercased() != read.tenantID.lowercased() {
-                    throw ConsoleError.usage("this console belongs to tenant \(existing.bundle.tenantID); give --replace to switch (its sign-in and spool stay)")
+                    throw ConsoleError.usage(
+                        "this console belongs to tenant \(existing.bundle.tenantID); give --replace to switch (its sign-in and spool stay)")
                 }
                 // The same tenant at another address or with another key is a change of where
                 // the grant goes and what scans encrypt to: never silent.
@@ -39,7 +40,8 @@ struct InitCommand: AsyncParsableCommand {
                 }
                 if !changes.isEmpty {
                     throw ConsoleError.usage(
-                        "this bundle changes \(changes.joined(separator: " and ")); check it with the portal, then give --replace (the sign-in must then be made again)")
+                        "this bundle changes \(changes.joined(separator: " and ")); check it with the portal, then give --replace (the sign-in must then be made again)"
+                    )
                 }
             }
             try StateDirectory.writeAtomically(data, to: state.bundle)

@@ -28,7 +28,12 @@ public enum DeviceListCSV {
     public static func parse(_ data: Data) throws -> [Device] {
         func fail(_ reason: String, line: Int = 1) -> Problems { Problems(problems: [.init(line: line, reason: reason)]) }
         guard data.count <= maxBytes else { throw fail("the file is larger than \(maxBytes >> 20) MiB") }
-        guard String(data: data, encoding: .utf8) != nil else { throw fail("the file is not UTF-8 text") }
+        guard let text = String(data: data, encoding: .utf8) else { throw fail("the file is not UTF-8 text") }
+        // CSV.swift reads an unclosed quote to the end of the file as one field: the fault would be
+        // reported as a field holding line breaks, far from where it is. Find it first.
+        if let opened = unclosedQuote(in: text) {
+            throw fail("a quoted field opened on this line is never closed (a \" is missing)", line: opened)
+        }
         let reader: CSVReader
         do {
             reader = try CSVReader(stream: InputStream(data: data), hasHeaderRow: true, trimFields: true)
@@ -56,18 +61,18 @@ public enum DeviceListCSV {
                 continue
             }
             let field = { (name: String) in column(name).map { row[$0] } ?? "" }
-            do {
-                let device = try device(host: row[hostColumn], port: field("port"), user: field("user"), labels: field("labels"))
-                let key = "\(device.host.lowercased()):\(device.port)"
+            let checked = check(host: row[hostColumn], port: field("port"), user: field("user"), labels: field("labels"))
+            // Every fault of the row is named, and a repeated host is caught even when its first
+            // row had another fault: fixing one line must not reveal the next problem.
+            problems += checked.problems.map { .init(line: line, reason: $0.description) }
+            if let key = checked.key {
                 if let earlier = firstLine[key] {
-                    problems.append(.init(line: line, reason: "\(device.host) port \(device.port) is listed already (line \(earlier))"))
+                    problems.append(.init(line: line, reason: "\(row[hostColumn]) port \(checked.port) is listed already (line \(earlier))"))
                     continue
                 }
                 firstLine[key] = line
-                devices.append(device)
-            } catch let problem as Device.FieldProblem {
-                problems.append(.init(line: line, reason: problem.description))
             }
+            if let device = checked.device { devices.append(device) }
             if devices.count > maxDevices { throw fail("more than \(maxDevices) devices", line: line) }
         }
         if let error = reader.error { throw fail("the file cannot be read as CSV (\(type(of: error)))", line: line) }
@@ -75,17 +80,69 @@ public enum DeviceListCSV {
         return devices
     }
 
-    static func device(host: String, port: String, user: String, labels: String) throws -> Device {
-        guard Device.isHost(host) else { throw Device.FieldProblem.host(host) }
-        var portNumber = 22
+    /// A row's fields checked together: every problem, the host-and-port key when both are valid
+    /// (for duplicates), and the device when nothing is wrong.
+    static func check(host: String, port: String, user: String, labels: String) -> (
+        device: Device?, key: String?, port: Int, problems: [Device.FieldProblem]
+    ) {
+        var problems: [Device.FieldProblem] = []
+        let hostValid = Device.isHost(host)
+        if !hostValid { problems.append(.host(host)) }
+        var portNumber: Int? = 22
         if !port.isEmpty {
-            guard port.allSatisfy(\.isASCII), let parsed = Int(port), (1...65535).contains(parsed) else { throw Device.FieldProblem.port(port) }
-            portNumber = parsed
+            if port.allSatisfy(\.isASCII), let parsed = Int(port), (1...65535).contains(parsed) {
+                portNumber = parsed
+            } else {
+                portNumber = nil
+                problems.append(.port(port))
+            }
         }
-        if !user.isEmpty, !Device.isUser(user) { throw Device.FieldProblem.user(user) }
+        if !user.isEmpty, !Device.isUser(user) { problems.append(.user(user)) }
         let labelList = labels.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if let bad = labelList.first(where: { !Device.isLabel($0) }) { throw Device.FieldProblem.label(bad) }
-        return Device(host: host, port: portNumber, user: user.isEmpty ? nil : user, labels: labelList)
+        problems += labelList.filter { !Device.isLabel($0) }.map { .label($0) }
+        let key = hostValid ? portNumber.map { "\(host.lowercased()):\($0)" } : nil
+        let device =
+            problems.isEmpty ? Device(host: host, port: portNumber ?? 22, user: user.isEmpty ? nil : user, labels: labelList) : nil
+        return (device, key, portNumber ?? 0, problems)
+    }
+
+    /// The line on which a quoted field opens and never closes (RFC 4180 §2: a quote opens a
+    /// field only at its start; inside one, "" is a quote and " closes it), or nil.
+    static func unclosedQuote(in text: String) -> Int? {
+        var line = 1
+        var openedOn: Int?
+        var atFieldStart = true
+        var pendingQuote = false
+        for character in text {
+            if openedOn != nil {
+                if pendingQuote {
+                    pendingQuote = false
+                    if character == "\"" { continue }  // "" inside a quoted field
+                    openedOn = nil  // the quote closed the field; read this character outside it
+                } else {
+                    if character == "\"" {
+                        pendingQuote = true
+                    } else if character.isNewline {
+                        line += 1
+                    }
+                    continue
+                }
+            }
+            if character.isNewline {
+                line += 1
+                atFieldStart = true
+            } else if character == "," {
+                atFieldStart = true
+            } else if character == "\"", atFieldStart {
+                openedOn = line
+                atFieldStart = false
+            } else if character == "\u{FEFF}" || character == " " || character == "\t" {
+                continue  // a byte order mark or spaces before the quote (fields are trimmed)
+            } else {
+                atFieldStart = false
+            }
+        }
+        return pendingQuote ? nil : openedOn
     }
 
     static func newlines(in field: String) -> Int {

@@ -79,10 +79,12 @@ struct CredentialAttackTests {
             // when
             for _ in 0..<3 {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<100 { group.addTask {
+                    for _ in 0..<100 {
+                        group.addTask {
                             let principal = try await credentials.authenticate(uploadToken: issued.uploadToken)
                             #expect(principal == nil)
-                        } }
+                        }
+                    }
                     try await group.waitForAll()
                 }
             }

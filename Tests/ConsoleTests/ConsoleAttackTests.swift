@@ -80,7 +80,9 @@ struct ConsoleAttackTests {
         let hostile = "not Linux: \u{1B}]0;owned\u{07}\u{1B}[2J\u{1B}[1A\u{9B}31m\u{202E}txt.exe\r"
         let outcome = DeviceOutcome(scriptExit: 65, error: "assay: \(hostile)\n", Device(host: "web01.acme.test"))
         #expect(outcome.status == .notLinux)
-        #expect(!outcome.message.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{202E}" }, "\(outcome.message.debugDescription)")
+        #expect(
+            !outcome.message.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{202E}" },
+            "\(outcome.message.debugDescription)")
         #expect(outcome.message.hasPrefix("not Linux: ?]0;owned??[2J"))
         #expect(TerminalText.clean("two\nlines\tand a tab", keepLineBreaks: true) == "two\nlines\tand a tab")
         #expect(TerminalText.clean("two\nlines") == "two?lines")
@@ -196,4 +198,3 @@ struct ConsoleAttackTests {
         #expect(FileManager.default.fileExists(atPath: victim.appendingPathComponent("precious").path))
     }
 }
-

@@ -78,6 +78,44 @@ struct DeviceListCSVTests {
         #expect(!Device.isUser("Root") && !Device.isUser("-oProxyCommand") && !Device.isUser("a b") && !Device.isUser(String(repeating: "a", count: 33)))
         #expect(Device.isLabel("prod") && Device.isLabel("eu-west.1") && !Device.isLabel("a;b") && !Device.isLabel(""))
     }
+
+    @Test("an unclosed quote is named where it opens; every fault of a row is named; a repeated host is caught behind a bad first row (issue 17, 14)")
+    func preciseMessages() throws {
+        let unclosed = """
+            host,port,user,labels
+            web01.acme.example,22,deploy,web
+            web02.acme.example,22,deploy,"web;db
+            web03.acme.example,22,deploy,web
+            web04.acme.example,22,deploy,web
+            """
+        do {
+            _ = try Self.parse(unclosed)
+            Issue.record("an unclosed quote was imported")
+        } catch let problems as DeviceListCSV.Problems {
+            #expect(problems.problems == [.init(line: 3, reason: "a quoted field opened on this line is never closed (a \" is missing)")])
+        }
+        // Quotes that close, doubled quotes and quoted line breaks are not a fault of their own.
+        #expect(DeviceListCSV.unclosedQuote(in: "host,labels\n\"a\"\"b\",\"x\ny\"\nc,\"\"\n") == nil)
+        #expect(DeviceListCSV.unclosedQuote(in: "host,labels\r\nweb,\"a\"\"\r\nweb2,b\r\n") == 2)
+
+        let faults = """
+            host,port,user,labels
+            dup.acme.example,22,Root$(id),web
+            two.acme.example,70000,Bad User,"a b"
+            dup.acme.example,22,deploy,web
+            """
+        do {
+            _ = try Self.parse(faults)
+            Issue.record("a list with bad rows was imported")
+        } catch let problems as DeviceListCSV.Problems {
+            #expect(problems.problems.map(\.line) == [2, 3, 3, 3, 4])
+            #expect(problems.problems[0].reason.hasPrefix("user \"Root$(id)\""))
+            #expect(problems.problems[1].reason.hasPrefix("port \"70000\""))
+            #expect(problems.problems[2].reason.hasPrefix("user \"Bad User\""))
+            #expect(problems.problems[3].reason.hasPrefix("label \"a b\""))
+            #expect(problems.problems[4].reason == "dup.acme.example port 22 is listed already (line 2)")
+        }
+    }
 }
 
 @Suite("LDAP filters (RFC 4515)")

@@ -104,9 +104,10 @@ struct ConsoleCredentialStore: Sendable {
     /// family was live until now.
     @discardableResult
     func revokeFamily(_ family: UUID, at time: Date) async throws -> Bool {
-        let revoked = try await database.sql().raw(
-            "UPDATE \(ident: ConsoleGrantFamily.schema) SET revoked_at = \(bind: time) WHERE id = \(bind: family) AND revoked_at IS NULL RETURNING id"
-        ).all().count == 1
+        let revoked =
+            try await database.sql().raw(
+                "UPDATE \(ident: ConsoleGrantFamily.schema) SET revoked_at = \(bind: time) WHERE id = \(bind: family) AND revoked_at IS NULL RETURNING id"
+            ).all().count == 1
         try await ConsoleGrant.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
         try await UploadToken.query(on: database).filter(\.$familyID == family).filter(\.$revokedAt == nil).set(\.$revokedAt, to: time).update()
         return revoked
