@@ -3,12 +3,14 @@ loopback: a fake beside the real thing (test_console.py uploads to the real assa
 429 are waited out as Retry-After says, a dropped connection is retried with back-off, a refusal
 moves the file to rejected/ with the reason, and no file leaves the spool before a 2xx."""
 import collections
+import fcntl
 import hashlib
 import http.server
 import json
 import os
 import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -28,6 +30,20 @@ class Script(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         Script.received.append((self.path, hashlib.sha256(body).hexdigest(), self.headers.get("X-Content-SHA256")))
+        if self.path == "/api/v1/console/token" and Script.renewal == "trickle":
+            # A body promised and sent a byte a second: under any idle timeout, never complete.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _ in range(120):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            return
         if self.path == "/api/v1/console/token":
             payload = json.dumps(Script.renewal).encode()
             self.send_response(200)
@@ -168,3 +184,41 @@ def test_credentials_for_another_key_are_refused(scripted):
     assert "not the bundle's" in result.stderr
     assert [path for path, _, _ in Script.received] == ["/api/v1/console/token"]
     assert json.loads((state / "token.txt").read_text())["grant"] == "asg_scripted"
+
+
+def expire_upload_token(state):
+    token = json.loads((state / "token.txt").read_text())
+    token["uploadTokenExpiresAt"] = "2020-01-01T00:00:00Z"
+    (state / "token.txt").write_text(json.dumps(token))
+
+
+def test_a_service_that_trickles_its_answer_is_cut_off_and_the_lock_released(scripted):
+    # issue 17, 6: one call has an overall deadline, whatever the idle timeout; token.lock is free after.
+    state, files = scripted.state, scripted.files
+    subprocess.run([CONSOLE, "settings", "--service-deadline", "3", "--state-dir", str(state)], check=True, capture_output=True)
+    expire_upload_token(state)
+    Script.renewal = "trickle"
+    started = time.monotonic()
+    result = upload(state, files[0])
+    assert result.returncode != 0
+    assert time.monotonic() - started < 30
+    assert "gave no complete answer within 3 s" in result.stderr, result.stderr
+    with open(state / "token.lock", "r+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free again
+
+
+def test_a_held_token_lock_is_waited_for_a_bounded_time_and_its_holder_named(scripted):
+    state, files = scripted.state, scripted.files
+    subprocess.run([CONSOLE, "settings", "--service-deadline", "2", "--state-dir", str(state)], check=True, capture_output=True)
+    expire_upload_token(state)
+    with open(state / "token.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.truncate(0)
+        lock.write("pid 4242 (assay upload) since 2026-12-05T00:00:00Z\n")
+        lock.flush()
+        started = time.monotonic()
+        result = upload(state, files[0])
+    assert result.returncode == 73, result.stderr
+    assert 15 <= time.monotonic() - started < 40
+    assert "held by pid 4242 (assay upload)" in result.stderr
+    assert Script.received == []

@@ -12,10 +12,13 @@ import NIOSSL
 public final class ServiceClient: Sendable {
     public let endpoint: ServiceEndpoint
     private let http: HTTPClient
-    public static let requestTimeout: TimeAmount = .seconds(60)
+    /// The whole of one call, answer body included: a service (or something in its place) that
+    /// trickles bytes under the idle timeout is cut off here, and with it any lock held meanwhile.
+    public let deadline: Duration
 
-    public init(endpoint: ServiceEndpoint, caFile: String? = nil) throws {
+    public init(endpoint: ServiceEndpoint, caFile: String? = nil, deadline: Duration = .seconds(120)) throws {
         self.endpoint = endpoint
+        self.deadline = deadline
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
@@ -179,7 +182,7 @@ public final class ServiceClient: Sendable {
 
     // MARK: plumbing
 
-    struct Response {
+    struct Response: Sendable {
         let status: Int
         let body: Data
         let retryAfter: Int?
@@ -197,11 +200,27 @@ public final class ServiceClient: Sendable {
     private func execute(_ request: HTTPClientRequest) async throws -> Response {
         var request = request
         request.headers.replaceOrAdd(name: "User-Agent", value: "assay-console/\(ConsoleVersion.current)")
+        let http = self.http
+        let deadline = self.deadline
+        let prepared = request
+        let target = String(request.url.prefix(200))
+        let seconds = TimeAmount.seconds(deadline.components.seconds)
         do {
-            let response = try await http.execute(request, timeout: Self.requestTimeout)
-            let body = try await response.body.collect(upTo: 1 << 20)
-            let retry = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 1), 3600) }
-            return Response(status: Int(response.status.code), body: Data(buffer: body), retryAfter: retry)
+            return try await withThrowingTaskGroup(of: Response.self) { group in
+                group.addTask {
+                    let response = try await http.execute(prepared, timeout: seconds)
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    let retry = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 1), 3600) }
+                    return Response(status: Int(response.status.code), body: Data(buffer: body), retryAfter: retry)
+                }
+                group.addTask {
+                    try await Task.sleep(for: deadline)
+                    throw ConsoleError.service(
+                        "\(target) gave no complete answer within \(deadline.components.seconds) s (assay settings --service-deadline)")
+                }
+                defer { group.cancelAll() }
+                return try await group.next()!
+            }
         } catch let error as NIOSSLError {
             throw ConsoleError.service("TLS with \(endpoint.base.host ?? "the service") failed: \(error) (a private CA? give it with --ca-file)")
         } catch let error as HTTPClientError {

@@ -65,6 +65,8 @@ public struct SignInStore: Sendable {
     public let state: StateDirectory
     /// The installed bundle's service and key: the saved sign-in is used only with these.
     public let binding: ServiceBinding
+    /// How long to wait for another process's renewal (whose call is itself bounded).
+    public var lockWait: Duration = .seconds(135)
     /// Renew when less than this is left, so a long upload never starts on a dying token.
     public static let renewalMargin: TimeInterval = 30 * 60
 
@@ -118,7 +120,7 @@ public struct SignInStore: Sendable {
         // The service rotates the grant on every renewal and revokes the whole chain when an old
         // one comes back, so two console processes (a timer's `collect` and a hand-run `upload`)
         // must never renew with the same grant: one renews under the lock, the other reads its result.
-        let lock = try FileLock(state.root.appendingPathComponent("token.lock").path)
+        let lock = try FileLock(state.root.appendingPathComponent("token.lock").path, wait: lockWait)
         defer { lock.release() }
         let before = try current(now: now ?? Date())
         if let now, before.uploadTokenExpiresAt.timeIntervalSince(now) > Self.renewalMargin { return before }

@@ -54,7 +54,12 @@ struct InstalledBundle {
 
     var binding: ServiceBinding { ServiceBinding(bundle) }
 
-    func signIns(_ state: StateDirectory) -> SignInStore { SignInStore(state: state, binding: binding) }
+    func signIns(_ state: StateDirectory) -> SignInStore {
+        var store = SignInStore(state: state, binding: binding)
+        // Another console process renewing holds token.lock for at most one bounded call.
+        store.lockWait = ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).serviceDeadline + .seconds(15)
+        return store
+    }
 
     static func load(_ state: StateDirectory) throws -> InstalledBundle {
         guard FileManager.default.fileExists(atPath: state.bundle.path) else { throw ConsoleError.notInitialised }
@@ -63,8 +68,8 @@ struct InstalledBundle {
     }
 
     /// A client for the bundle's service, shut down when `body` is done, whatever happens.
-    func withClient<T>(caFile: String?, _ body: (ServiceClient) async throws -> T) async throws -> T {
-        let client = try ServiceClient(endpoint: try ServiceEndpoint(bundle.serviceURL), caFile: caFile)
+    func withClient<T>(_ settings: ConsoleSettings, _ body: (ServiceClient) async throws -> T) async throws -> T {
+        let client = try ServiceClient(endpoint: try ServiceEndpoint(bundle.serviceURL), caFile: settings.caFile, deadline: settings.serviceDeadline)
         do {
             let result = try await body(client)
             await client.shutdown()

@@ -8,6 +8,10 @@ struct ConsoleSettings: Codable, Sendable {
     var caFile: String?
     var concurrency = 32
     var botPath: String?
+    /// The longest one call to the service may take, answer body included (default 120 s).
+    var serviceDeadlineSeconds: Int?
+
+    var serviceDeadline: Duration { .seconds(serviceDeadlineSeconds ?? 120) }
 
     static func load(_ state: StateDirectory) throws -> ConsoleSettings {
         try state.readJSON(ConsoleSettings.self, from: state.settings) ?? ConsoleSettings()

@@ -71,7 +71,7 @@ struct AfterScan {
             Console.say("Nobody is signed in: the files wait in the spool. `assay login`, then `assay upload`.")
             return nil
         }
-        return try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
+        return try await installed.withClient(try ConsoleSettings.load(state)) { client in
             var uploader = Uploader(spool: Spool(state: state), signIns: installed.signIns(state), client: client)
             uploader.patience = .seconds(120)
             do {

@@ -26,7 +26,7 @@ struct LoginCommand: AsyncParsableCommand {
             let password = try secret.password(prompt: "Password")
             guard !password.isEmpty else { throw ConsoleError.usage("a password is needed") }
             let machine = try state.machineIdentifier()
-            let credentials = try await installed.withClient(caFile: settings.caFile) { client in
+            let credentials = try await installed.withClient(settings) { client in
                 let credentials = try await signIn(client, email: address, password: password, machine: machine)
                 guard credentials.tenantID.lowercased() == installed.bundle.tenantID.lowercased() else {
                     try? await client.revoke(grant: credentials.grant)
@@ -96,7 +96,7 @@ struct LogoutCommand: AsyncParsableCommand {
             guard let signIn = try store.load() else { return print("Nobody is signed in on this console.") }
             try store.checkBinding(signIn)
             do {
-                try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { try await $0.revoke(grant: signIn.grant) }
+                try await installed.withClient(try ConsoleSettings.load(state)) { try await $0.revoke(grant: signIn.grant) }
             } catch {
                 throw ConsoleError.service("the service could not be told (\(error)); token.txt is kept so that you can try again")
             }

@@ -27,7 +27,7 @@ struct UploadCommand: AsyncParsableCommand {
                 Console.say("\(file): checked (encrypted to the tenant's key), \(metadata.bytes) bytes, in the spool")
             }
             guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
-            let report = try await installed.withClient(caFile: try ConsoleSettings.load(state).caFile) { client in
+            let report = try await installed.withClient(try ConsoleSettings.load(state)) { client in
                 var uploader = Uploader(spool: spool, signIns: installed.signIns(state), client: client)
                 uploader.patience = .seconds(patience)
                 return try await uploader.run(progress: { Console.say($0) })
@@ -67,6 +67,9 @@ struct SettingsCommand: AsyncParsableCommand {
     @Option(help: "The OpenSSH client (absolute path; default /usr/bin/ssh). Never taken from PATH.")
     var ssh: String?
 
+    @Option(name: .customLong("service-deadline"), help: "Seconds one call to the service may take, answer included (default 120).")
+    var serviceDeadline: Int?
+
     @OptionGroup var stateOptions: StateOptions
 
     func run() async throws {
@@ -96,6 +99,11 @@ struct SettingsCommand: AsyncParsableCommand {
             }
             if let bot {
                 settings.botPath = try absolute(bot)
+                changed = true
+            }
+            if let serviceDeadline {
+                guard (1...3600).contains(serviceDeadline) else { throw ConsoleError.usage("--service-deadline must be 1 to 3600 seconds") }
+                settings.serviceDeadlineSeconds = serviceDeadline
                 changed = true
             }
             if let ssh {
