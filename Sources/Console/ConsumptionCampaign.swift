@@ -51,6 +51,9 @@ public struct ConsumptionCampaign: Sendable {
         public var state: String = "sampling"
     }
 
+    /// One collect's answer, per device: a little over the bot's own --max-spool (50 MB).
+    public static let maxAnswerBytes = 64 << 20
+
     public let fleet: Fleet
     public let spool: Spool
     public let certificate: Certificate
@@ -145,34 +148,44 @@ public struct ConsumptionCampaign: Sendable {
     private func collectOne(_ device: Device, run: Run, stopping: Bool) async -> DeviceOutcome {
         func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome { DeviceOutcome(device, status, message) }
         let directoryLine = Array((run.remoteDirectory + "\n").utf8)
+        // The answer goes to a private file as it arrives and is read back one file at a time.
+        let answer = state.root.appendingPathComponent(".collect-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: answer) }
         let result = await fleet.transport.run(
-            stopping ? .stopSampler : .collect, on: device, input: .bytes(directoryLine), timeout: timeout, maxOutputBytes: 256 << 20)
-        let framed: FramedFiles
+            stopping ? .stopSampler : .collect, on: device, input: .bytes(directoryLine), timeout: timeout,
+            output: .file(answer, maxBytes: Self.maxAnswerBytes))
         switch result {
         case .failed(let status, let message): return outcome(status, message)
-        case .completed(let code, let output, let error):
+        case .completed(let code, _, let error):
             if code == 71 {
                 try? await markFinished(run)
                 return outcome(.notRunning, "the campaign's directory is gone from the device (removed by hand, or a reboot cleaned it)")
             }
             guard code == 0 else { return DeviceOutcome(scriptExit: code, error: error, device) }
-            do { framed = try FramedFiles(output) } catch { return outcome(.badOutput, "\(error)") }
         }
         // Keep each good file durably before anything is removed from the device.
         var kept: [String] = []
         var refused: [String] = []
         var bytes = 0
-        for file in framed.files {
-            do {
-                try Spool.check(file.bytes, recipient: certificate)
-                try spool.add(file.bytes, device: device.host, kind: "consumption")
-                kept.append(file.name)
-                bytes += file.bytes.count
-            } catch {
-                refused.append("\(file.name): \(error)")
+        let stillRunning: Bool
+        do {
+            stillRunning = try FramedFiles.read(file: answer) { file in
+                do {
+                    try Spool.check(file.bytes, recipient: certificate)
+                    try spool.add(file.bytes, device: device.host, kind: "consumption")
+                    kept.append(file.name)
+                    bytes += file.bytes.count
+                } catch {
+                    refused.append("\(file.name): \(error)")
+                }
             }
+        } catch {
+            // What was kept before the fault is removed from the device below; the rest stays there.
+            guard !kept.isEmpty else { return outcome(.badOutput, "\(error)") }
+            refused.append("\(error)")
+            stillRunning = true
         }
-        let finishing = !framed.stillRunning && refused.isEmpty
+        let finishing = !stillRunning && refused.isEmpty
         var removal = kept.map { $0 + "\n" }.joined()
         if finishing { removal += "FINISH\n" }
         if !removal.isEmpty {

@@ -4,6 +4,9 @@ import OpenPGP
 
 /// `assay scan inventory` (CON-2, COL-1): copy, verify, run, fetch, remove, on every device.
 public struct InventoryScan: Sendable {
+    /// One inventory answer: an encrypted inventory is tens of KB; anything near this is not one.
+    public static let maxAnswerBytes = 4 << 20
+
     public let fleet: Fleet
     public let payload: BotPayload
     public let certificate: Certificate
@@ -22,7 +25,7 @@ public struct InventoryScan: Sendable {
     }
 
     func scan(_ device: Device) async -> DeviceOutcome {
-        let result = await fleet.transport.run(.inventory, on: device, input: .file(payload.file.path), timeout: timeout, maxOutputBytes: Spool.maxFileBytes)
+        let result = await fleet.transport.run(.inventory, on: device, input: .file(payload.file.path), timeout: timeout, maxOutputBytes: Self.maxAnswerBytes)
         func outcome(_ status: DeviceStatus, _ message: String) -> DeviceOutcome { DeviceOutcome(device, status, message) }
         switch result {
         case .failed(let status, let message): return outcome(status, message)

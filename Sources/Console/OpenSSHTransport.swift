@@ -45,7 +45,8 @@ public struct OpenSSHTransport: RemoteTransport {
         return arguments
     }
 
-    public func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, maxOutputBytes: Int) async -> RemoteResult {
+    public func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, output: RemoteOutput) async -> RemoteResult {
+        let maxOutputBytes = output.maxBytes
         let arguments = arguments(for: device, script: script)
         let options = {
             var options = PlatformOptions()
@@ -60,11 +61,11 @@ public struct OpenSSHTransport: RemoteTransport {
                 group.addTask {
                     switch input {
                     case .bytes(let bytes):
-                        return try await Self.ssh(sshPath, arguments, options, input: .array(bytes), maxOutputBytes: maxOutputBytes)
+                        return try await Self.ssh(sshPath, arguments, options, input: .array(bytes), output: output)
                     case .file(let path):
                         let descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
                         return try await Self.ssh(
-                            sshPath, arguments, options, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), maxOutputBytes: maxOutputBytes)
+                            sshPath, arguments, options, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), output: output)
                     }
                 }
                 group.addTask {
@@ -74,6 +75,8 @@ public struct OpenSSHTransport: RemoteTransport {
                 defer { group.cancelAll() }
                 return try await group.next()!
             }
+        } catch is OutputOverflow {
+            return .failed(.badOutput, "the device sent more than \(maxOutputBytes >> 20) MiB")
         } catch let error as SubprocessError {
             let text = "\(error)"
             if text.contains("exceeded the limit") { return .failed(.badOutput, "the device sent more than \(maxOutputBytes >> 20) MiB") }
@@ -83,18 +86,47 @@ public struct OpenSSHTransport: RemoteTransport {
         }
     }
 
+    struct OutputOverflow: Error {}
+
     /// One ssh process: its exit 255 is ssh's own failure, any other code the script's.
     private static func ssh<Input: InputProtocol>(
-        _ path: String, _ arguments: [String], _ options: PlatformOptions, input: Input, maxOutputBytes: Int
+        _ path: String, _ arguments: [String], _ options: PlatformOptions, input: Input, output: RemoteOutput
     ) async throws -> RemoteResult {
-        let result = try await Subprocess.run(
-            .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options, input: input,
-            output: .bytes(limit: maxOutputBytes), error: .bytes(limit: 1 << 20))
-        let error = String(decoding: result.standardError.suffix(4096), as: UTF8.self)
-        switch result.terminationStatus {
+        switch output {
+        case .memory(let maxBytes):
+            let result = try await Subprocess.run(
+                .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options, input: input,
+                output: .bytes(limit: maxBytes), error: .bytes(limit: 1 << 20))
+            return outcome(result.terminationStatus, output: result.standardOutput, error: result.standardError)
+        case .file(let file, let maxBytes):
+            let descriptor = try FileDescriptor.open(
+                FilePath(file), .writeOnly, options: [.create, .truncate, .closeOnExec], permissions: [.ownerReadWrite])
+            defer { try? descriptor.close() }
+            let result = try await Subprocess.run(
+                .path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit, platformOptions: options, input: input,
+                output: .sequence, error: .bytes(limit: 1 << 20)
+            ) { execution in
+                var written = 0
+                for try await chunk in execution.standardOutput {
+                    written += chunk.count
+                    guard written <= maxBytes else {
+                        // Stop reading and stop ssh: the rest of the answer never reaches the disk.
+                        try? execution.send(signal: .terminate)
+                        throw OutputOverflow()
+                    }
+                    try chunk.withUnsafeBytes { _ = try descriptor.writeAll($0) }
+                }
+            }
+            return outcome(result.terminationStatus, output: [], error: result.standardError)
+        }
+    }
+
+    private static func outcome(_ status: TerminationStatus, output: [UInt8], error bytes: [UInt8]) -> RemoteResult {
+        let error = String(decoding: bytes.suffix(4096), as: UTF8.self)
+        switch status {
         case .exited(let code):
             if code == 255 { return .failed(classify(error), firstLine(error)) }
-            return .completed(exitCode: code, output: result.standardOutput, error: error)
+            return .completed(exitCode: code, output: output, error: error)
         case .signaled(let signal):
             return .failed(.unreachable, "ssh ended by signal \(signal)")
         }

@@ -14,7 +14,30 @@ public enum RemoteResult: Sendable {
 /// arguments, everything else arrives on standard input. OpenSSH is the one transport today;
 /// WinRM would be another (docs/windows.md).
 public protocol RemoteTransport: Sendable {
-    func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, maxOutputBytes: Int) async -> RemoteResult
+    func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, output: RemoteOutput) async -> RemoteResult
+}
+
+extension RemoteTransport {
+    /// Output kept in memory, at most `maxOutputBytes`.
+    public func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, maxOutputBytes: Int) async -> RemoteResult {
+        await run(script, on: device, input: input, timeout: timeout, output: .memory(maxBytes: maxOutputBytes))
+    }
+}
+
+/// Where a script's standard output goes: memory for small answers (a status line, an inventory),
+/// or a private file, written as it arrives, for what a device may send in bulk (a consumption
+/// campaign's files), so that 32 devices at once never hold their answers in memory. Either way
+/// a device that sends more than `maxBytes` is cut off.
+public enum RemoteOutput: Sendable {
+    case memory(maxBytes: Int)
+    /// `.completed`'s output is then empty; the bytes are in the file.
+    case file(String, maxBytes: Int)
+
+    var maxBytes: Int {
+        switch self {
+        case .memory(let maxBytes), .file(_, let maxBytes): maxBytes
+        }
+    }
 }
 
 /// A script's standard input: a few bytes, or a file (the bot and key, the same for every device,

@@ -8,6 +8,11 @@ public struct Spool: Sendable {
     public let state: StateDirectory
     /// The largest file a device may hand over: an inventory is ~10 KB, a day of samples ~5 KB.
     public static let maxFileBytes = 16 << 20
+    /// What the spool may hold in all (`assay settings --spool-budget`): past it, nothing more is
+    /// fetched until uploads make room, so devices cannot fill the console's disk.
+    public var budgetBytes = 4 << 30
+    /// Refused files are kept this long for a person to look at, then removed.
+    public static let rejectedKeptFor: TimeInterval = 30 * 86_400
 
     public init(state: StateDirectory) { self.state = state }
 
@@ -28,12 +33,15 @@ public struct Spool: Sendable {
         case tooLarge(Int)
         case notEncrypted(String)
         case wrongRecipient
+        case overBudget(used: Int, budget: Int)
 
         public var description: String {
             switch self {
             case .tooLarge(let bytes): "the device sent \(bytes) bytes, more than \(Spool.maxFileBytes >> 20) MiB: not kept"
             case .notEncrypted(let why): "the device sent something that is not an encrypted OpenPGP message (\(why)): not kept"
             case .wrongRecipient: "the device sent a message encrypted to another key than the tenant's: not kept"
+            case .overBudget(let used, let budget):
+                "the spool holds \(used >> 20) MiB of its \(budget >> 20) MiB budget: nothing more is fetched until `assay upload` makes room (left on the device)"
             }
         }
     }
@@ -55,10 +63,36 @@ public struct Spool: Sendable {
         let metadata = Metadata(sha256: digest, device: device, kind: kind, bytes: bytes.count, fetchedAt: now)
         let file = state.spool.appendingPathComponent("\(digest).pgp")
         if FileManager.default.fileExists(atPath: file.path) { return metadata }
+        let used = usedBytes()
+        guard used + bytes.count <= budgetBytes else { throw Refusal.overBudget(used: used, budget: budgetBytes) }
         // The description first: a file without one is still uploaded (as "unknown").
         try state.writeJSON(metadata, to: state.spool.appendingPathComponent("\(digest).json"))
         try StateDirectory.writeAtomically(Data(bytes), to: file)
         return metadata
+    }
+
+    /// Bytes of the files waiting in the spool.
+    public func usedBytes() -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state.spool.path)) ?? []
+        return names.filter { $0.hasSuffix(".pgp") }.reduce(0) { total, name in
+            var info = stat()
+            return total + (stat(state.spool.appendingPathComponent(name).path, &info) == 0 ? Int(info.st_size) : 0)
+        }
+    }
+
+    /// Removes refused files (and their reasons) older than `rejectedKeptFor`; returns how many.
+    @discardableResult
+    public func pruneRejected(now: Date = Date()) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: state.rejected.path)) ?? []
+        var removed = 0
+        for name in names {
+            let url = state.rejected.appendingPathComponent(name)
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date,
+                now.timeIntervalSince(modified) > Self.rejectedKeptFor
+            else { continue }
+            if (try? FileManager.default.removeItem(at: url)) != nil, name.hasSuffix(".pgp") { removed += 1 }
+        }
+        return removed
     }
 
     /// Waiting files, oldest first.

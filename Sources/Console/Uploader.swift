@@ -28,6 +28,7 @@ public struct Uploader: Sendable {
     public func run(progress: (@Sendable (String) -> Void)? = nil) async throws -> Report {
         var report = Report()
         let deadline = ContinuousClock.now + patience
+        spool.pruneRejected()
         var items = try spool.pending()
         var signIn = try await signIns.validUploadToken(client: client)
         var attempt = 0

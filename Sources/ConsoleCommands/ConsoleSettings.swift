@@ -12,6 +12,15 @@ struct ConsoleSettings: Codable, Sendable {
     var serviceDeadlineSeconds: Int?
 
     var serviceDeadline: Duration { .seconds(serviceDeadlineSeconds ?? 120) }
+    /// What the spool may hold in all, in MiB (default 4096).
+    var spoolBudgetMiB: Int?
+
+    /// The spool with its budget.
+    func spool(_ state: StateDirectory) -> Spool {
+        var spool = Spool(state: state)
+        if let spoolBudgetMiB { spool.budgetBytes = spoolBudgetMiB << 20 }
+        return spool
+    }
 
     static func load(_ state: StateDirectory) throws -> ConsoleSettings {
         try state.readJSON(ConsoleSettings.self, from: state.settings) ?? ConsoleSettings()

@@ -72,7 +72,8 @@ struct AfterScan {
             return nil
         }
         return try await installed.withClient(try ConsoleSettings.load(state)) { client in
-            var uploader = Uploader(spool: Spool(state: state), signIns: installed.signIns(state), client: client)
+            var uploader = Uploader(
+                spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state), signIns: installed.signIns(state), client: client)
             uploader.patience = .seconds(120)
             do {
                 return try await uploader.run(progress: { Console.say($0) })
@@ -127,7 +128,8 @@ struct InventoryCommand: AsyncParsableCommand {
             let payload = try botOptions.payload(state, installed, timeLimit: timeout > .seconds(15) ? timeout - .seconds(10) : timeout)
             defer { payload.remove() }
             var scan = InventoryScan(
-                fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate, spool: Spool(state: state))
+                fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate,
+                spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state))
             scan.timeout = timeout
             let outcomes = await scan.run(devices)
             try DeviceStore(state: state).record(outcomes, step: "inventory")
@@ -183,7 +185,8 @@ struct ConsumptionCommand: AsyncParsableCommand {
             let payload = try botOptions.payload(state, installed, leading: ConsumptionCampaign.scheduleLine(schedule))
             defer { payload.remove() }
             var campaign = ConsumptionCampaign(
-                fleet: try reach.fleet(state, label: "start"), spool: Spool(state: state), certificate: installed.certificate, state: state)
+                fleet: try reach.fleet(state, label: "start"), spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state),
+                certificate: installed.certificate, state: state)
             campaign.timeout = try reach.timeout(default: 120)
             let outcomes = try await campaign.start(devices, schedule: schedule, payload: payload)
             try DeviceStore(state: state).record(outcomes, step: "consumption")
@@ -219,7 +222,8 @@ struct CollectOptions: ParsableArguments {
         let json = output.json
         let installed = try InstalledBundle.load(state)
         var campaign = ConsumptionCampaign(
-            fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: Spool(state: state), certificate: installed.certificate, state: state)
+            fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state),
+            certificate: installed.certificate, state: state)
         campaign.timeout = try reach.timeout(default: 120)
         let outcomes = try await campaign.collect(try reach.devices(state), stopping: stopping)
         try DeviceStore(state: state).record(outcomes, step: stopping ? "stop" : "collect")

@@ -21,7 +21,7 @@ struct UploadCommand: AsyncParsableCommand {
         try await Console.guarded {
             let state = try stateOptions.state()
             let installed = try InstalledBundle.load(state)
-            let spool = Spool(state: state)
+            let spool = ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state)
             for file in files {
                 let metadata = try spool.addFile(URL(fileURLWithPath: file), recipient: installed.certificate)
                 Console.say("\(file): checked (encrypted to the tenant's key), \(metadata.bytes) bytes, in the spool")
@@ -70,6 +70,9 @@ struct SettingsCommand: AsyncParsableCommand {
     @Option(name: .customLong("service-deadline"), help: "Seconds one call to the service may take, answer included (default 120).")
     var serviceDeadline: Int?
 
+    @Option(name: .customLong("spool-budget"), help: "MiB the spool may hold before nothing more is fetched (default 4096).")
+    var spoolBudget: Int?
+
     @OptionGroup var stateOptions: StateOptions
 
     func run() async throws {
@@ -99,6 +102,11 @@ struct SettingsCommand: AsyncParsableCommand {
             }
             if let bot {
                 settings.botPath = try absolute(bot)
+                changed = true
+            }
+            if let spoolBudget {
+                guard (16...1_048_576).contains(spoolBudget) else { throw ConsoleError.usage("--spool-budget must be 16 to 1048576 MiB") }
+                settings.spoolBudgetMiB = spoolBudget
                 changed = true
             }
             if let serviceDeadline {

@@ -1,5 +1,7 @@
 import Directory
 import Foundation
+import OpenPGP
+import Synchronization
 import Testing
 
 @testable import Console
@@ -196,5 +198,118 @@ struct ConsoleAttackTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: home.path).isEmpty)
         #expect(FileManager.default.fileExists(atPath: victim.appendingPathComponent("precious").path))
+    }
+
+    // MARK: 5. a device cannot fill the console's disk or memory
+
+    @Test("an answer streamed to disk stops at its bound: ssh is stopped and no more reaches the file")
+    func streamedAnswerIsBounded() async throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // A stand-in for ssh that answers 100 MB, as a hostile device would.
+        let flood = directory.appendingPathComponent("ssh")
+        try "#!/bin/sh\nexec head -c 100000000 /dev/zero\n".write(to: flood, atomically: true, encoding: .utf8)
+        chmod(flood.path, 0o755)
+        var settings = OpenSSHTransport.Settings()
+        settings.sshPath = flood.path
+        let answer = directory.appendingPathComponent("answer").path
+        let result = await OpenSSHTransport(settings: settings).run(
+            .collect, on: Device(host: "web01.acme.test"), input: .bytes([]), timeout: .seconds(60), output: .file(answer, maxBytes: 1 << 20))
+        guard case .failed(.badOutput, let message) = result else {
+            Issue.record("expected bad output, got \(result)")
+            return
+        }
+        #expect(message.contains("more than 1 MiB"))
+        let size = (try FileManager.default.attributesOfItem(atPath: answer)[.size] as? Int) ?? 0
+        #expect(size <= 1 << 20)
+    }
+
+    /// A transport that answers a collect with the given framed bytes, and records removals.
+    struct CannedTransport: RemoteTransport {
+        let answer: [UInt8]
+        let removals = RemovalLog()
+
+        final class RemovalLog: Sendable {
+            let lines = Mutex<[String]>([])
+        }
+
+        func run(_ script: RemoteScript, on device: Device, input: RemoteInput, timeout: Duration, output: RemoteOutput) async -> RemoteResult {
+            switch (script.name, output) {
+            case ("collect", .file(let path, _)):
+                _ = FileManager.default.createFile(atPath: path, contents: Data(answer))
+                return .completed(exitCode: 0, output: [], error: "")
+            case ("remove-fetched", _):
+                if case .bytes(let bytes) = input { removals.lines.withLock { $0.append(String(decoding: bytes, as: UTF8.self)) } }
+                return .completed(exitCode: 0, output: Array("KEPT\n".utf8), error: "")
+            default:
+                return .failed(.unreachable, "not scripted")
+            }
+        }
+    }
+
+    @Test("past the spool's budget nothing more is kept, what was not kept stays on the device, and the status says why")
+    func spoolBudget() async throws {
+        let state = try ConsoleRulesTests.scratch()
+        let tenant = ConsoleRulesTests.tenant.certificate
+        let messages = try (0..<3).map { try MessageEncryptor.encrypt(Array("{\"n\":\($0)}".utf8), to: [tenant]) }
+        var framed: [UInt8] = []
+        for (index, message) in messages.enumerated() {
+            framed += Array("FILE sample-\(index).pgp \(message.count)\n".utf8) + message
+        }
+        framed += Array("END yes\n".utf8)
+        let transport = CannedTransport(answer: framed)
+        var spool = Spool(state: state)
+        spool.budgetBytes = messages[0].count + messages[1].count + 10
+        let campaign = ConsumptionCampaign(
+            fleet: Fleet(transport: transport, concurrency: 1, progress: ProgressReporter(label: "collect", enabled: false)), spool: spool,
+            certificate: tenant, state: state)
+        let device = Device(host: "web01.acme.test")
+        try state.writeJSON(
+            [
+                ConsumptionCampaign.Run(
+                    host: device.host, port: device.port, remoteDirectory: "/var/tmp/assay-sampler.abc", pid: 1, startedAt: Date(),
+                    schedule: .init(days: 1))
+            ], to: state.campaigns)
+        // when
+        let outcomes = try await campaign.collect([device], stopping: false)
+        // then
+        #expect(outcomes.count == 1)
+        #expect(outcomes[0].status == .badOutput)
+        #expect(outcomes[0].message.contains("budget"), "\(outcomes[0].message)")
+        #expect(try spool.pending().count == 2)
+        let removed = transport.removals.lines.withLock { $0 }.joined()
+        #expect(removed.contains("sample-0.pgp") && removed.contains("sample-1.pgp") && !removed.contains("sample-2.pgp"))
+        #expect(!removed.contains("FINISH"))
+        // No scratch file of the answer is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state.root.path).allSatisfy { !$0.hasPrefix(".collect-") })
+    }
+
+    @Test("an answer read back from disk is read one file at a time, with the same bounds")
+    func framedFromFile() throws {
+        let directory = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("answer").path
+        _ = FileManager.default.createFile(atPath: path, contents: Data("FILE a.pgp 3\nabcFILE b.pgp 2\nxyEND no\n".utf8))
+        var names: [String] = []
+        #expect(try FramedFiles.read(file: path) { names.append($0.name) } == false)
+        #expect(names == ["a.pgp", "b.pgp"])
+        _ = FileManager.default.createFile(atPath: path, contents: Data("FILE a.pgp 3\nabcFILE b.pgp 200\nxy".utf8))
+        names = []
+        #expect(throws: (any Error).self) { try FramedFiles.read(file: path) { names.append($0.name) } }
+        #expect(names == ["a.pgp"])
+    }
+
+    @Test("refused files are kept 30 days, then removed")
+    func rejectedAgeOut() throws {
+        let state = try ConsoleRulesTests.scratch()
+        let spool = Spool(state: state)
+        let old = state.rejected.appendingPathComponent(String(repeating: "a", count: 64) + ".pgp")
+        let oldReason = state.rejected.appendingPathComponent(String(repeating: "a", count: 64) + ".reason.txt")
+        let recent = state.rejected.appendingPathComponent(String(repeating: "b", count: 64) + ".pgp")
+        for file in [old, oldReason, recent] { _ = FileManager.default.createFile(atPath: file.path, contents: Data("x".utf8)) }
+        let longAgo = Date().addingTimeInterval(-31 * 86_400)
+        for file in [old, oldReason] { try FileManager.default.setAttributes([.modificationDate: longAgo], ofItemAtPath: file.path) }
+        #expect(spool.pruneRejected() == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state.rejected.path) == [recent.lastPathComponent])
     }
 }
