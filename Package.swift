@@ -6,7 +6,10 @@ import class Foundation.ProcessInfo
 /// Settings every target of ours shares: Swift 6 language mode is the package default;
 /// `ExistentialAny` makes every existential visible at the use site.
 let strictSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny")
+    .enableUpcomingFeature("ExistentialAny"),
+    // A file uses only the members of modules it imports itself: the architecture test reads
+    // imports, and without this a member could come in through another file's import.
+    .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
 var targets: [Target] = [

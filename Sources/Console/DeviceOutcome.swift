@@ -1,4 +1,5 @@
 import Directory
+import Foundation
 
 /// One device's result in a scan.
 public struct DeviceOutcome: Codable, Sendable {

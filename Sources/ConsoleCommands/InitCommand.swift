@@ -1,6 +1,7 @@
 import ArgumentParser
 import Console
 import Foundation
+import OpenPGP
 
 struct InitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

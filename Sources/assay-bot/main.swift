@@ -1,3 +1,4 @@
 import BotCommands
+import ArgumentParser
 
 BotCommand.main()

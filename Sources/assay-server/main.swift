@@ -1,6 +1,7 @@
 import AssayServer
 import Foundation
 import OpenPGPCommands
+import ArgumentParser
 
 // Files the server creates (catalog, outbox, keys) are readable by the service account only.
 umask(0o077)

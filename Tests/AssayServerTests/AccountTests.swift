@@ -190,8 +190,8 @@ struct AccountTests {
                 Issue.record("the lock should end after 30 minutes")
                 return
             }
-            let actions = try await Catalog(app.db).audit.events(
-                tenantID: TenantID(try #require(try await User.find(email: fixture.email, on: app.db)).$tenant.id)
+            let actions = try await Catalog(app.db).auditEvents(
+                of: TenantID(try #require(try await User.find(email: fixture.email, on: app.db)).$tenant.id), app: app
             ).map(\.action)
             #expect(actions.contains("account.locked") && actions.contains("signin.refused.locked"))
         }

@@ -129,7 +129,7 @@ struct AdminTests {
                     try request.content.encode(["password": "Tr0ub4dor & 3 horses", "identityCheck": "called Sam back on +33 6 12 34 56 78"])
                 }, afterResponse: { response in #expect(response.status == .noContent) })
             #expect(try await User.find(colleague.id, on: app.db)?.lockedUntil == nil)
-            let records = try await Catalog(app.db).audit.events(tenantID: TenantID(tenantID))
+            let records = try await Catalog(app.db).auditEvents(of: TenantID(tenantID), app: app)
             #expect(records.contains { $0.action == "reauthentication.failed" })
             #expect(records.contains { $0.action == "claims.changed" && $0.detail == "claims=read,write" })
             #expect(records.contains { $0.action == "user.unlocked" && $0.detail.contains("called Sam back") })
@@ -183,7 +183,7 @@ struct AdminTests {
                 .filter { $0.contains("sam@globex.example") && $0.contains("already has an Assay account") }
             #expect(notices.count == 1)
             let acme = try #require(try await User.find(email: "jane.doe@acme.example", on: app.db)).$tenant.id
-            let seen = try await Catalog(app.db).audit.events(tenantID: TenantID(acme)).map(\.action)
+            let seen = try await Catalog(app.db).auditEvents(of: TenantID(acme), app: app).map(\.action)
             #expect(seen.filter { $0 == "invitation.sent" }.count >= 3)
             #expect(!seen.contains("invitation.not-issued"), "the administrator's log must not tell")
         }

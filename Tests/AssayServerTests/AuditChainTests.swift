@@ -18,10 +18,10 @@ struct AuditChainTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for tenant in tenants {
                     group.addTask {
-                        for index in 0..<25 { try await log.append(tenantID: tenant, actor: "test", action: "a.\(index)", subject: "s") }
+                        for index in 0..<25 { try await log.append(tenantID: tenant, actor: "test", action: "a.\(index)", subject: "s", at: Date()) }
                     }
                 }
-                group.addTask { for _ in 0..<5 { try await log.append(tenantID: nil, actor: "operator", action: "o", subject: "s") } }
+                group.addTask { for _ in 0..<5 { try await log.append(tenantID: nil, actor: "operator", action: "o", subject: "s", at: Date()) } }
                 try await group.waitForAll()
             }
             let reports = try await log.verifyChains()
@@ -32,8 +32,9 @@ struct AuditChainTests {
                 #expect(report.count == 25 && report.head?.sequence == 25)
             }
             #expect(reports.first { $0.chain == AuditChain.operatorChain }?.count == 5)
-            // A tenant's page reads its own events only, newest first.
-            let events = try await log.events(tenantID: tenants[0], limit: 10)
+            // A tenant's chain holds its own events only, newest last.
+            let events = try await AuditEvent.query(on: app.db).filter(\.$chain == tenants[0].lowercased).sort(\.$sequence, .descending).limit(10)
+                .all().map(\.record)
             #expect(events.count == 10 && events.allSatisfy { $0.tenantID == tenants[0] } && events.first?.sequence == 25)
         }
     }
@@ -43,7 +44,7 @@ struct AuditChainTests {
         try await withTestApp(backend) { app, _ in
             let log = Catalog(app.db).audit
             let tenant = TenantID(UUID())
-            for index in 0..<4 { try await log.append(tenantID: tenant, actor: "test", action: "a.\(index)", subject: "s") }
+            for index in 0..<4 { try await log.append(tenantID: tenant, actor: "test", action: "a.\(index)", subject: "s", at: Date()) }
             let saved = try await log.heads()
             #expect(saved.count == 1 && saved[0].line.hasPrefix("\(tenant.lowercased) 4 "))
             #expect(AuditChain.Head(line: saved[0].line) == saved[0])
@@ -86,7 +87,7 @@ struct AuditChainTests {
             }
             // when
             try await migrator.prepare()
-            try await Catalog(app.db).audit.append(tenantID: nil, actor: "new", action: "new", subject: "s")
+            try await Catalog(app.db).audit.append(tenantID: nil, actor: "new", action: "new", subject: "s", at: Date())
             // then
             let reports = try await Catalog(app.db).audit.verifyChains()
             #expect(reports.first { $0.chain == AuditChain.deploymentChain }?.count == 3)

@@ -4,6 +4,8 @@ import Testing
 import Vapor
 
 @testable import AssayServer
+import VaporTesting
+import VaporTestUtils
 
 extension AccountFixture {
     /// The code of the newest sign-in mail.
@@ -29,7 +31,7 @@ extension AccountFixture {
 
     func actions(_ app: Application) async throws -> [String] {
         let user = try #require(try await User.find(email: email, on: app.db))
-        return try await Catalog(app.db).audit.events(tenantID: TenantID(user.$tenant.id), limit: 10_000).map(\.action)
+        return try await Catalog(app.db).auditEvents(of: TenantID(user.$tenant.id), app: app).map(\.action)
     }
 
     /// The same service on another application: another replica of the service.

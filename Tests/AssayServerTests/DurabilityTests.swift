@@ -191,7 +191,7 @@ struct DurabilityTests {
         try await withApp { app in
             try await configure(app, configuration: configuration)
             let tenantID = try #require(UUID(uuidString: String(tenant)))
-            let database = try await app.ingest.tenantDatabases.store(for: .forTests(tenantID), catalog: Catalog(app.db)).database.sql()
+            let database = try await app.ingest.tenantDatabases.store(for: try await .forTests(tenantID, app: app), catalog: Catalog(app.db)).database.sql()
             let rows = try await database.raw("SELECT upload_id, device_id FROM ingested_uploads").all()
             var seen: [String: Int] = [:]
             for row in rows { seen[try row.decode(column: "upload_id", as: String.self), default: 0] += 1 }

@@ -120,7 +120,7 @@ struct UploadFixture {
     }
 
     func tenantDatabase(_ app: Application, _ tenantID: UUID? = nil) async throws -> any SQLDatabase {
-        try await app.ingest.tenantDatabases.store(for: .forTests(tenantID ?? self.tenantID), catalog: Catalog(app.db)).database.sql()
+        try await app.ingest.tenantDatabases.store(for: try await .forTests(tenantID ?? self.tenantID, app: app), catalog: Catalog(app.db)).database.sql()
     }
 }
 
@@ -208,14 +208,14 @@ struct IngestTests {
             #expect(
                 try rollup.decode(column: "p50", as: Int64.self) == 150 && rollup.decode(column: "p95", as: Int64.self) == 410
                     && rollup.decode(column: "max", as: Int64.self) == 900)
-            let aggregates = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) {
+            let aggregates = try await app.ingest.cache.aggregates(for: try await .forTests(fixture.tenantID, app: app)) {
                 try await TenantReports(database: tenantDB).aggregates()
             }
             #expect(aggregates.devices.count == 2 && aggregates.connections.first?.remote == "10.0.0.9:5432")
             // New data drops the cached aggregates: the next read sees the third device.
             #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
             #expect(try await worker.runOnce() == 1)
-            let refreshed = try await app.ingest.cache.aggregates(for: .forTests(fixture.tenantID)) { try await TenantReports(database: tenantDB).aggregates() }
+            let refreshed = try await app.ingest.cache.aggregates(for: try await .forTests(fixture.tenantID, app: app)) { try await TenantReports(database: tenantDB).aggregates() }
             #expect(refreshed.devices.count == 3)
 
             // The other tenant's database exists and holds nothing of this.

@@ -174,7 +174,7 @@ struct ServiceTests {
             let mail = try String(contentsOfFile: outbox + "/" + mails[0], encoding: .utf8)
             #expect(mail.contains(created.invitationLink))
             #expect(mail.contains("To: jane.doe@acme.example"))
-            let events = try await Catalog(app.db).audit.events(tenantID: TenantID(try tenant.requireID()))
+            let events = try await Catalog(app.db).auditEvents(of: TenantID(try tenant.requireID()), app: app)
             #expect(events.map(\.action).sorted() == ["invitation.sent", "tenant.created"])
         }
     }
@@ -205,7 +205,7 @@ struct ServiceTests {
         try await withTestApp(backend) { app, _ in
             let log = Catalog(app.db).audit
             for index in 1...5 {
-                try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s")
+                try await log.append(tenantID: nil, actor: "test", action: "event.\(index)", subject: "s", at: Date())
             }
             let whole = try await log.verify()
             #expect(whole.count == 5 && whole.break == nil)
@@ -227,7 +227,7 @@ struct ServiceTests {
             let log = Catalog(app.db).audit
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<20 {
-                    group.addTask { try await log.append(tenantID: nil, actor: "t\(index)", action: "a", subject: "s") }
+                    group.addTask { try await log.append(tenantID: nil, actor: "t\(index)", action: "a", subject: "s", at: Date()) }
                 }
                 try await group.waitForAll()
             }

@@ -78,7 +78,7 @@ struct AdminController: Sendable {
 
     func users(_ request: Request) async throws -> [UserSummary] {
         let admin = try request.requireUser()
-        return try await administration(request).users(for: admin.session).map(UserSummary.init)
+        return try await administration(request).users(for: admin.session).map { UserSummary($0, at: now()) }
     }
 
     func setClaims(_ request: Request) async throws -> HTTPStatus {
@@ -161,9 +161,9 @@ struct AdminController: Sendable {
 }
 
 extension AdminController.UserSummary {
-    init(_ user: UserAccount) {
+    init(_ user: UserAccount, at time: Date) {
         self.init(
             id: user.id, email: user.email, name: user.name, claims: user.claims.sorted().map(\.rawValue), state: user.state.rawValue,
-            locked: user.isLocked(at: Date()))
+            locked: user.isLocked(at: time))
     }
 }

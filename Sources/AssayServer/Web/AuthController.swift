@@ -88,7 +88,7 @@ struct AuthController: Sendable {
         case .codeSent(let attempt):
             let response = try await Status(status: "code-sent", redirect: LocalRedirect.page("/code", next: body.next)).encodeResponse(
                 status: .accepted, for: request)
-            response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: Date().addingTimeInterval(AccountService.codeValidity))
+            response.cookies[SessionCookie.attempt] = SessionCookie.value(attempt, expires: now().addingTimeInterval(AccountService.codeValidity))
             return response
         case .refused:
             throw Abort(.unauthorized, reason: "sign-in failed: the e-mail or password is wrong, or the account is locked")

@@ -93,7 +93,8 @@ struct PortalPages: Sendable {
     }
 
     func reports(_ request: Request) -> PortalReports {
-        PortalReports(catalog: request.catalog, tenantDatabases: request.application.ingest.tenantDatabases, cache: request.application.ingest.cache)
+        PortalReports(catalog: request.catalog, tenantDatabases: request.application.ingest.tenantDatabases, cache: request.application.ingest.cache,
+            now: request.application.clock)
     }
 
     func dashboard(_ request: Request) async throws -> View {
@@ -203,7 +204,7 @@ struct PortalPages: Sendable {
 
     func users(_ request: Request) async throws -> View {
         let user = try request.requireUser()
-        let users = try await administration(request).users(for: user.session).map(AdminController.UserSummary.init)
+        let users = try await administration(request).users(for: user.session).map { AdminController.UserSummary($0, at: request.application.clock()) }
         return try await request.view.render(
             "admin-users",
             Page(

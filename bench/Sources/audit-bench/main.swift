@@ -1,6 +1,7 @@
 import AssayServer
 import Foundation
 import Vapor
+import Fluent
 
 // Audit appends per second (issue 12, point 10): `tenants` writers at once, each appending to its
 // own tenant's events, for `seconds`; on the embedded SQLite catalog or on DATABASE_URL.
@@ -24,7 +25,7 @@ let counts = try await withThrowingTaskGroup(of: Int.self) { group in
             let tenant = TenantID(UUID())
             var appended = 0
             while Date() < deadline {
-                try await log.append(tenantID: tenant, actor: "bench", action: "bench.append", subject: "tenant:\(tenant)")
+                try await log.append(tenantID: tenant, actor: "bench", action: "bench.append", subject: "tenant:\(tenant)", at: Date())
                 appended += 1
             }
             return appended

@@ -12,6 +12,7 @@ import OpenPGP
 import SQLKit
 import Synchronization
 import Vapor
+import Fluent
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

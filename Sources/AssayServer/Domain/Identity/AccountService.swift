@@ -133,7 +133,7 @@ public struct AccountService: Sendable {
             // A security event, with the address only as a digest: people type passwords into
             // the e-mail field too.
             try await catalog.audit.append(
-                tenantID: nil, actor: client, action: "security.signin-unknown-email", subject: "email-sha256:\(SecretToken.hash(email).prefix(16))")
+                tenantID: nil, actor: client, action: "security.signin-unknown-email", subject: "email-sha256:\(SecretToken.hash(email).prefix(16))", at: now())
             return .refused
         }
         let audit = catalog.audit
@@ -307,7 +307,7 @@ public struct AccountService: Sendable {
             of: user.id, tenantID: session.tenantID, actor: session.actor, reason: "password changed")
         try await catalog.audit.append(
             tenantID: session.tenantID, actor: session.actor, action: "password.changed",
-            subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)")
+            subject: "user:\(session.userID)", detail: "other sessions ended=\(endOtherSessions)", at: now())
         try await mailer.send(
             MailMessage(
                 to: user.email, subject: "Your Assay password was changed",

@@ -16,6 +16,22 @@ public struct LiveSession: Sendable {
     /// When the session ends if it is not used before (the idle timeout); the portal warns ahead.
     public let idleExpiresAt: Date
 
+    /// Made only by `SessionLifecycle.resolve`, below: a session's tenant is a scope (issue 17, 15).
+    fileprivate init(
+        sessionID: UUID, userID: UUID, tenantID: TenantID, email: String, claims: Set<Claim>, csrfToken: String, expiresAt: Date,
+        replacementToken: String?, idleExpiresAt: Date
+    ) {
+        self.sessionID = sessionID
+        self.userID = userID
+        self.tenantID = tenantID
+        self.email = email
+        self.claims = claims
+        self.csrfToken = csrfToken
+        self.expiresAt = expiresAt
+        self.replacementToken = replacementToken
+        self.idleExpiresAt = idleExpiresAt
+    }
+
     /// The only way from a session to its tenant's data.
     public var scope: TenantScope { TenantScope(session: self) }
     /// How the audit log names this user.
@@ -111,13 +127,13 @@ public struct SessionLifecycle: Sendable {
     /// Sign-out: the session is destroyed at once.
     public func signOut(_ session: LiveSession) async throws {
         try await catalog.sessions.delete(sessionID: session.sessionID)
-        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(session.sessionID)")
+        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(session.sessionID)", at: now())
     }
 
     /// A user ends one of their own sessions; false when it is not theirs (or does not exist).
     public func end(sessionID: UUID, by session: LiveSession) async throws -> Bool {
         guard try await catalog.sessions.delete(sessionID: sessionID, of: session.userID) else { return false }
-        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(sessionID)")
+        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(sessionID)", at: now())
         return true
     }
 

@@ -61,14 +61,14 @@ public struct TenantAdministration: Sendable {
                 detail: status == .account ? "the address has an account" : "the address has a pending invitation", at: time)
         }
         try await catalog.audit.append(
-            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))")
+            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))", at: now())
         try await mailer.send(message)
     }
 
     /// The tenant's users; the view is audited (SEC-4).
     public func users(for admin: LiveSession) async throws -> [UserAccount] {
-        try await catalog.audit.recordView("users.viewed", by: admin)
-        return try await catalog.users.all(in: admin.tenantID)
+        try await catalog.audit.recordView("users.viewed", by: admin, at: now())
+        return try await catalog.users.all(in: admin.scope)
     }
 
     public func setClaims(of userID: UUID, to claims: [Claim], by admin: LiveSession, password: String) async throws {
@@ -81,7 +81,7 @@ public struct TenantAdministration: Sendable {
         }
         try await catalog.audit.append(
             tenantID: admin.tenantID, actor: admin.actor, action: "claims.changed",
-            subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))")
+            subject: "user:\(target.id)", detail: "claims=\(Claim.encode(claims))", at: now())
     }
 
     public func disable(_ userID: UUID, by admin: LiveSession, password: String) async throws {
@@ -90,7 +90,7 @@ public struct TenantAdministration: Sendable {
         try await catalog.users.disable(userID: target.id)
         try await SessionLifecycle(catalog: catalog, now: now).endAll(of: target.id)
         try await consoles.revokeAll(of: target.id, tenantID: admin.tenantID, actor: admin.actor, reason: "user disabled")
-        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.disabled", subject: "user:\(target.id)")
+        try await catalog.audit.append(tenantID: admin.tenantID, actor: admin.actor, action: "user.disabled", subject: "user:\(target.id)", at: now())
     }
 
     /// AUTH-12: only after the administrator says how the person's identity was checked.
@@ -101,7 +101,7 @@ public struct TenantAdministration: Sendable {
         try await catalog.users.unlock(userID: target.id)
         try await catalog.audit.append(
             tenantID: admin.tenantID, actor: admin.actor, action: "user.unlocked",
-            subject: "user:\(target.id)", detail: "identity checked: \(check)")
+            subject: "user:\(target.id)", detail: "identity checked: \(check)", at: now())
     }
 
     var consoles: ConsoleCredentials { ConsoleCredentials(catalog: catalog, now: now) }
@@ -118,9 +118,9 @@ public struct TenantAdministration: Sendable {
 
     /// The tenant's consoles whose grant still works; the view is audited.
     public func consoles(for admin: LiveSession) async throws -> [ConsoleListing] {
-        try await catalog.audit.recordView("consoles.viewed", by: admin)
-        let emails = try await catalog.users.emails(in: admin.tenantID)
-        return try await catalog.consoleCredentials.liveFamilies(in: admin.tenantID, at: now()).map {
+        try await catalog.audit.recordView("consoles.viewed", by: admin, at: now())
+        let emails = try await catalog.users.emails(in: admin.scope)
+        return try await catalog.consoleCredentials.liveFamilies(in: admin.scope, at: now()).map {
             ConsoleListing(
                 familyID: $0.familyID, userEmail: emails[$0.userID] ?? "", machine: $0.machine, signedInAt: $0.signedInAt,
                 lastRenewedAt: $0.lastRenewedAt, expiresAt: $0.expiresAt)
@@ -129,15 +129,15 @@ public struct TenantAdministration: Sendable {
 
     /// Ends one console of the tenant: its grants and upload tokens stop at once.
     public func revokeConsole(_ familyID: UUID, by admin: LiveSession) async throws {
-        guard try await catalog.consoleCredentials.revokeFamily(familyID, in: admin.tenantID, at: now()) else { throw Refusal.noSuchConsole }
+        guard try await catalog.consoleCredentials.revokeFamily(familyID, in: admin.scope, at: now()) else { throw Refusal.noSuchConsole }
         try await catalog.audit.append(
-            tenantID: admin.tenantID, actor: admin.actor, action: "console.grant.revoked", subject: "grant-family:\(familyID)", detail: "by an administrator")
+            tenantID: admin.tenantID, actor: admin.actor, action: "console.grant.revoked", subject: "grant-family:\(familyID)", detail: "by an administrator", at: now())
     }
 
     /// The tenant's audit log, newest first; reading it is itself audited.
     public func auditEvents(for admin: LiveSession, limit: Int = 200) async throws -> [AuditRecord] {
-        try await catalog.audit.recordView("audit.viewed", by: admin)
-        return try await catalog.audit.events(tenantID: admin.tenantID, limit: limit)
+        try await catalog.audit.recordView("audit.viewed", by: admin, at: now())
+        return try await catalog.audit.events(in: admin.scope, limit: limit)
     }
 
     /// The password checked again, then the target user of the administrator's own tenant.
@@ -150,7 +150,7 @@ public struct TenantAdministration: Sendable {
         } catch is Reauthentication.Refusal {
             throw Refusal.passwordNotConfirmed
         }
-        guard let target = try await catalog.users.find(id: userID, in: admin.tenantID) else { throw Refusal.noSuchUser }
+        guard let target = try await catalog.users.find(id: userID, in: admin.scope) else { throw Refusal.noSuchUser }
         return target
     }
 }

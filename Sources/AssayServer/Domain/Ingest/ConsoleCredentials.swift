@@ -8,6 +8,15 @@ public struct AuthenticatedUploadToken: Sendable {
     public let tenantActive: Bool
     public let keyLocked: Bool
 
+    /// Made only by `ConsoleCredentials.authenticate`, below (issue 17, 15).
+    fileprivate init(tenantID: TenantID, userID: UUID?, familyID: UUID, tenantActive: Bool, keyLocked: Bool) {
+        self.tenantID = tenantID
+        self.userID = userID
+        self.familyID = familyID
+        self.tenantActive = tenantActive
+        self.keyLocked = keyLocked
+    }
+
     /// The only way from an upload token to its tenant's data.
     public var scope: TenantScope { TenantScope(uploadToken: self) }
 }
@@ -209,7 +218,7 @@ public struct ConsoleCredentials: Sendable {
         let families = try await catalog.consoleCredentials.revokeAll(ofUser: userID, at: now())
         guard families > 0 else { return }
         try await catalog.audit.append(
-            tenantID: tenantID, actor: actor, action: "console.grants.revoked", subject: "user:\(userID)", detail: "families=\(families) reason=\(reason)")
+            tenantID: tenantID, actor: actor, action: "console.grants.revoked", subject: "user:\(userID)", detail: "families=\(families) reason=\(reason)", at: now())
     }
 
     /// `assay logout`: the console gives up its own grant family. Answers the same whether or not

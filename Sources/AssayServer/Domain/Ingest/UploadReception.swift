@@ -28,7 +28,7 @@ public struct UploadReception: Sendable {
         // A tenant that takes no uploads still answers a repeat of one it took (the console may
         // not have heard the first answer); an accepting tenant's repeats are found by the insert.
         if !token.tenantActive || token.keyLocked {
-            if let existing = try await catalog.uploads.find(tenantID: scope.tenantID, sha256: sha256) { return .repeated(existing) }
+            if let existing = try await catalog.uploads.find(in: scope, sha256: sha256) { return .repeated(existing) }
             throw token.tenantActive ? Refusal.keyLocked : Refusal.tenantNotAccepting
         }
         // SEC-5: counted before anything is stored; past the quota, 429 and nothing kept.
@@ -39,7 +39,7 @@ public struct UploadReception: Sendable {
         switch receipt {
         case .accepted(let id): return .accepted(id)
         case .duplicate:
-            guard let existing = try await catalog.uploads.find(tenantID: scope.tenantID, sha256: sha256) else { throw Refusal.vanished }
+            guard let existing = try await catalog.uploads.find(in: scope, sha256: sha256) else { throw Refusal.vanished }
             // A repeat of an upload already ingested: its body was removed then and was just
             // written again; nothing will read it.
             if existing.state == "done" { try? intake.spool.delete("\(scope.tenantID.lowercased)/\(sha256)") }
@@ -49,6 +49,6 @@ public struct UploadReception: Sendable {
 
     /// One upload of the token's tenant (another tenant's is as absent as one that does not exist).
     func status(of id: UUID, for token: AuthenticatedUploadToken) async throws -> UploadSummary? {
-        try await catalog.uploads.find(id: id, tenantID: token.scope.tenantID)
+        try await catalog.uploads.find(id: id, in: token.scope)
     }
 }

@@ -65,7 +65,7 @@ public struct TenantKeyring: Sendable {
             kekID: keys.current.id, at: now())
         try await catalog.audit.append(
             tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
-            detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)")
+            detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)", at: now())
         return key
     }
 
@@ -125,7 +125,7 @@ public struct TenantKeyring: Sendable {
     /// Operator only: ends a lock, recording why.
     public func unlock(tenantID: TenantID, reason: String, actor: String) async throws {
         try await catalog.tenants.unlockKey(tenantID)
-        try await catalog.audit.append(tenantID: tenantID, actor: actor, action: "key.unlocked", subject: "tenant:\(tenantID)", detail: reason)
+        try await catalog.audit.append(tenantID: tenantID, actor: actor, action: "key.unlocked", subject: "tenant:\(tenantID)", detail: reason, at: now())
     }
 
     /// Re-wraps every key wrapped under the previous key-encryption key with the current one.
@@ -141,7 +141,7 @@ public struct TenantKeyring: Sendable {
                 kekID: keys.current.id)
             try await catalog.audit.append(
                 tenantID: key.tenantID, actor: actor, action: "key.rewrapped", subject: "tenant:\(key.tenantID)",
-                detail: "fingerprint=\(key.fingerprint) kek=\(keys.current.id)")
+                detail: "fingerprint=\(key.fingerprint) kek=\(keys.current.id)", at: now())
             count += 1
         }
         return count

@@ -6,6 +6,7 @@ public struct PortalReports: Sendable {
     let catalog: Catalog
     let tenantDatabases: TenantDatabases
     let cache: AggregateCache
+    let now: @Sendable () -> Date
 
     public struct Dashboard: Sendable {
         public let tenant: TenantRecord?
@@ -19,7 +20,7 @@ public struct PortalReports: Sendable {
         guard !session.claims.isDisjoint(with: [.read, .admin]) else { return Dashboard(tenant: tenant, aggregates: nil) }
         let store = try await tenantDatabases.store(for: scope, catalog: catalog)
         let aggregates = try await cache.aggregates(for: scope) { try await store.reports.aggregates() }
-        try await catalog.audit.recordView("inventory.viewed", by: session, detail: "dashboard")
+        try await catalog.audit.recordView("inventory.viewed", by: session, detail: "dashboard", at: now())
         return Dashboard(tenant: tenant, aggregates: aggregates)
     }
 
@@ -32,16 +33,16 @@ public struct PortalReports: Sendable {
     /// Who uploaded what, when, and what became of it: the newest first.
     public func uploads(for session: LiveSession, limit: Int = 500) async throws -> [UploadListing] {
         let scope = session.scope
-        let uploads = try await catalog.uploads.recent(tenantID: scope.tenantID, limit: limit)
-        let emails = try await catalog.users.emails(in: scope.tenantID)
-        try await catalog.audit.recordView("uploads.viewed", by: session)
+        let uploads = try await catalog.uploads.recent(in: scope, limit: limit)
+        let emails = try await catalog.users.emails(in: scope)
+        try await catalog.audit.recordView("uploads.viewed", by: session, at: now())
         return uploads.map { UploadListing(upload: $0, uploader: $0.userID.flatMap { emails[$0] } ?? "operator") }
     }
 
     /// The tenant's published public key (KEY-1): what the console encrypts to.
     public func publicKey(for session: LiveSession, keyring: TenantKeyring) async throws -> TenantKeyRecord {
         let key = try await keyring.publicKey(tenantID: session.scope.tenantID)
-        try await catalog.audit.recordView("key.public.downloaded", by: session, detail: "fingerprint=\(key.fingerprint)")
+        try await catalog.audit.recordView("key.public.downloaded", by: session, detail: "fingerprint=\(key.fingerprint)", at: now())
         return key
     }
 }

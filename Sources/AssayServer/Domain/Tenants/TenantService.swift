@@ -8,8 +8,13 @@ public struct TenantService: Sendable {
     let emailPolicy: EmailPolicy
     /// Makes the tenant's key pair (KEY-1). The commands always pass one; tests of accounts alone may not.
     let keyring: TenantKeyring?
+    let now: @Sendable () -> Date
 
-    public init(catalog: Catalog, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy, keyring: TenantKeyring? = nil) {
+    public init(
+        catalog: Catalog, configuration: ServerConfiguration, mailer: any Mailer, emailPolicy: EmailPolicy, keyring: TenantKeyring? = nil,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.now = now
         self.catalog = catalog
         self.configuration = configuration
         self.mailer = mailer
@@ -52,7 +57,7 @@ public struct TenantService: Sendable {
         do { email = try emailPolicy.validate(adminEmail) } catch { throw Failure.email(error) }
 
         let invitations = Invitations(publicURL: configuration.publicURL)
-        let time = Date()
+        let time = now()
         let (tenant, link): (TenantRecord, String)
         do {
             (tenant, link) = try await catalog.transaction { transaction in
@@ -66,10 +71,10 @@ public struct TenantService: Sendable {
             throw Failure.emailTaken
         }
         let audit = catalog.audit
-        try await audit.append(tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)")
+        try await audit.append(tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)", at: now())
         if let keyring { try await keyring.createKey(tenantID: tenant.id, tenantName: trimmedName, actor: actor) }
         try await audit.append(
-            tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))")
+            tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))", at: now())
         try await mailer.send(Invitations.message(to: email, link: link, organisation: trimmedName))
         return Created(tenantID: tenant.id, name: trimmedName, invitationLink: link)
     }

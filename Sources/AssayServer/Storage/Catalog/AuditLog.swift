@@ -16,7 +16,7 @@ public struct AuditLog: Sendable {
     }
 
     @discardableResult
-    public func append(tenantID: TenantID?, actor: String, action: String, subject: String, detail: String = "", at date: Date = Date()) async throws
+    public func append(tenantID: TenantID?, actor: String, action: String, subject: String, detail: String = "", at date: Date) async throws
         -> AuditRecord
     {
         let chain = AuditChain.chain(for: tenantID)
@@ -90,8 +90,9 @@ public struct AuditLog: Sendable {
         try await AuditEvent.query(on: database).filter(\.$chain == head.chain).filter(\.$sequence == head.sequence).filter(\.$hash == head.hash).first() != nil
     }
 
-    public func events(tenantID: TenantID, limit: Int = 200) async throws -> [AuditRecord] {
-        try await AuditEvent.query(on: database).filter(\.$tenantID == tenantID.uuid).sort(\.$occurredAt, .descending).sort(\.$sequence, .descending)
+    /// A tenant's events, newest first: read only with the tenant's scope.
+    public func events(in scope: TenantScope, limit: Int = 200) async throws -> [AuditRecord] {
+        try await AuditEvent.query(on: database).filter(\.$tenantID == scope.tenantID.uuid).sort(\.$occurredAt, .descending).sort(\.$sequence, .descending)
             .limit(limit).all().map(\.record)
     }
 

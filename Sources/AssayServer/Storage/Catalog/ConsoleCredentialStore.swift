@@ -126,8 +126,8 @@ struct ConsoleCredentialStore: Sendable {
     }
 
     /// One family of this tenant, revoked; false when the tenant has no such live family.
-    func revokeFamily(_ family: UUID, in tenant: TenantID, at time: Date) async throws -> Bool {
-        guard try await ConsoleGrantFamily.query(on: database).filter(\.$id == family).filter(\.$tenantID == tenant.uuid).first() != nil else {
+    func revokeFamily(_ family: UUID, in scope: TenantScope, at time: Date) async throws -> Bool {
+        guard try await ConsoleGrantFamily.query(on: database).filter(\.$id == family).filter(\.$tenantID == scope.tenantID.uuid).first() != nil else {
             return false
         }
         return try await revokeFamily(family, at: time)
@@ -144,14 +144,14 @@ struct ConsoleCredentialStore: Sendable {
     }
 
     /// The tenant's consoles whose grant still works (not revoked, not expired), newest first.
-    func liveFamilies(in tenant: TenantID, at time: Date) async throws -> [ConsoleFamily] {
+    func liveFamilies(in scope: TenantScope, at time: Date) async throws -> [ConsoleFamily] {
         let rows = try await database.sql().raw(
             """
             SELECT g.family_id, g.user_id, g.machine, g.expires_at, g.created_at AS last_renewed_at,
                    (SELECT MIN(f.created_at) FROM \(ident: ConsoleGrant.schema) f WHERE f.family_id = g.family_id) AS signed_in_at
             FROM \(ident: ConsoleGrant.schema) g JOIN \(ident: ConsoleGrantFamily.schema) fam ON fam.id = g.family_id
             -- A family's live grant is its newest: unused, unrevoked, unexpired, in a live family.
-            WHERE g.tenant_id = \(bind: tenant.uuid) AND g.revoked_at IS NULL AND g.used_at IS NULL AND g.expires_at > \(bind: time)
+            WHERE g.tenant_id = \(bind: scope.tenantID.uuid) AND g.revoked_at IS NULL AND g.used_at IS NULL AND g.expires_at > \(bind: time)
                 AND fam.revoked_at IS NULL
             ORDER BY g.created_at DESC
             """

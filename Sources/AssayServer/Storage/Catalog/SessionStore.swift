@@ -1,5 +1,6 @@
 import FluentKit
 import Foundation
+import SQLKit
 
 /// A browser session's row: the token only as its hash (AUTH-10).
 public struct SessionRecord: Sendable, Equatable {

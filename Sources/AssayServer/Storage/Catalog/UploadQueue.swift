@@ -9,6 +9,15 @@ struct ClaimedUpload: Sendable {
     let spoolKey: String
     let attempts: Int
     let createdAt: Date
+
+    /// Made only by `UploadQueue.claim`, below: a claimed upload's tenant is a scope (issue 17, 15).
+    fileprivate init(id: UUID, tenantID: TenantID, spoolKey: String, attempts: Int, createdAt: Date) {
+        self.id = id
+        self.tenantID = tenantID
+        self.spoolKey = spoolKey
+        self.attempts = attempts
+        self.createdAt = createdAt
+    }
 }
 
 /// What an uploader or the portal may know of an upload.
@@ -52,13 +61,13 @@ struct UploadQueue: Sendable {
     }
 
     /// The upload of this tenant with this body, if any.
-    func find(tenantID: TenantID, sha256: String) async throws -> UploadSummary? {
-        try await summaries(try database.sql().select().where("tenant_id", .equal, SQLBind(tenantID.uuid)).where("sha256", .equal, SQLBind(sha256))).first
+    func find(in scope: TenantScope, sha256: String) async throws -> UploadSummary? {
+        try await summaries(try database.sql().select().where("tenant_id", .equal, SQLBind(scope.tenantID.uuid)).where("sha256", .equal, SQLBind(sha256))).first
     }
 
     /// One upload of this tenant: another tenant's is as absent as one that does not exist.
-    func find(id: UUID, tenantID: TenantID) async throws -> UploadSummary? {
-        try await summaries(try database.sql().select().where("id", .equal, SQLBind(id)).where("tenant_id", .equal, SQLBind(tenantID.uuid))).first
+    func find(id: UUID, in scope: TenantScope) async throws -> UploadSummary? {
+        try await summaries(try database.sql().select().where("id", .equal, SQLBind(id)).where("tenant_id", .equal, SQLBind(scope.tenantID.uuid))).first
     }
 
     func find(id: UUID) async throws -> UploadSummary? {
@@ -66,8 +75,8 @@ struct UploadQueue: Sendable {
     }
 
     /// The tenant's newest uploads first.
-    func recent(tenantID: TenantID, limit: Int) async throws -> [UploadSummary] {
-        try await summaries(try database.sql().select().where("tenant_id", .equal, SQLBind(tenantID.uuid)).orderBy("created_at", .descending).limit(limit))
+    func recent(in scope: TenantScope, limit: Int) async throws -> [UploadSummary] {
+        try await summaries(try database.sql().select().where("tenant_id", .equal, SQLBind(scope.tenantID.uuid)).orderBy("created_at", .descending).limit(limit))
     }
 
     private func summaries(_ select: SQLSelectBuilder) async throws -> [UploadSummary] {

@@ -55,17 +55,17 @@ struct UserStore: Sendable {
     }
 
     /// A user of this tenant only: another tenant's user is as absent as one that does not exist.
-    func find(id: UUID, in tenant: TenantID) async throws -> UserAccount? {
-        try await User.query(on: database).filter(\.$id == id).filter(\.$tenant.$id == tenant.uuid).first().map(UserAccount.init)
+    func find(id: UUID, in scope: TenantScope) async throws -> UserAccount? {
+        try await User.query(on: database).filter(\.$id == id).filter(\.$tenant.$id == scope.tenantID.uuid).first().map(UserAccount.init)
     }
 
-    func all(in tenant: TenantID) async throws -> [UserAccount] {
-        try await User.query(on: database).filter(\.$tenant.$id == tenant.uuid).sort(\.$email).all().map(UserAccount.init)
+    func all(in scope: TenantScope) async throws -> [UserAccount] {
+        try await User.query(on: database).filter(\.$tenant.$id == scope.tenantID.uuid).sort(\.$email).all().map(UserAccount.init)
     }
 
     /// E-mail addresses of a tenant's users by id (who uploaded what).
-    func emails(in tenant: TenantID) async throws -> [UUID: String] {
-        let users = try await User.query(on: database).filter(\.$tenant.$id == tenant.uuid).all()
+    func emails(in scope: TenantScope) async throws -> [UUID: String] {
+        let users = try await User.query(on: database).filter(\.$tenant.$id == scope.tenantID.uuid).all()
         return Dictionary(users.compactMap { user in user.id.map { ($0, user.email) } }, uniquingKeysWith: { first, _ in first })
     }
 
