@@ -121,7 +121,7 @@ struct AccountTests {
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
             guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
-            else { return }
+            else { throw TestFailure("a new browser must be sent a code") }
             let code = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             let wrong = code == "0000000" ? "1111111" : "0000000"
             for remaining in [4, 3, 2, 1] {
@@ -132,7 +132,7 @@ struct AccountTests {
             #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: code, fingerprint: fixture.browser) == .void)
 
             guard case .codeSent(let second) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
-            else { return }
+            else { throw TestFailure("a new browser must be sent a code") }
             let secondCode = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             #expect(try await fixture.service.verifyCode(attemptToken: attempt, code: secondCode, fingerprint: fixture.browser) == .void)  // old attempt
             var elsewhere = fixture.browser
@@ -149,7 +149,7 @@ struct AccountTests {
             let fixture = try await AccountFixture.make(app, configuration)
             _ = try await fixture.register()
             guard case .codeSent(let attempt) = try await fixture.service.signIn(email: fixture.email, password: fixture.password, fingerprint: fixture.browser)
-            else { return }
+            else { throw TestFailure("a new browser must be sent a code") }
             let code = String(try #require(await fixture.mailer.last?.body.split(separator: "\n").first { $0.hasPrefix("Your code: ") }?.dropFirst(11)))
             let results = try await withThrowingTaskGroup(of: AccountService.CodeResult.self) { group in
                 for _ in 0..<10 {
