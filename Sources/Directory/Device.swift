@@ -1,4 +1,5 @@
 import Foundation
+
 /// A device the console may contact (CON-1): only devices on the list are ever scanned. Every field
 /// is checked when the list is read, so that a host, a user or a label is data and never syntax
 /// for a shell, an SSH option or an LDAP filter.

@@ -1,4 +1,4 @@
-import BotCommands
 import ArgumentParser
+import BotCommands
 
 BotCommand.main()

@@ -1,7 +1,7 @@
+import ArgumentParser
 import AssayServer
 import Foundation
 import OpenPGPCommands
-import ArgumentParser
 
 // Files the server creates (catalog, outbox, keys) are readable by the service account only.
 umask(0o077)

@@ -1,10 +1,10 @@
 import Fluent
 import Foundation
+import SQLKit
 import Testing
 import Vapor
 
 @testable import AssayServer
-import SQLKit
 
 /// Issue 17, points 3 and 9: console credentials against a revocation racing renewals, and a stale
 /// token replayed to flood the audit log. Each test was seen failing without its fix.

@@ -2,10 +2,10 @@ import Fluent
 import Foundation
 import Testing
 import Vapor
+import VaporTestUtils
+import VaporTesting
 
 @testable import AssayServer
-import VaporTesting
-import VaporTestUtils
 
 extension AccountFixture {
     /// The code of the newest sign-in mail.
@@ -83,7 +83,8 @@ struct CredentialConcurrencyTests {
         }
     }
 
-    @Test("the lock holds across replicas: two applications on one PostgreSQL catalog share the count", .enabled(if: CatalogBackend.testable.contains(.postgres)))
+    @Test(
+        "the lock holds across replicas: two applications on one PostgreSQL catalog share the count", .enabled(if: CatalogBackend.testable.contains(.postgres)))
     func lockoutAcrossReplicas() async throws {
         try await withTestApp(.postgres) { app, configuration in
             let fixture = try await AccountFixture.make(app, configuration)

@@ -215,7 +215,9 @@ struct IngestTests {
             // New data drops the cached aggregates: the next read sees the third device.
             #expect(try await fixture.upload(app, try fixture.encrypt(try consumptionDocument(device: "device-0003"))).0 == .accepted)
             #expect(try await worker.runOnce() == 1)
-            let refreshed = try await app.ingest.cache.aggregates(for: try await .forTests(fixture.tenantID, app: app)) { try await TenantReports(database: tenantDB).aggregates() }
+            let refreshed = try await app.ingest.cache.aggregates(for: try await .forTests(fixture.tenantID, app: app)) {
+                try await TenantReports(database: tenantDB).aggregates()
+            }
             #expect(refreshed.devices.count == 3)
 
             // The other tenant's database exists and holds nothing of this.

@@ -1,5 +1,7 @@
+import Crypto
 import Fluent
 import Foundation
+import OpenPGP
 import Testing
 import Vapor
 import VaporTesting
@@ -148,6 +150,50 @@ struct PortalPagesTests {
                     #expect(response.status == .ok)
                     #expect(response.body.string.contains("reader@t.example"))
                     #expect(!response.body.string.contains("/admin/users"))
+                })
+        }
+    }
+
+    @Test("the uploads and consoles pages show the tenant's own rows, escaped (not only their refusals)", arguments: CatalogBackend.testable)
+    func uploadsAndConsolesWithData(backend: CatalogBackend) async throws {
+        try await withTestApp(backend) { app, configuration in
+            let admin = try await flow.signedIn(app, configuration)
+            let me = try #require(try await User.query(on: app.db).filter(\.$email == "jane.doe@acme.example").first())
+            let tenantID = TenantID(me.$tenant.id)
+            _ = try await app.keyring().createKey(tenantID: tenantID, tenantName: "Acme", actor: "test")
+            // given: a console of Jane's on a machine with a hostile name, and an upload from it
+            let account = try #require(try await Catalog(app.db).users.find(id: try me.requireID()))
+            let credentials = ConsoleCredentials(catalog: Catalog(app.db))
+            let grant = try await credentials.openGrant(for: account, machine: "<img src=x onerror=alert(1)>", at: Date())
+            let token = try await credentials.issueUploadToken(grantID: grant.sessionID).token
+            let armored = try await app.keyring().publicKey(tenantID: tenantID).publicKey
+            let message = try MessageEncryptor.encrypt(Array(#"{"kind":"inventory"}"#.utf8), to: [try Certificate(importing: Array(armored.utf8))])
+            let body = ByteBuffer(bytes: message)
+            try await app.testing().test(
+                .POST, "api/v1/uploads",
+                headers: [
+                    "Authorization": "Bearer \(token)", "Content-Type": "application/pgp-encrypted",
+                    "X-Content-SHA256": SHA256.hash(data: Array(body.readableBytesView)).map { String(format: "%02x", $0) }.joined(),
+                ],
+                body: body, afterResponse: { response in #expect(response.status == .accepted) })
+            // then
+            try await app.testing().test(
+                .GET, "uploads", headers: page(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    let html = response.body.string
+                    #expect(html.contains("<td>jane.doe@acme.example</td>"), "the uploader is named")
+                    #expect(html.contains("<td>\(body.readableBytes)</td>"), "the size is shown")
+                    #expect(html.components(separatedBy: "<tr>").count - 1 == 2, "a header row and one upload")
+                })
+            try await app.testing().test(
+                .GET, "admin/consoles", headers: page(configuration, cookie: admin),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    let html = response.body.string
+                    #expect(html.contains("&lt;img src=x onerror=alert(1)&gt;") && !html.contains("<img src=x"))
+                    #expect(html.contains("jane.doe@acme.example"))
+                    #expect(html.contains("POST /api/v1/admin/consoles/"))
                 })
         }
     }

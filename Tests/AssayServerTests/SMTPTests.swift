@@ -1,9 +1,9 @@
+import Fluent
 import Foundation
 import SMTP
 import Testing
 
 @testable import AssayServer
-import Fluent
 
 /// A real SMTP server for one test: aiosmtpd (Integration/smtp/smtp_server.py) with STARTTLS required and
 /// AUTH only over TLS, its certificate signed by a throw-away CA made with openssl.

@@ -69,7 +69,9 @@ struct SchemaMigratorTests {
         }
     }
 
-    @Test("two replicas opening one PostgreSQL database at once both finish, and each migration runs once", .enabled(if: CatalogBackend.testable.contains(.postgres)))
+    @Test(
+        "two replicas opening one PostgreSQL database at once both finish, and each migration runs once",
+        .enabled(if: CatalogBackend.testable.contains(.postgres)))
     func concurrentReplicas() async throws {
         try await withTestApp(.postgres) { app, _ in
             let migrations: [any Migration] = CatalogSchema.migrations + [ProbeMigration(), ProbeFollower()]

@@ -1,7 +1,7 @@
 import AssayModel
 import Foundation
-import Vapor
 import NIOFoundationEssentialsCompat
+import Vapor
 
 /// The first run of `quickstart`: the bot scans this machine, encrypted to the new tenant's key;
 /// the files go through the real upload API (a temporary listener on the configured port, an

@@ -1,6 +1,6 @@
 import Foundation
-import Vapor
 import NIOFoundationEssentialsCompat
+import Vapor
 
 /// The portal's pages: static HTML and one script from the server's resources, which call the
 /// JSON API. Only the files listed here are served: no path from the request reaches the disk.

@@ -93,7 +93,8 @@ struct PortalPages: Sendable {
     }
 
     func reports(_ request: Request) -> PortalReports {
-        PortalReports(catalog: request.catalog, tenantDatabases: request.application.ingest.tenantDatabases, cache: request.application.ingest.cache,
+        PortalReports(
+            catalog: request.catalog, tenantDatabases: request.application.ingest.tenantDatabases, cache: request.application.ingest.cache,
             now: request.application.clock)
     }
 

@@ -1,8 +1,8 @@
+import Fluent
 import Foundation
 import Vapor
 
 @testable import AssayServer
-import Fluent
 
 extension TenantScope {
     /// Tests reach a tenant's data the way a console does: an operator's upload token for the

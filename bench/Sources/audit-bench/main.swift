@@ -1,7 +1,7 @@
 import AssayServer
+import Fluent
 import Foundation
 import Vapor
-import Fluent
 
 // Audit appends per second (issue 12, point 10): `tenants` writers at once, each appending to its
 // own tenant's events, for `seconds`; on the embedded SQLite catalog or on DATABASE_URL.

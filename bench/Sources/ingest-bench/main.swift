@@ -6,13 +6,13 @@
 import AssayModel
 import AssayServer
 import Crypto
+import Fluent
 import FluentSQLiteDriver
 import Foundation
 import OpenPGP
 import SQLKit
 import Synchronization
 import Vapor
-import Fluent
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,4 +1,5 @@
 import Foundation
+
 /// Work e-mail addresses only (AUTH-1): a syntactically plain address, not at a public mail
 /// provider, not a role address. Addresses are compared case-insensitively (AUTH-2).
 public struct EmailPolicy: Sendable {

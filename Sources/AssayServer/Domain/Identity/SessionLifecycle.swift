@@ -127,7 +127,8 @@ public struct SessionLifecycle: Sendable {
     /// Sign-out: the session is destroyed at once.
     public func signOut(_ session: LiveSession) async throws {
         try await catalog.sessions.delete(sessionID: session.sessionID)
-        try await catalog.audit.append(tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(session.sessionID)", at: now())
+        try await catalog.audit.append(
+            tenantID: session.tenantID, actor: session.actor, action: "session.ended", subject: "session:\(session.sessionID)", at: now())
     }
 
     /// A user ends one of their own sessions; false when it is not theirs (or does not exist).

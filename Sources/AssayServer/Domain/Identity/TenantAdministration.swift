@@ -61,7 +61,8 @@ public struct TenantAdministration: Sendable {
                 detail: status == .account ? "the address has an account" : "the address has a pending invitation", at: time)
         }
         try await catalog.audit.append(
-            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))", at: now())
+            tenantID: admin.tenantID, actor: admin.actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(claims))",
+            at: now())
         try await mailer.send(message)
     }
 
@@ -131,7 +132,8 @@ public struct TenantAdministration: Sendable {
     public func revokeConsole(_ familyID: UUID, by admin: LiveSession) async throws {
         guard try await catalog.consoleCredentials.revokeFamily(familyID, in: admin.scope, at: now()) else { throw Refusal.noSuchConsole }
         try await catalog.audit.append(
-            tenantID: admin.tenantID, actor: admin.actor, action: "console.grant.revoked", subject: "grant-family:\(familyID)", detail: "by an administrator", at: now())
+            tenantID: admin.tenantID, actor: admin.actor, action: "console.grant.revoked", subject: "grant-family:\(familyID)", detail: "by an administrator",
+            at: now())
     }
 
     /// The tenant's audit log, newest first; reading it is itself audited.

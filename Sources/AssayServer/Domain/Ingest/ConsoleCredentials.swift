@@ -218,7 +218,8 @@ public struct ConsoleCredentials: Sendable {
         let families = try await catalog.consoleCredentials.revokeAll(ofUser: userID, at: now())
         guard families > 0 else { return }
         try await catalog.audit.append(
-            tenantID: tenantID, actor: actor, action: "console.grants.revoked", subject: "user:\(userID)", detail: "families=\(families) reason=\(reason)", at: now())
+            tenantID: tenantID, actor: actor, action: "console.grants.revoked", subject: "user:\(userID)", detail: "families=\(families) reason=\(reason)",
+            at: now())
     }
 
     /// `assay logout`: the console gives up its own grant family. Answers the same whether or not

@@ -1,7 +1,7 @@
+import AssayModel
 import Foundation
 import Logging
 import OpenPGP
-import AssayModel
 
 /// Takes acknowledged uploads from the catalog queue and writes them to their tenant's database
 /// (ING-1). Any number of workers in any number of replicas share the queue: a claim is one

@@ -1,6 +1,6 @@
+import CoreFoundation
 import Crypto
 import Foundation
-import CoreFoundation
 
 /// The operator's key-encryption key (KEY-3): 256 bits that wrap every tenant secret key with
 /// AES-256-GCM. It lives outside the database — a file only its owner can read, or an environment

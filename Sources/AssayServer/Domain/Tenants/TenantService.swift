@@ -71,10 +71,12 @@ public struct TenantService: Sendable {
             throw Failure.emailTaken
         }
         let audit = catalog.audit
-        try await audit.append(tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)", at: now())
+        try await audit.append(
+            tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)", at: now())
         if let keyring { try await keyring.createKey(tenantID: tenant.id, tenantName: trimmedName, actor: actor) }
         try await audit.append(
-            tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))", at: now())
+            tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))", at: now()
+        )
         try await mailer.send(Invitations.message(to: email, link: link, organisation: trimmedName))
         return Created(tenantID: tenant.id, name: trimmedName, invitationLink: link)
     }

@@ -76,7 +76,8 @@ struct UploadQueue: Sendable {
 
     /// The tenant's newest uploads first.
     func recent(in scope: TenantScope, limit: Int) async throws -> [UploadSummary] {
-        try await summaries(try database.sql().select().where("tenant_id", .equal, SQLBind(scope.tenantID.uuid)).orderBy("created_at", .descending).limit(limit))
+        try await summaries(
+            try database.sql().select().where("tenant_id", .equal, SQLBind(scope.tenantID.uuid)).orderBy("created_at", .descending).limit(limit))
     }
 
     private func summaries(_ select: SQLSelectBuilder) async throws -> [UploadSummary] {

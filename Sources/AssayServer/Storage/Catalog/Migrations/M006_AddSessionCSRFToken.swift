@@ -1,6 +1,6 @@
 import FluentKit
-import SQLKit
 import FluentSQL
+import SQLKit
 
 /// Sessions carry a CSRF token. Sessions from before have none and end: their users sign in again.
 struct M006_AddSessionCSRFToken: AsyncMigration {
