@@ -1,5 +1,6 @@
 """The console end to end (issue 13; CON-1 … CON-6, COL-2, COL-6): the real `assay`, `assay-bot` and
 `assay-server`, real OpenSSH servers in network namespaces, mail through a real SMTP server."""
+import base64
 import glob
 import json
 import os
@@ -32,6 +33,33 @@ def test_bundle_has_no_personal_data(bundle, service):
     assert document["tenantID"] == service.tenant
     text = bundle.read_text()
     assert EMAIL not in text and "Quickstart" not in text and "Jane" not in text
+    # Inside the armored key too: every User ID packet (RFC 4880 §5.11, tag 13) names the GUID only.
+    assert user_ids(document["publicKey"]) == [f"Assay tenant <tenant-{service.tenant}@assay.invalid>"]
+
+
+def user_ids(armored):
+    """The User ID packets of an armored key, read from its packets (RFC 4880 §4.2)."""
+    body = "".join(line for line in armored.strip().splitlines()[1:-1] if line and ":" not in line and not line.startswith("="))
+    data, found, offset = base64.b64decode(body), [], 0
+    while offset < len(data):
+        header = data[offset]
+        assert header & 0x80, "not an OpenPGP packet"
+        if header & 0x40:  # new format
+            tag, first = header & 0x3F, data[offset + 1]
+            if first < 192:
+                length, start = first, offset + 2
+            elif first < 224:
+                length, start = ((first - 192) << 8) + data[offset + 2] + 192, offset + 3
+            else:
+                length, start = int.from_bytes(data[offset + 2:offset + 6], "big"), offset + 6
+        else:
+            tag, kind = (header >> 2) & 0x0F, header & 0x03
+            size = {0: 1, 1: 2, 2: 4}[kind]
+            length, start = int.from_bytes(data[offset + 1:offset + 1 + size], "big"), offset + 1 + size
+        if tag == 13:
+            found.append(data[start:start + length].decode())
+        offset = start + length
+    return found
 
 
 def test_init_shows_the_fingerprint_and_refuses_a_tampered_bundle(tmp_path, bundle, fresh_console):

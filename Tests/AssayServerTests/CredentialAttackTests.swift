@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import OpenPGP
 import SQLKit
 import Testing
 import Vapor
@@ -149,5 +150,37 @@ struct AddressTests {
         #expect(!ServerConfiguration.reachesPostgresSafely("postgres://assay@127.db.example.com/catalog"))
         #expect(!ServerConfiguration.reachesPostgresSafely("postgres://assay@127.0.0.1.nip.example/catalog"))
         #expect(ServerConfiguration.reachesPostgresSafely("postgres://assay@127.db.example.com/catalog?sslmode=verify-full"))
+    }
+}
+
+/// Issue 17, CON-5: the tenant key travels to every device: its User ID carries the GUID only.
+@Suite("Tenant keys name no one (CON-5)")
+struct KeyUserIDTests {
+    @Test("a new tenant's key has one User ID, the GUID's; keys that named the customer are rotated by one command, once")
+    func userIDs() async throws {
+        try await withTestApp(.sqlite) { app, configuration in
+            let keyring = try app.keyring()
+            let created = try await TenantService(
+                catalog: Catalog(app.db), configuration: configuration, mailer: MemoryMailer(), emailPolicy: try EmailPolicy.bundled(), keyring: keyring
+            ).create(name: "Globex Corporation", region: "eu-west", adminEmail: "hank.scorpio@globex.example")
+            let published = try await keyring.publicKey(tenantID: created.tenantID)
+            let certificate = try Certificate(importing: Array(published.publicKey.utf8))
+            #expect(certificate.userIDs == ["Assay tenant <tenant-\(created.tenantID.lowercased)@assay.invalid>"])
+            #expect(!published.publicKey.contains("Globex"))
+
+            // A key of the old form, as tenants made before have.
+            let old = try await keyring.createKey(
+                tenantID: created.tenantID, userID: "Assay tenant Globex Corporation <tenant-\(created.tenantID.lowercased)@assay.invalid>",
+                actor: "test")
+            // when
+            let rotated = try await keyring.rotateKeysNamingMoreThanTheGUID(actor: "operator")
+            // then
+            #expect(rotated == [created.tenantID])
+            let now = try await keyring.publicKey(tenantID: created.tenantID)
+            #expect(now.fingerprint != old.fingerprint)
+            #expect(try Certificate(importing: Array(now.publicKey.utf8)).userIDs == certificate.userIDs)
+            #expect(try await Catalog(app.db).tenantKeys.all(tenantID: created.tenantID).count == 3, "the old keys stay, retired, to decrypt")
+            #expect(try await keyring.rotateKeysNamingMoreThanTheGUID(actor: "operator").isEmpty)
+        }
     }
 }

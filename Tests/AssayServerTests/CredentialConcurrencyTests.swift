@@ -25,7 +25,7 @@ extension AccountFixture {
     func publishKey(_ app: Application) async throws {
         let user = try #require(try await Catalog(app.db).users.find(email: email))
         if try await Catalog(app.db).tenantKeys.published(tenantID: user.tenantID) == nil {
-            _ = try await app.keyring().createKey(tenantID: user.tenantID, tenantName: "Acme", actor: "test")
+            _ = try await app.keyring().createKey(tenantID: user.tenantID, actor: "test")
         }
     }
 

@@ -726,7 +726,7 @@ struct IngestTests {
             let fixture = try await UploadFixture.make(app, configuration)
             let oldBody = try fixture.encrypt(try consumptionDocument())
             let keyring = try app.keyring()
-            let fresh = try await keyring.createKey(tenantID: TenantID(fixture.tenantID), tenantName: "Acme", actor: "operator")
+            let fresh = try await keyring.createKey(tenantID: TenantID(fixture.tenantID), actor: "operator")
             #expect(try await keyring.publicKey(tenantID: TenantID(fixture.tenantID)).fingerprint == fresh.fingerprint)
             #expect(fresh.fingerprint != fixture.certificate.fingerprint.description)
             let newCertificate = try Certificate(importing: Array(fresh.publicKey.utf8))

@@ -160,7 +160,7 @@ struct PortalPagesTests {
             let admin = try await flow.signedIn(app, configuration)
             let me = try #require(try await User.query(on: app.db).filter(\.$email == "jane.doe@acme.example").first())
             let tenantID = TenantID(me.$tenant.id)
-            _ = try await app.keyring().createKey(tenantID: tenantID, tenantName: "Acme", actor: "test")
+            _ = try await app.keyring().createKey(tenantID: tenantID, actor: "test")
             // given: a console of Jane's on a machine with a hostile name, and an upload from it
             let account = try #require(try await Catalog(app.db).users.find(id: try me.requireID()))
             let credentials = ConsoleCredentials(catalog: Catalog(app.db))

@@ -48,13 +48,33 @@ struct KeyUnlockCommand: AsyncCommand {
 }
 
 struct KeyRotateCommand: AsyncCommand {
-    var help: String { "Make a new key pair the tenant's published key; old secret keys still decrypt what was sent to them." }
+    struct Signature: CommandSignature {
+        @Option(name: "tenant", help: "The tenant's GUID.")
+        var tenant: String?
+        @Flag(name: "named", help: "Every tenant whose key's User ID names more than its GUID (keys made before issue 17).")
+        var named: Bool
+        init() {}
+    }
 
-    func run(using context: CommandContext, signature: TenantOption) async throws {
+    var help: String {
+        "Make a new key pair the tenant's published key (--tenant GUID, or --named for every key whose User ID names the customer); old secret keys still decrypt what was sent to them."
+    }
+
+    func run(using context: CommandContext, signature: Signature) async throws {
         let app = context.application
-        let tenant = try await signature.tenant(in: app)
-        let id = tenant.id
-        let key = try await app.keyring().createKey(tenantID: id, tenantName: tenant.name, actor: "operator")
+        if signature.named {
+            guard signature.tenant == nil else { throw CommandFailure("give --tenant or --named, not both") }
+            try await app.migrateCatalog()
+            let rotated = try await app.keyring().rotateKeysNamingMoreThanTheGUID(actor: "operator")
+            for id in rotated { context.console.print("tenant \(id.lowercased): new key with the GUID-only User ID published") }
+            context.console.print(
+                "\(rotated.count) key(s) rotated; writers download the console bundle again (assay init --replace shows the new fingerprint)")
+            return
+        }
+        guard let raw = signature.tenant, let id = TenantID(raw) else { throw CommandFailure("give --tenant with the tenant's GUID, or --named") }
+        try await app.migrateCatalog()
+        guard try await app.catalog.tenants.find(id) != nil else { throw CommandFailure("no tenant \(id)") }
+        let key = try await app.keyring().createKey(tenantID: id, actor: "operator")
         context.console.print("tenant \(id.lowercased): new key \(key.fingerprint) (\(key.bits) bits) published")
     }
 }

@@ -53,9 +53,16 @@ public struct TenantKeyring: Sendable {
     /// Generates a new key pair; it becomes the published one and the previous ones retire (they
     /// still open what was encrypted to them).
     @discardableResult
-    public func createKey(tenantID: TenantID, tenantName: String, actor: String) async throws -> TenantKeyRecord {
-        let userID =
-            "Assay tenant \(tenantName.replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")) <tenant-\(tenantID.lowercased)@assay.invalid>"
+    public func createKey(tenantID: TenantID, actor: String) async throws -> TenantKeyRecord {
+        try await createKey(tenantID: tenantID, userID: Self.userID(for: tenantID), actor: actor)
+    }
+
+    /// The User ID of a tenant key: the GUID and nothing else (CON-5). The key travels in the
+    /// console bundle to every device, so it may not name the customer or a person.
+    static func userID(for tenantID: TenantID) -> String { "Assay tenant <tenant-\(tenantID.lowercased)@assay.invalid>" }
+
+    /// `userID` is the caller's: the GUID-only one above, or (in tests) one of the old form.
+    func createKey(tenantID: TenantID, userID: String, actor: String) async throws -> TenantKeyRecord {
         let secret = try SecretKey.generate(userID: userID, size: policy.keyBits, created: now())
         let fingerprint = secret.fingerprint.description
         let wrapped = try keys.current.wrap(try secret.exported(passphrase: nil), context: Self.context(tenantID: tenantID, fingerprint: fingerprint))
@@ -67,6 +74,20 @@ public struct TenantKeyring: Sendable {
             tenantID: tenantID, actor: actor, action: "key.created", subject: "tenant:\(tenantID)",
             detail: "fingerprint=\(fingerprint) bits=\(secret.certificate.bits) kek=\(keys.current.id)", at: now())
         return key
+    }
+
+    /// Issue 17: keys made before carried the tenant's name in their User ID. Every tenant whose
+    /// published key says more than its GUID gets a new key (the old one kept, retired, for what
+    /// was encrypted to it). Returns the tenants rotated; running it again rotates none.
+    public func rotateKeysNamingMoreThanTheGUID(actor: String) async throws -> [TenantID] {
+        var rotated: [TenantID] = []
+        for key in try await catalog.tenantKeys.publishedKeys() {
+            let certificate = try Certificate(importing: Array(key.publicKey.utf8))
+            guard certificate.userIDs != [Self.userID(for: key.tenantID)] else { continue }
+            try await createKey(tenantID: key.tenantID, actor: actor)
+            rotated.append(key.tenantID)
+        }
+        return rotated
     }
 
     /// The published public key, armored.

@@ -73,7 +73,7 @@ public struct TenantService: Sendable {
         let audit = catalog.audit
         try await audit.append(
             tenantID: tenant.id, actor: actor, action: "tenant.created", subject: "tenant:\(tenant.id)", detail: "region=\(region)", at: now())
-        if let keyring { try await keyring.createKey(tenantID: tenant.id, tenantName: trimmedName, actor: actor) }
+        if let keyring { try await keyring.createKey(tenantID: tenant.id, actor: actor) }
         try await audit.append(
             tenantID: tenant.id, actor: actor, action: "invitation.sent", subject: "email:\(email)", detail: "claims=\(Claim.encode(Claim.allCases))", at: now()
         )

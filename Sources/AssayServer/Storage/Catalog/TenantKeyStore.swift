@@ -47,6 +47,11 @@ struct TenantKeyStore: Sendable {
         try await TenantKey.query(on: database).filter(\.$tenantID == tenantID.uuid).filter(\.$state == .active).first().map(TenantKeyRecord.init)
     }
 
+    /// Every tenant's published key.
+    func publishedKeys() async throws -> [TenantKeyRecord] {
+        try await TenantKey.query(on: database).filter(\.$state == .active).all().map(TenantKeyRecord.init)
+    }
+
     /// Every key of the tenant, newest first (retired ones still open what was sent to them).
     func all(tenantID: TenantID) async throws -> [TenantKeyRecord] {
         try await TenantKey.query(on: database).filter(\.$tenantID == tenantID.uuid).sort(\.$createdAt, .descending).all().map(TenantKeyRecord.init)
