@@ -139,7 +139,7 @@ var targets: [Target] = [
             .product(name: "Leaf", package: "leaf"),
             .product(name: "LeafKit", package: "leaf-kit"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            "SMTP",
+            "SMTP", "CZlib",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "CryptoExtras", package: "swift-crypto"),
         ],

@@ -121,7 +121,12 @@ class Service:
 def service(tmp_path_factory, smtp):
     directory = tmp_path_factory.mktemp("service")
     port = free_port()
-    env = dict(os.environ, ASSAY_DATA_DIR=str(directory / "data"), ASSAY_PORT=str(port), SMTP_URL=smtp["url"], SMTP_CA_FILE=smtp["ca"])
+    # The tenant-neutral console archive, packed from the binaries under test (a release build
+    # would take minutes): the portal completes it with the tenant's bundle at download.
+    subprocess.run(["bash", str(ROOT / "scripts" / "build-console.sh"), "--from", str(BIN), "--out", str(directory / "dist")], check=True,
+                   capture_output=True)
+    env = dict(os.environ, ASSAY_DATA_DIR=str(directory / "data"), ASSAY_PORT=str(port), SMTP_URL=smtp["url"], SMTP_CA_FILE=smtp["ca"],
+               ASSAY_CONSOLE_DIST=str(directory / "dist"))
     setup = subprocess.run([SERVER, "quickstart", "--no-scan", "--admin-email", EMAIL], env=env, check=True, capture_output=True, cwd=directory, text=True)
     tenant = re.search(r"tenant-id: (\S+)", setup.stdout).group(1)
     log_path = directory / "server.log"

@@ -11,7 +11,7 @@ import time
 import pytest
 
 import testhosts
-from conftest import CONSOLE, EMAIL
+from conftest import CONSOLE, EMAIL, PASSWORD
 
 
 def no_bot_left():
@@ -60,6 +60,39 @@ def user_ids(armored):
             found.append(data[start:start + length].decode())
         offset = start + length
     return found
+
+
+def test_the_console_from_the_portal_installs_with_no_other_step(service, tmp_path):
+    # CON-5: one archive from the portal: the console, the bot, the tenant's bundle, a README and
+    # sums; nothing names the customer or a person; unpack, ./assay init, ./assay login.
+    status, body, headers = service.call("GET", "/assay-console-linux-x86_64.tar.gz", cookie=service.portal_session())
+    assert status == 200, status
+    assert "attachment" in headers.get("Content-Disposition", "")
+    (tmp_path / "console.tar.gz").write_bytes(body)
+    subprocess.run(["tar", "-xzf", str(tmp_path / "console.tar.gz"), "-C", str(tmp_path)], check=True)
+    folder = tmp_path / "assay-console"
+    assert sorted(path.name for path in folder.iterdir()) == ["README.txt", "SHA256SUMS", "assay", "assay-bot", "assay-console-bundle.json"]
+    subprocess.run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=folder, check=True)
+    for path in folder.iterdir():
+        data = path.read_bytes()
+        assert EMAIL.encode() not in data and b"Quickstart" not in data and b"Jane Doe" not in data, path.name
+    assert json.loads((folder / "assay-console-bundle.json").read_text())["tenantID"] == service.tenant
+    env = {key: value for key, value in os.environ.items() if key not in ("ASSAY_BOT", "ASSAY_STATE_DIR")}
+    env["XDG_STATE_HOME"] = str(tmp_path / "xdg")
+    init = subprocess.run(["./assay", "init", "assay-console-bundle.json"], cwd=folder, env=env, capture_output=True, text=True)
+    assert init.returncode == 0, init.stderr
+    login = subprocess.Popen(["./assay", "login", "--email", EMAIL, "--password-stdin"], cwd=folder, env=env, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    login.stdin.write(PASSWORD + "\n")
+    login.stdin.flush()
+    if "code was sent" in login.stderr.readline():
+        login.stdin.write(service.mailbox.next(r"Your code: (\d{7})") + "\n")
+        login.stdin.flush()
+    out, err = login.communicate(timeout=60)
+    assert login.returncode == 0, err
+    assert "Signed in as" in out
+    with service.catalog() as db:
+        assert db.execute("SELECT COUNT(*) FROM audit_events WHERE action = 'console.downloaded'").fetchone()[0] >= 1
 
 
 def test_init_shows_the_fingerprint_and_refuses_a_tampered_bundle(tmp_path, bundle, fresh_console):

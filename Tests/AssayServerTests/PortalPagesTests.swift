@@ -197,4 +197,50 @@ struct PortalPagesTests {
                 })
         }
     }
+
+    @Test("without a built console archive the download says how to build it; the bundle still downloads, with no name in it")
+    func consoleDownloadNotBuilt() async throws {
+        try await withTestApp(adjust: { $0.consoleDistDirectory = "/nonexistent/dist" }) { app, configuration in
+            let writer = try await flow.signedIn(app, configuration)
+            let me = try #require(try await User.query(on: app.db).filter(\.$email == "jane.doe@acme.example").first())
+            _ = try await app.keyring().createKey(tenantID: TenantID(me.$tenant.id), actor: "test")
+            try await app.testing().test(
+                .GET, "assay-console-linux-x86_64.tar.gz", headers: page(configuration, cookie: writer),
+                afterResponse: { response in
+                    #expect(response.status == .notFound)
+                    #expect(response.body.string.contains("scripts/build-console.sh"))
+                })
+            try await app.testing().test(
+                .GET, "console-bundle.json", headers: page(configuration, cookie: writer),
+                afterResponse: { response in
+                    #expect(response.status == .ok)
+                    let bundle = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: String]
+                    #expect(Set(bundle?.keys ?? [:].keys) == ["format", "serviceURL", "tenantID", "publicKey", "fingerprint"])
+                    #expect(!response.body.string.contains("Acme") && !response.body.string.contains("Jane"))
+                })
+        }
+    }
+
+    @Test("the tenant's part of the archive is a gzip member of tar entries that tar reads, ending the archive")
+    func consoleArchiveTenantPart() throws {
+        let part = try ConsoleArchive.tenantPart(
+            bundle: Array(#"{"format":"assay-console-bundle/1"}"#.utf8), neutralSums: String(repeating: "a", count: 64) + "  assay\n",
+            bundleSHA256: String(repeating: "b", count: 64), at: Date(timeIntervalSince1970: 1_764_000_000))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("part-\(UUID().uuidString).tar.gz")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(part).write(to: file)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-tvzf", file.path]
+        let output = Pipe()
+        tar.standardOutput = output
+        try tar.run()
+        let listing = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tar.waitUntilExit()
+        #expect(tar.terminationStatus == 0)
+        #expect(listing.contains("assay-console/assay-console-bundle.json") && listing.contains("assay-console/SHA256SUMS"))
+        #expect(throws: ConsoleArchive.Failure.malformedSums) {
+            try ConsoleArchive.tenantPart(bundle: [], neutralSums: "not sums\n", bundleSHA256: "", at: Date())
+        }
+    }
 }

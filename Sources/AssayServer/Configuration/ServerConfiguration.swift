@@ -58,6 +58,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var detachedSignInMail = true
     /// Ingest workers in this replica (0: this replica only accepts uploads).
     public var ingestWorkers: Int = 2
+    /// Where `scripts/build-console.sh` left the tenant-neutral console archive, which the portal
+    /// completes with a tenant's bundle at download (CON-5).
+    public var consoleDistDirectory: String = "./dist"
 
     public init() {}
 
@@ -104,6 +107,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         var tenantBytesPerDay: Int?
         var failedUploadRetentionDays: Int?
         var ingestWorkers: Int?
+        var consoleDistDirectory: String?
     }
 
     public static func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ServerConfiguration {
@@ -149,6 +153,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         tenantBytesPerDay = file.tenantBytesPerDay ?? tenantBytesPerDay
         failedUploadRetentionDays = file.failedUploadRetentionDays ?? failedUploadRetentionDays
         ingestWorkers = file.ingestWorkers ?? ingestWorkers
+        consoleDistDirectory = file.consoleDistDirectory ?? consoleDistDirectory
     }
 
     mutating func apply(environment: [String: String]) throws {
@@ -187,6 +192,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         if let raw = value("TRUSTED_PROXIES") {
             trustedProxies = raw.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        consoleDistDirectory = value("ASSAY_CONSOLE_DIST") ?? consoleDistDirectory
         kekFile = value("ASSAY_KEK_FILE") ?? kekFile
         kekInEnvironment = value("ASSAY_KEK") != nil
         previousKEKFile = value("ASSAY_KEK_PREVIOUS_FILE") ?? previousKEKFile

@@ -16,6 +16,7 @@ struct PortalPages: Sendable {
         pages.grouped(RequireClaim(claim: .read)).get("uploads", use: uploads)
         pages.grouped(RequireClaim(claim: .write)).get("tenant-key.asc", use: publicKey)
         pages.grouped(RequireClaim(claim: .write)).get("console-bundle.json", use: consoleBundle)
+        pages.grouped(RequireClaim(claim: .write)).get("assay-console-linux-x86_64.tar.gz", use: consoleArchive)
         let admin = pages.grouped(RequireClaim(claim: .admin))
         admin.get("admin", "users", use: users)
         admin.get("admin", "audit", use: audit)
@@ -154,28 +155,35 @@ struct PortalPages: Sendable {
         return Response(status: .ok, headers: headers, body: .init(string: key.publicKey))
     }
 
-    /// The console's configuration (CON-5): service URL, tenant GUID, public key and fingerprint.
-    /// No tenant name, no user name: the file may be copied to any administrator's machine.
-    struct ConsoleBundle: Content {
-        let format: String
-        let serviceURL: String
-        let tenantID: String
-        let publicKey: String
-        let fingerprint: String
+    func download(_ request: Request) throws -> ConsoleDownload {
+        ConsoleDownload(
+            reports: reports(request), keyring: try request.application.keyring(), publicURL: request.application.assayConfiguration.publicURL,
+            distDirectory: request.application.assayConfiguration.consoleDistDirectory, now: request.application.clock)
     }
 
+    /// The console's configuration (CON-5): service URL, tenant GUID, public key and fingerprint.
+    /// No tenant name, no user name: the file may be copied to any administrator's machine.
     func consoleBundle(_ request: Request) async throws -> Response {
         let user = try request.requireUser()
-        let key = try await reports(request).publicKey(for: user.session, keyring: try request.application.keyring())
-        let bundle = ConsoleBundle(
-            format: "assay-console-bundle/1", serviceURL: request.application.assayConfiguration.publicURL, tenantID: user.tenantID.lowercased,
-            publicKey: key.publicKey, fingerprint: key.fingerprint)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var headers = HTTPHeaders()
         headers.contentType = .json
         headers.contentDisposition = .init(.attachment, filename: "assay-console-bundle.json")
-        return Response(status: .ok, headers: headers, body: .init(data: try encoder.encode(bundle)))
+        return Response(status: .ok, headers: headers, body: .init(data: try await download(request).bundle(for: user.session)))
+    }
+
+    /// The whole console: static `assay` and `assay-bot`, the bundle, a README and SHA256SUMS.
+    func consoleArchive(_ request: Request) async throws -> Response {
+        let user = try request.requireUser()
+        do {
+            let archive = try await download(request).archive(for: user.session)
+            var headers = HTTPHeaders()
+            headers.contentType = HTTPMediaType(type: "application", subType: "gzip")
+            headers.contentDisposition = .init(.attachment, filename: "assay-console-linux-x86_64.tar.gz")
+            return Response(status: .ok, headers: headers, body: .init(buffer: ByteBuffer(bytes: archive)))
+        } catch let failure as ConsoleArchive.Failure {
+            request.logger.warning("console download: \(failure)")
+            throw Abort(.notFound, reason: failure.description)
+        }
     }
 
     struct SessionRow: Encodable {
