@@ -98,7 +98,7 @@ var targets: [Target] = [
     .target(
         name: "Console",
         dependencies: [
-            "Directory", "OpenPGP",
+            "Directory", "OpenPGP", "CZlib",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -1,8 +1,10 @@
 import Foundation
 import OpenPGP
 
-/// What every device receives: a header line (`SIZE SHA256`), the tenant's armored public key, then
-/// the bot. Written once per scan to a private file that the transport streams to each device.
+/// What every device receives: a header line (`SIZE SHA256 LIMIT`, of the bot as it will run), the
+/// tenant's armored public key, then the bot gzip-compressed (18 MiB travel as about 7): the device
+/// unpacks it with `gzip -dc`, bounded by SIZE, and checks size and SHA-256 before running it.
+/// Written once per scan to a private file that the transport streams to each device.
 public struct BotPayload: Sendable {
     public let file: URL
     public let botSHA256: String
@@ -49,7 +51,7 @@ public struct BotPayload: Sendable {
         var armored = certificate.armored
         if !armored.hasSuffix("\n") { armored += "\n" }
         payload.append(Data(armored.utf8))
-        payload.append(botData)
+        payload.append(contentsOf: try Gzip.compress(Array(botData)))
         let file = directory.appendingPathComponent(".payload-\(UUID().uuidString)")
         // A scratch file for this scan only: private, but not worth an fsync of the whole bot.
         guard FileManager.default.createFile(atPath: file.path, contents: payload, attributes: [.posixPermissions: 0o600]) else {

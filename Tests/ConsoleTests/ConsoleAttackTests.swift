@@ -156,7 +156,7 @@ struct ConsoleAttackTests {
         let bytes = Data(bot.utf8)
         let digest = sha256Hex(bytes)
         var payload = Data("\(bytes.count) \(digest) 60\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n-----END PGP PUBLIC KEY BLOCK-----\n".utf8)
-        payload.append(bytes)
+        payload.append(contentsOf: try! Gzip.compress(Array(bytes)))
         return payload
     }
 
