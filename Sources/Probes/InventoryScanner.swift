@@ -46,6 +46,9 @@ public struct InventoryScanner {
         )
     }
 
+    /// For `bench/Sources/bot-bench`: the software probe alone.
+    public func softwarePackagesForBench(warnings: WarningLog) -> [SoftwarePackage] { softwarePackages(vendor: nil, warnings: warnings) }
+
     func softwarePackages(vendor: String?, warnings: WarningLog) -> [SoftwarePackage] {
         var packages: [SoftwarePackage] = []
         var found = false

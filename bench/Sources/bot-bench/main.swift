@@ -79,7 +79,29 @@ case "day-size":
     }
     print(total)
 
+case "inventory-phases":
+    // Where an inventory's time goes: each phase run N times, milliseconds of CPU per run.
+    let keyBytes = SystemSource.live.read(arguments[2]) ?? []
+    let certificate = try Certificate(importing: keyBytes)
+    let runs = Int(arguments.count > 3 ? arguments[3] : "20") ?? 20
+    func phase(_ name: String, _ body: () throws -> Void) rethrows {
+        let start = cpuMicros()
+        for _ in 0..<runs { try body() }
+        print(name.padding(toLength: 22, withPad: " ", startingAt: 0), ((cpuMicros() - start) / Double(runs) / 10).rounded() / 100, "ms")
+    }
+    let scanner = InventoryScanner(botVersion: "bench")
+    let warnings = WarningLog()
+    phase("software (dpkg/rpm)") { _ = scanner.softwarePackagesForBench(warnings: warnings) }
+    phase("processes") { _ = ProcessTable.read(.live) }
+    phase("sockets") { _ = ProcNetParser.read(.live, warnings: warnings, transports: ["tcp", "tcp6", "udp", "udp6"]) }
+    phase("whole scan") { _ = scanner.scan(now: 0) }
+    let document = scanner.scan(now: 0)
+    var json: [UInt8] = []
+    phase("JSON encoding") { json = Array(try JSONEncoder().encode(document)) }
+    phase("compress+encrypt") { _ = try MessageEncryptor.encrypt(json, to: [certificate]) }
+    print("JSON bytes", json.count)
+
 default:
-    print("usage: bot-bench sample-cost N | day-size PUBLIC_KEY [FILES_PER_DAY]")
+    print("usage: bot-bench sample-cost N | day-size PUBLIC_KEY [FILES_PER_DAY] | inventory-phases PUBLIC_KEY [RUNS]")
     exit(64)
 }
