@@ -87,18 +87,41 @@ case "inventory-phases":
     func phase(_ name: String, _ body: () throws -> Void) rethrows {
         let start = cpuMicros()
         for _ in 0..<runs { try body() }
-        print(name.padding(toLength: 22, withPad: " ", startingAt: 0), ((cpuMicros() - start) / Double(runs) / 10).rounded() / 100, "ms")
+        print(name + String(repeating: " ", count: max(1, 22 - name.count)), ((cpuMicros() - start) / Double(runs) / 10).rounded() / 100, "ms")
     }
     let scanner = InventoryScanner(botVersion: "bench")
     let warnings = WarningLog()
     phase("software (dpkg/rpm)") { _ = scanner.softwarePackagesForBench(warnings: warnings) }
     phase("processes") { _ = ProcessTable.read(.live) }
     phase("sockets") { _ = ProcNetParser.read(.live, warnings: warnings, transports: ["tcp", "tcp6", "udp", "udp6"]) }
+    let processes = ProcessTable.read(.live)
+    phase("services") { _ = ServiceProbe.probe(.live, processes: processes, warnings: warnings) }
+    phase("network") { _ = NetworkProbe.probe(.live, warnings: warnings) }
+    phase("disks") { _ = BlockDeviceProbe.probe(.live, warnings: warnings) }
+    phase("filesystems") { _ = MountInfoParser.probe(.live, warnings: warnings) }
+    phase("cpu") { _ = CPUInfoParser.probe(.live, warnings: warnings) }
+    phase("device identity") { _ = MachineProbe.deviceIdentity(.live, warnings: warnings) }
+    let sockets = ProcNetParser.read(.live, warnings: warnings, transports: ["tcp", "tcp6", "udp", "udp6"])
+    let software = scanner.softwarePackagesForBench(warnings: warnings)
+    phase("listening") { _ = ListeningPortProbe.listening(sockets, processes: processes) }
+    let listening = ListeningPortProbe.listening(sockets, processes: processes)
+    phase("products") {
+        _ = ProductDetector.detect(databases: true, software: software, processes: processes, listening: listening)
+        _ = ProductDetector.detect(databases: false, software: software, processes: processes, listening: listening)
+    }
+    phase("machine") {
+        _ = MachineProbe.kernel(.live)
+        _ = MachineProbe.virtualization(.live)
+        _ = MachineProbe.bootTime(.live)
+        _ = MachineProbe.timeZone(.live)
+        _ = OSReleaseParser.probe(.live, warnings: warnings)
+        _ = MemInfoParser.probe(.live, warnings: warnings)
+    }
     phase("whole scan") { _ = scanner.scan(now: 0) }
     let document = scanner.scan(now: 0)
     var json: [UInt8] = []
-    phase("JSON encoding") { json = Array(try JSONEncoder().encode(document)) }
-    phase("compress+encrypt") { _ = try MessageEncryptor.encrypt(json, to: [certificate]) }
+    try phase("JSON encoding") { json = Array(try JSONEncoder().encode(document)) }
+    try phase("compress+encrypt") { _ = try MessageEncryptor.encrypt(json, to: [certificate]) }
     print("JSON bytes", json.count)
 
 default:
