@@ -57,23 +57,17 @@ public struct OpenSSHTransport: RemoteTransport {
         let sshPath: String
         do { sshPath = try Self.locate(settings.sshPath) } catch { return .failed(.unreachable, "\(error)") }
         do {
-            return try await withThrowingTaskGroup(of: RemoteResult.self) { group in
-                group.addTask {
-                    switch input {
-                    case .bytes(let bytes):
-                        return try await Self.ssh(sshPath, arguments, options, input: .array(bytes), output: output)
-                    case .file(let path):
-                        let descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
-                        return try await Self.ssh(
-                            sshPath, arguments, options, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), output: output)
-                    }
+            return try await withDeadline(timeout) {
+                switch input {
+                case .bytes(let bytes):
+                    return try await Self.ssh(sshPath, arguments, options, input: .array(bytes), output: output)
+                case .file(let path):
+                    let descriptor = try FileDescriptor.open(FilePath(path), .readOnly, options: .closeOnExec)
+                    return try await Self.ssh(
+                        sshPath, arguments, options, input: .fileDescriptor(descriptor, closeAfterSpawningProcess: true), output: output)
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return .failed(.timedOut, "no answer within \(timeout.components.seconds) s")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+            } expired: {
+                .failed(.timedOut, "no answer within \(timeout.components.seconds) s")
             }
         } catch is OutputOverflow {
             return .failed(.badOutput, "the device sent more than \(maxOutputBytes >> 20) MiB")

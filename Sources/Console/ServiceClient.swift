@@ -206,20 +206,13 @@ public final class ServiceClient: Sendable {
         let target = String(request.url.prefix(200))
         let seconds = TimeAmount.seconds(deadline.components.seconds)
         do {
-            return try await withThrowingTaskGroup(of: Response.self) { group in
-                group.addTask {
-                    let response = try await http.execute(prepared, timeout: seconds)
-                    let body = try await response.body.collect(upTo: 1 << 20)
-                    let retry = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 1), 3600) }
-                    return Response(status: Int(response.status.code), body: Data(buffer: body), retryAfter: retry)
-                }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    throw ConsoleError.service(
-                        "\(target) gave no complete answer within \(deadline.components.seconds) s (assay settings --service-deadline)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+            return try await withDeadline(deadline) {
+                let response = try await http.execute(prepared, timeout: seconds)
+                let body = try await response.body.collect(upTo: 1 << 20)
+                let retry = response.headers.first(name: "Retry-After").flatMap { Int($0) }.map { min(max($0, 1), 3600) }
+                return Response(status: Int(response.status.code), body: Data(buffer: body), retryAfter: retry)
+            } expired: {
+                throw ConsoleError.service("\(target) gave no complete answer within \(deadline.components.seconds) s (assay settings --service-deadline)")
             }
         } catch let error as NIOSSLError {
             throw ConsoleError.service("TLS with \(endpoint.base.host ?? "the service") failed: \(error) (a private CA? give it with --ca-file)")

@@ -1,5 +1,6 @@
 import Foundation
 import OpenPGP
+import Synchronization
 
 /// Fetched files waiting for upload (CON-6), still encrypted: `spool/<sha256>.pgp` beside
 /// `spool/<sha256>.json` (which device, what kind, when). A file is written whole (fsync, rename)
@@ -13,6 +14,26 @@ public struct Spool: Sendable {
     public var budgetBytes = 4 << 30
     /// Refused files are kept this long for a person to look at, then removed.
     public static let rejectedKeptFor: TimeInterval = 30 * 86_400
+
+    /// What this process believes the spool holds: counted from the directory once, then kept up
+    /// to date by `add`, so that 32 devices each handing over files do not list the spool per file.
+    private let usage = Usage()
+
+    final class Usage: Sendable {
+        private let bytes = Mutex<Int?>(nil)
+
+        /// Reserves `count` bytes within `budget`, counting the spool with `measure` the first time.
+        func reserve(_ count: Int, budget: Int, measure: () -> Int) throws(Refusal) {
+            try bytes.withLock { (held: inout Int?) throws(Refusal) in
+                let used = held ?? measure()
+                guard used + count <= budget else {
+                    held = used
+                    throw .overBudget(used: used, budget: budget)
+                }
+                held = used + count
+            }
+        }
+    }
 
     public init(state: StateDirectory) { self.state = state }
 
@@ -63,8 +84,7 @@ public struct Spool: Sendable {
         let metadata = Metadata(sha256: digest, device: device, kind: kind, bytes: bytes.count, fetchedAt: now)
         let file = state.spool.appendingPathComponent("\(digest).pgp")
         if FileManager.default.fileExists(atPath: file.path) { return metadata }
-        let used = usedBytes()
-        guard used + bytes.count <= budgetBytes else { throw Refusal.overBudget(used: used, budget: budgetBytes) }
+        try usage.reserve(bytes.count, budget: budgetBytes, measure: usedBytes)
         // The description first: a file without one is still uploaded (as "unknown").
         try state.writeJSON(metadata, to: state.spool.appendingPathComponent("\(digest).json"))
         try StateDirectory.writeAtomically(Data(bytes), to: file)

@@ -57,7 +57,7 @@ struct InstalledBundle {
     func signIns(_ state: StateDirectory) -> SignInStore {
         var store = SignInStore(state: state, binding: binding)
         // Another console process renewing holds token.lock for at most one bounded call.
-        store.lockWait = ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).serviceDeadline + .seconds(15)
+        store.lockWait = ConsoleSettings.loadOrDefault(state).serviceDeadline + .seconds(15)
         return store
     }
 

@@ -22,6 +22,9 @@ struct ConsoleSettings: Codable, Sendable {
         return spool
     }
 
+    /// The settings, or the defaults when settings.json cannot be read.
+    static func loadOrDefault(_ state: StateDirectory) -> ConsoleSettings { (try? load(state)) ?? ConsoleSettings() }
+
     static func load(_ state: StateDirectory) throws -> ConsoleSettings {
         try state.readJSON(ConsoleSettings.self, from: state.settings) ?? ConsoleSettings()
     }

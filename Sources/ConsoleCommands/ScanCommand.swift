@@ -71,9 +71,9 @@ struct AfterScan {
             Console.say("Nobody is signed in: the files wait in the spool. `assay login`, then `assay upload`.")
             return nil
         }
-        return try await installed.withClient(try ConsoleSettings.load(state)) { client in
-            var uploader = Uploader(
-                spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state), signIns: installed.signIns(state), client: client)
+        let settings = try ConsoleSettings.load(state)
+        return try await installed.withClient(settings) { client in
+            var uploader = Uploader(spool: settings.spool(state), signIns: installed.signIns(state), client: client)
             uploader.patience = .seconds(120)
             do {
                 return try await uploader.run(progress: { Console.say($0) })
@@ -129,7 +129,7 @@ struct InventoryCommand: AsyncParsableCommand {
             defer { payload.remove() }
             var scan = InventoryScan(
                 fleet: try reach.fleet(state, label: "inventory"), payload: payload, certificate: installed.certificate,
-                spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state))
+                spool: ConsoleSettings.loadOrDefault(state).spool(state))
             scan.timeout = timeout
             let outcomes = await scan.run(devices)
             try DeviceStore(state: state).record(outcomes, step: "inventory")
@@ -185,7 +185,7 @@ struct ConsumptionCommand: AsyncParsableCommand {
             let payload = try botOptions.payload(state, installed, leading: ConsumptionCampaign.scheduleLine(schedule))
             defer { payload.remove() }
             var campaign = ConsumptionCampaign(
-                fleet: try reach.fleet(state, label: "start"), spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state),
+                fleet: try reach.fleet(state, label: "start"), spool: ConsoleSettings.loadOrDefault(state).spool(state),
                 certificate: installed.certificate, state: state)
             campaign.timeout = try reach.timeout(default: 120)
             let outcomes = try await campaign.start(devices, schedule: schedule, payload: payload)
@@ -222,7 +222,7 @@ struct CollectOptions: ParsableArguments {
         let json = output.json
         let installed = try InstalledBundle.load(state)
         var campaign = ConsumptionCampaign(
-            fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state),
+            fleet: try reach.fleet(state, label: stopping ? "stop" : "collect"), spool: ConsoleSettings.loadOrDefault(state).spool(state),
             certificate: installed.certificate, state: state)
         campaign.timeout = try reach.timeout(default: 120)
         let outcomes = try await campaign.collect(try reach.devices(state), stopping: stopping)

@@ -21,13 +21,14 @@ struct UploadCommand: AsyncParsableCommand {
         try await Console.guarded {
             let state = try stateOptions.state()
             let installed = try InstalledBundle.load(state)
-            let spool = ((try? ConsoleSettings.load(state)) ?? ConsoleSettings()).spool(state)
+            let settings = try ConsoleSettings.load(state)
+            let spool = settings.spool(state)
             for file in files {
                 let metadata = try spool.addFile(URL(fileURLWithPath: file), recipient: installed.certificate)
                 Console.say("\(file): checked (encrypted to the tenant's key), \(metadata.bytes) bytes, in the spool")
             }
             guard (1...86_400).contains(patience) else { throw ConsoleError.usage("--patience must be 1 to 86400 seconds") }
-            let report = try await installed.withClient(try ConsoleSettings.load(state)) { client in
+            let report = try await installed.withClient(settings) { client in
                 var uploader = Uploader(spool: spool, signIns: installed.signIns(state), client: client)
                 uploader.patience = .seconds(patience)
                 return try await uploader.run(progress: { Console.say($0) })

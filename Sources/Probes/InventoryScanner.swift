@@ -46,10 +46,8 @@ public struct InventoryScanner {
         )
     }
 
-    /// For `bench/Sources/bot-bench`: the software probe alone.
-    public func softwarePackagesForBench(warnings: WarningLog) -> [SoftwarePackage] { softwarePackages(vendor: nil, warnings: warnings) }
-
-    func softwarePackages(vendor: String?, warnings: WarningLog) -> [SoftwarePackage] {
+    /// Installed packages from whichever package database the system has (also timed alone by bot-bench).
+    public func softwarePackages(vendor: String?, warnings: WarningLog) -> [SoftwarePackage] {
         var packages: [SoftwarePackage] = []
         var found = false
         if let dpkg = DpkgStatusParser.probe(source, vendor: vendor, warnings: warnings) {

@@ -91,7 +91,7 @@ case "inventory-phases":
     }
     let scanner = InventoryScanner(botVersion: "bench")
     let warnings = WarningLog()
-    phase("software (dpkg/rpm)") { _ = scanner.softwarePackagesForBench(warnings: warnings) }
+    phase("software (dpkg/rpm)") { _ = scanner.softwarePackages(vendor: nil, warnings: warnings) }
     phase("processes") { _ = ProcessTable.read(.live) }
     phase("sockets") { _ = ProcNetParser.read(.live, warnings: warnings, transports: ["tcp", "tcp6", "udp", "udp6"]) }
     let processes = ProcessTable.read(.live)
@@ -102,7 +102,7 @@ case "inventory-phases":
     phase("cpu") { _ = CPUInfoParser.probe(.live, warnings: warnings) }
     phase("device identity") { _ = MachineProbe.deviceIdentity(.live, warnings: warnings) }
     let sockets = ProcNetParser.read(.live, warnings: warnings, transports: ["tcp", "tcp6", "udp", "udp6"])
-    let software = scanner.softwarePackagesForBench(warnings: warnings)
+    let software = scanner.softwarePackages(vendor: nil, warnings: warnings)
     phase("listening") { _ = ListeningPortProbe.listening(sockets, processes: processes) }
     let listening = ListeningPortProbe.listening(sockets, processes: processes)
     phase("products") {

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What a writer downloads to install a console (CON-5): the bundle alone, or the whole console
@@ -39,9 +38,8 @@ public struct ConsoleDownload: Sendable {
             let sums = FileManager.default.contents(atPath: directory.appendingPathComponent(ConsoleArchive.sumsName).path)
         else { throw ConsoleArchive.Failure.notBuilt(directory: distDirectory) }
         let bundle = Array(try await bundle(for: session))
-        let bundleSHA256 = SHA256.hash(data: bundle).map { String(format: "%02x", $0) }.joined()
         let tenantPart = try ConsoleArchive.tenantPart(
-            bundle: bundle, neutralSums: String(decoding: sums, as: UTF8.self), bundleSHA256: bundleSHA256, at: now())
+            bundle: bundle, neutralSums: String(decoding: sums, as: UTF8.self), bundleSHA256: sha256Hex(bundle), at: now())
         try await reports.catalog.audit.recordView(
             "console.downloaded", by: session, detail: "archive=\(ConsoleArchive.neutralName) bytes=\(neutral.count + tenantPart.count)", at: now())
         return Array(neutral) + tenantPart

@@ -130,13 +130,8 @@ public struct ConsoleCredentials: Sendable {
         let actor = "user:\(grant.userID)"
         let subject = "grant-family:\(grant.familyID)"
         if grant.usedAt != nil {
-            // The first reuse revokes a live family and is always a security event; a family
-            // already revoked is audited once per window like any refusal.
-            if try await store.revokeFamily(grant.familyID, at: time) {
-                try await audit.append(
-                    tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused", subject: subject,
-                    detail: "every grant and upload token of the family revoked", at: time)
-            } else {
+            // A family already revoked is audited once per window like any refusal.
+            if try await !revokeReused(grant, at: time) {
                 try await auditRefusal(grant.familyID, tenantID: grant.tenantID, actor: actor, why: "reused", at: time)
             }
             throw Refusal.reused
@@ -171,17 +166,24 @@ public struct ConsoleCredentials: Sendable {
             throw Refusal.revoked
         } catch Lost.reused {
             // Another exchange of the same grant won the race: someone holds a copy.
-            if try await store.revokeFamily(grant.familyID, at: time) {
-                try await audit.append(
-                    tenantID: grant.tenantID, actor: actor, action: "security.console-grant-reused", subject: subject,
-                    detail: "every grant and upload token of the family revoked", at: time)
-            }
+            try await revokeReused(grant, at: time)
             throw Refusal.reused
         }
         try await audit.append(tenantID: grant.tenantID, actor: actor, action: "console.grant.exchanged", subject: subject, at: time)
         return Issued(
             grant: issued.token, grantExpiresAt: issued.grantExpiresAt, uploadToken: issued.upload.token, uploadTokenExpiresAt: issued.upload.expiresAt,
             tenantID: grant.tenantID, keyFingerprint: try await publishedKeyFingerprint(grant.tenantID))
+    }
+
+    /// A used grant came back: its family is revoked, and if it was live until now that is a
+    /// security event. Returns whether it was live.
+    @discardableResult
+    private func revokeReused(_ grant: ConsoleGrantRecord, at time: Date) async throws -> Bool {
+        guard try await catalog.consoleCredentials.revokeFamily(grant.familyID, at: time) else { return false }
+        try await catalog.audit.append(
+            tenantID: grant.tenantID, actor: "user:\(grant.userID)", action: "security.console-grant-reused", subject: "grant-family:\(grant.familyID)",
+            detail: "every grant and upload token of the family revoked", at: time)
+        return true
     }
 
     /// A refused grant or token, audited once per family and window (counted in the catalog).

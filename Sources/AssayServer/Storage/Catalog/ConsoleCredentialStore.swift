@@ -70,10 +70,6 @@ struct ConsoleCredentialStore: Sendable {
         ).all().count == 1
     }
 
-    func familyRevoked(_ family: UUID) async throws -> Bool {
-        try await ConsoleGrantFamily.find(family, on: database).map { $0.revokedAt != nil } ?? true
-    }
-
     func createGrant(
         familyID: UUID, tenantID: TenantID, userID: UUID, tokenHash: String, machine: String, at time: Date, expiresAt: Date
     ) async throws -> ConsoleGrantRecord {
